@@ -1,0 +1,202 @@
+//! A blocking client with connect, read and write timeouts. Used by `elevate`
+//! and the PAM module, so it depends on neither tokio nor libc.
+
+use std::io;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::frame::{read_frame, write_frame, FrameError};
+use crate::messages::{ClientMessage, Request, Response, ServerMessage};
+use crate::PROTOCOL_VERSION;
+
+/// Time limits for talking to the daemon.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// Longest wait for the connection to be accepted.
+    pub connect: Duration,
+    /// Longest wait for an answer.
+    pub read: Duration,
+    /// Longest wait for a request to be sent.
+    pub write: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            read: Duration::from_secs(30),
+            write: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why talking to the daemon failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The socket could not be reached.
+    #[error("cannot reach elevated at {path}: {source} (is the daemon running?)")]
+    Connect {
+        /// The socket path tried.
+        path: PathBuf,
+        /// The underlying failure.
+        source: io::Error,
+    },
+    /// The daemon did not answer in time.
+    #[error("elevated did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The exchange broke off or carried something unreadable.
+    #[error("talking to elevated failed: {0}")]
+    Frame(#[from] FrameError),
+    /// The daemon speaks another protocol version.
+    #[error("elevated speaks protocol version {theirs}, this client speaks {ours}; upgrade both together")]
+    Version {
+        /// Ours.
+        ours: u32,
+        /// The daemon's.
+        theirs: u32,
+    },
+}
+
+impl ClientError {
+    /// Whether the daemon could not be reached or did not answer at all, as
+    /// opposed to answering something.
+    #[must_use]
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            Self::Connect { .. } | Self::Timeout(_) => true,
+            Self::Frame(FrameError::Closed) => true,
+            Self::Frame(FrameError::Io(e)) => is_timeout(e),
+            _ => false,
+        }
+    }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// One connection to the daemon.
+#[derive(Debug)]
+pub struct Client {
+    stream: UnixStream,
+    timeouts: Timeouts,
+}
+
+impl Client {
+    /// Connects within `timeouts.connect`. A Unix connect can block when the
+    /// daemon's backlog is full, and std offers no timeout for it, so the
+    /// attempt runs on a helper thread that is abandoned if it takes too long.
+    pub fn connect(path: &Path, timeouts: Timeouts) -> Result<Self, ClientError> {
+        let (tx, rx) = mpsc::channel();
+        let p = path.to_path_buf();
+        std::thread::Builder::new()
+            .name("elevated-connect".into())
+            .spawn(move || {
+                // The receiver may be gone after a timeout; nothing to do then.
+                let _ = tx.send(UnixStream::connect(&p));
+            })
+            .map_err(|source| ClientError::Connect {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let stream = match rx.recv_timeout(timeouts.connect) {
+            Ok(Ok(s)) => s,
+            Ok(Err(source)) => {
+                return Err(ClientError::Connect {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+            Err(_) => return Err(ClientError::Timeout(timeouts.connect)),
+        };
+        let client = Self { stream, timeouts };
+        client.apply_timeouts(timeouts.read)?;
+        Ok(client)
+    }
+
+    fn apply_timeouts(&self, read: Duration) -> Result<(), ClientError> {
+        let io = |source| ClientError::Frame(FrameError::Io(source));
+        self.stream.set_read_timeout(Some(read)).map_err(io)?;
+        self.stream
+            .set_write_timeout(Some(self.timeouts.write))
+            .map_err(io)?;
+        Ok(())
+    }
+
+    /// Sends one request and reads its answer.
+    pub fn call(&mut self, request: Request) -> Result<Response, ClientError> {
+        self.call_with_read_timeout(request, self.timeouts.read)
+    }
+
+    /// Like [`Client::call`], with a longer read timeout for operations the
+    /// daemon may hold open (such as [`Request::Wait`]).
+    pub fn call_with_read_timeout(
+        &mut self,
+        request: Request,
+        read: Duration,
+    ) -> Result<Response, ClientError> {
+        self.apply_timeouts(read)?;
+        let msg = ClientMessage {
+            version: PROTOCOL_VERSION,
+            request,
+        };
+        write_frame(&mut self.stream, &msg).map_err(|e| map_timeout(e, self.timeouts.write))?;
+        let answer: ServerMessage =
+            read_frame(&mut self.stream).map_err(|e| map_timeout(e, read))?;
+        if answer.version != PROTOCOL_VERSION {
+            return Err(ClientError::Version {
+                ours: PROTOCOL_VERSION,
+                theirs: answer.version,
+            });
+        }
+        Ok(answer.response)
+    }
+}
+
+fn map_timeout(e: FrameError, limit: Duration) -> ClientError {
+    match e {
+        FrameError::Io(ref io) if is_timeout(io) => ClientError::Timeout(limit),
+        other => ClientError::Frame(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixListener;
+    use std::time::Instant;
+
+    #[test]
+    fn unreachable_socket_is_reported() {
+        let dir = std::env::temp_dir().join(format!("elevated-proto-{}", std::process::id()));
+        let err = Client::connect(&dir.join("nope.sock"), Timeouts::default()).unwrap_err();
+        assert!(err.is_unreachable());
+        assert!(err.to_string().contains("nope.sock"));
+    }
+
+    #[test]
+    fn silent_server_times_out() {
+        let dir = std::env::temp_dir().join(format!("elevated-proto-t-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("silent.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).unwrap();
+        let t = Timeouts {
+            connect: Duration::from_secs(1),
+            read: Duration::from_millis(200),
+            write: Duration::from_millis(200),
+        };
+        let mut c = Client::connect(&path, t).unwrap();
+        let start = Instant::now();
+        let err = c.call(Request::Ping {}).unwrap_err();
+        assert!(matches!(err, ClientError::Timeout(_)), "{err:?}");
+        assert!(start.elapsed() < Duration::from_secs(2));
+        drop(listener);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,397 @@
+//! Request and response types. See the crate documentation for the framing
+//! and the JSON shape.
+
+use serde::{Deserialize, Serialize};
+
+use crate::names::{GrantId, RoleName};
+
+/// Longest reason, ticket or comment the daemon accepts, in bytes.
+pub const MAX_TEXT: usize = 1024;
+
+/// What a client sends: one request and the protocol version it speaks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientMessage {
+    /// Must equal [`crate::PROTOCOL_VERSION`].
+    pub version: u32,
+    /// The operation asked for.
+    pub request: Request,
+}
+
+/// What the daemon answers: one response and the protocol version it speaks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerMessage {
+    /// The daemon's [`crate::PROTOCOL_VERSION`].
+    pub version: u32,
+    /// The answer.
+    pub response: Response,
+}
+
+/// An operation asked of the daemon. The caller is always the socket peer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// Liveness check; answered with [`Response::Pong`].
+    Ping {},
+    /// The roles defined here and whether the caller may request each now.
+    Roles {},
+    /// Ask for a role.
+    Request {
+        /// The role asked for.
+        role: RoleName,
+        /// Wanted window in seconds; the role's default when absent. Longer
+        /// than the role's or the host's maximum is shortened to it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_secs: Option<u64>,
+        /// Free text for approvers and the audit log. Never reaches sudoers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// Ticket reference. Never reaches sudoers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ticket: Option<String>,
+    },
+    /// The caller's active grants and pending requests.
+    Status {},
+    /// Requests visible to the caller (root sees everyone's).
+    List {
+        /// Only pending requests.
+        #[serde(default)]
+        pending: bool,
+        /// Include finished requests, not only pending and active ones.
+        #[serde(default)]
+        all: bool,
+    },
+    /// One request or grant.
+    Show {
+        /// Its id.
+        id: GrantId,
+    },
+    /// Wait until the request leaves `pending` or `timeout_ms` passes (the
+    /// daemon caps it), then answer with its current state.
+    Wait {
+        /// The request.
+        id: GrantId,
+        /// How long to wait at most, in milliseconds.
+        timeout_ms: u64,
+    },
+    /// Withdraw one's own pending request.
+    Cancel {
+        /// The request.
+        id: GrantId,
+    },
+    /// End an active grant now (its holder or root).
+    Revoke {
+        /// The grant.
+        id: GrantId,
+    },
+    /// Audit rows visible to the caller (root sees all).
+    Audit {
+        /// Only rows at or after this RFC 3339 time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<String>,
+        /// At most this many of the newest rows.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    /// Recompute the whole audit hash chain.
+    AuditVerify {},
+}
+
+/// The daemon's answer to one [`Request`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    /// Answer to [`Request::Ping`].
+    Pong {
+        /// The daemon's package version.
+        daemon_version: String,
+        /// The host name the daemon uses in policy and approvals.
+        host: String,
+    },
+    /// Answer to [`Request::Roles`].
+    Roles {
+        /// The host the answer is about.
+        host: String,
+        /// Every role defined, with the decision for the caller now.
+        roles: Vec<RoleOffer>,
+    },
+    /// One request or grant.
+    Request {
+        /// Its current view.
+        request: RequestView,
+    },
+    /// Several requests or grants.
+    Requests {
+        /// Newest first.
+        requests: Vec<RequestView>,
+    },
+    /// Audit rows, oldest first.
+    Audit {
+        /// The rows.
+        rows: Vec<AuditEntry>,
+    },
+    /// The result of [`Request::AuditVerify`].
+    AuditVerify {
+        /// Whether every row's hash and link is intact.
+        ok: bool,
+        /// How many rows were checked.
+        rows: u64,
+        /// The first row that does not verify.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        first_bad: Option<u64>,
+        /// A sentence for the admin.
+        message: String,
+    },
+    /// The request could not be carried out.
+    Error {
+        /// What kind of failure.
+        code: ErrorCode,
+        /// What went wrong and, where possible, what to do about it.
+        message: String,
+    },
+}
+
+/// Kinds of failure, which decide the client's exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Malformed or invalid input (exit 2).
+    BadRequest,
+    /// The client speaks another protocol version (exit 2).
+    Version,
+    /// No such request, grant or role (exit 2).
+    NotFound,
+    /// The caller may not do this (exit 1).
+    Forbidden,
+    /// A limit was reached: too many connections or pending requests (exit 1).
+    Limit,
+    /// The daemon failed; see its log (exit 1).
+    Internal,
+}
+
+/// The lifecycle states. Their names are part of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestState {
+    /// Waiting for approval.
+    Pending,
+    /// Granted; the window is open.
+    Active,
+    /// Refused by policy or an approver.
+    Denied,
+    /// Withdrawn by the requester while pending.
+    Cancelled,
+    /// Nobody decided in time.
+    TimedOut,
+    /// The window ended.
+    Expired,
+    /// Ended early.
+    Revoked,
+}
+
+impl RequestState {
+    /// The contract name (`timed_out`, ...).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Denied => "denied",
+            Self::Cancelled => "cancelled",
+            Self::TimedOut => "timed_out",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    /// Parses a contract name.
+    #[must_use]
+    pub fn from_name(s: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Active,
+            Self::Denied,
+            Self::Cancelled,
+            Self::TimedOut,
+            Self::Expired,
+            Self::Revoked,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    /// Whether no further transition can happen.
+    #[must_use]
+    pub fn is_final(self) -> bool {
+        !matches!(self, Self::Pending | Self::Active)
+    }
+}
+
+impl std::fmt::Display for RequestState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What sudo rights a role or grant gives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SudoView {
+    /// The target user of the commands.
+    pub runas: String,
+    /// Absolute command paths (with fixed arguments), or `ALL`.
+    pub commands: Vec<String>,
+    /// Whether sudo asks for the user's password.
+    pub nopasswd: bool,
+}
+
+/// One role and what the policy says about the caller requesting it now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleOffer {
+    /// The role.
+    pub role: String,
+    /// Its description from policy.
+    pub description: String,
+    /// Whether a request now would be allowed (possibly after approval).
+    pub allowed: bool,
+    /// Approvals a request would need (0: automatic).
+    pub approvals: u32,
+    /// The rule that decided, as `file#index (line N)`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Why, in words.
+    pub reason: String,
+    /// Window used when none is asked for, in seconds.
+    pub default_duration_secs: u64,
+    /// Longest window, in seconds (role and host cap).
+    pub max_duration_secs: u64,
+    /// The sudo rights the role gives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sudo: Option<SudoView>,
+    /// Groups the role adds for the window.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// A request and, once active, its grant. The same id names both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestView {
+    /// The request id (also the grant id).
+    pub id: String,
+    /// Where it is in its lifecycle.
+    pub state: RequestState,
+    /// The role asked for.
+    pub role: String,
+    /// The requester's user name.
+    pub user: String,
+    /// The requester's uid.
+    pub uid: u32,
+    /// The host it was asked on.
+    pub host: String,
+    /// The requester's reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The requester's ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    /// Length of the window granted or to be granted, in seconds.
+    pub duration_secs: u64,
+    /// When it was asked (RFC 3339).
+    pub requested_at: String,
+    /// When it was decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
+    /// Start of the window, once active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<String>,
+    /// End of the window, once active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// When it left `active` (expired or revoked) or `pending`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    /// Seconds left in the window, when active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining_secs: Option<u64>,
+    /// The rule that decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Why it is in this state, in words.
+    pub message: String,
+    /// Approvals needed (0: automatic).
+    pub approvals_needed: u32,
+    /// Sudo rights of the grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sudo: Option<SudoView>,
+}
+
+/// One row of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Position in the chain, from 1.
+    pub seq: u64,
+    /// When (RFC 3339).
+    pub at: String,
+    /// What happened (`requested`, `granted`, `expired`, ...).
+    pub event: String,
+    /// Who caused it (`alice`, `daemon`, ...).
+    pub actor: String,
+    /// The request concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// Event details.
+    pub detail: serde_json::Value,
+    /// This row's hash (hex SHA-256 over the previous hash and the row).
+    pub hash: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PROTOCOL_VERSION;
+
+    #[test]
+    fn request_json_shape() {
+        let m = ClientMessage {
+            version: PROTOCOL_VERSION,
+            request: Request::Request {
+                role: RoleName::parse("db-admin").unwrap(),
+                duration_secs: Some(1800),
+                reason: Some("x".into()),
+                ticket: None,
+            },
+        };
+        let s = serde_json::to_string(&m).unwrap();
+        assert_eq!(
+            s,
+            r#"{"version":1,"request":{"op":"request","role":"db-admin","duration_secs":1800,"reason":"x"}}"#
+        );
+        let back: ClientMessage = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, m);
+    }
+
+    #[test]
+    fn refuses_unknown_fields_and_bad_names() {
+        let bad = r#"{"version":1,"request":{"op":"status","user":"root"}}"#;
+        assert!(serde_json::from_str::<ClientMessage>(bad).is_err());
+        let bad = r#"{"version":1,"request":{"op":"request","role":"ALL"}}"#;
+        assert!(serde_json::from_str::<ClientMessage>(bad).is_err());
+        let bad = r#"{"version":1,"request":{"op":"show","id":"../x"}}"#;
+        assert!(serde_json::from_str::<ClientMessage>(bad).is_err());
+    }
+
+    #[test]
+    fn states_round_trip() {
+        for s in [
+            "pending",
+            "active",
+            "denied",
+            "cancelled",
+            "timed_out",
+            "expired",
+            "revoked",
+        ] {
+            let st = RequestState::from_name(s).unwrap();
+            assert_eq!(st.as_str(), s);
+            assert_eq!(serde_json::to_string(&st).unwrap(), format!("\"{s}\""));
+        }
+    }
+}
