@@ -1,0 +1,9 @@
+//! The decision engine: pure functions of policy, subject, host, role and
+//! time. No I/O, no clock.
+#![forbid(unsafe_code)]
+
+pub mod eval;
+pub mod model;
+
+pub use eval::{decide, Allowed, Decision, Denied};
+pub use model::*;

@@ -1,0 +1,204 @@
+//! Typed, validated policy: what the loader produces and the engine reads.
+//! Nothing here does I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use elevated_proto::{GroupName, RoleName, UserName};
+
+/// Where a policy item was written, for messages and `explain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRef {
+    /// The file name (not the full path), e.g. `10-db.toml`.
+    pub file: String,
+    /// 1-based line of the item's start.
+    pub line: u32,
+}
+
+/// The whole policy: roles and rules from every file, in evaluation order.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// Roles by name.
+    pub roles: BTreeMap<RoleName, Role>,
+    /// Rules in lexical file order, then file order.
+    pub rules: Vec<Rule>,
+}
+
+/// What a grant of a role gives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Role {
+    /// The role's name.
+    pub name: RoleName,
+    /// Free text shown by `elevate roles`.
+    pub description: String,
+    /// Sudo rights for the window.
+    pub sudo: Option<SudoSpec>,
+    /// Supplementary groups for the window.
+    pub groups: Vec<GroupName>,
+    /// Counts as login access where the host requires it.
+    pub login: bool,
+    /// Window when the request names none.
+    pub default_duration: Duration,
+    /// Longest window.
+    pub max_duration: Duration,
+    /// Where it was defined.
+    pub source: SourceRef,
+}
+
+/// The sudo part of a role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SudoSpec {
+    /// Target user (default `root`).
+    pub runas: UserName,
+    /// Allowed commands.
+    pub commands: Vec<Command>,
+    /// No password prompt (default true).
+    pub nopasswd: bool,
+}
+
+/// One allowed command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `ALL`: any command.
+    All,
+    /// An absolute path, validated; with `args: None` any arguments are
+    /// allowed, with `Some(v)` exactly `v` (empty: no arguments at all).
+    Path {
+        /// Absolute, normalised path.
+        path: String,
+        /// Fixed arguments.
+        args: Option<Vec<String>>,
+    },
+}
+
+/// Whether a rule grants or forbids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// First matching allow decides, unless a deny matches.
+    Allow,
+    /// Always wins when it matches.
+    Deny,
+}
+
+/// One rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// 1-based position of the rule within its file.
+    pub index_in_file: usize,
+    /// Where it was written.
+    pub source: SourceRef,
+    /// The role it is about.
+    pub role: RoleName,
+    /// Allow or deny.
+    pub effect: Effect,
+    /// Who it applies to (`None`: everyone).
+    pub who: Option<Who>,
+    /// Where it applies (`None`: every host).
+    pub r#where: Option<Where>,
+    /// When it applies (`None`: always).
+    pub when: Option<When>,
+    /// How a request it allows is approved.
+    pub approval: Approval,
+}
+
+impl Rule {
+    /// A stable human label: `10-db.toml rule 2 (line 14)`.
+    #[must_use]
+    pub fn label(&self) -> String {
+        format!(
+            "{} rule {} (line {})",
+            self.source.file, self.index_in_file, self.source.line
+        )
+    }
+}
+
+/// `who`: every key given must match; within a key, any value.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Who {
+    /// User names.
+    pub users: Option<Vec<UserName>>,
+    /// Groups (supplementary or primary).
+    pub groups: Option<Vec<GroupName>>,
+    /// Attribute name -> accepted values (from `users.d`).
+    pub attributes: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// `where`: every key given must match.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Where {
+    /// Host name globs (`*`, `?`), compared case-insensitively.
+    pub hosts: Option<Vec<String>>,
+    /// Tag name -> accepted values.
+    pub tags: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// `when`: every key given must match, in the rule's time zone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct When {
+    /// Days of the week; bit 0 = Monday ... bit 6 = Sunday.
+    pub days: Option<u8>,
+    /// Time-of-day ranges. A range whose end is not after its start runs
+    /// across midnight and belongs to the day it starts on.
+    pub hours: Option<Vec<HourRange>>,
+    /// The zone the days and hours are in (default UTC).
+    pub tz: jiff::tz::TimeZone,
+}
+
+/// A half-open range of minutes since midnight, `start..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HourRange {
+    /// First minute inside.
+    pub start: u16,
+    /// First minute outside (1440 = midnight at the end of the day).
+    pub end: u16,
+}
+
+/// How a request allowed by a rule is approved.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Approval {
+    /// Distinct approvers needed; 0 = automatic.
+    pub count: u32,
+    /// Who may approve.
+    pub approvers: Approvers,
+    /// The requester must give a reason.
+    pub reason: bool,
+    /// The requester must re-authenticate.
+    pub reauth: bool,
+    /// How long the request may stay pending.
+    pub timeout: Option<Duration>,
+}
+
+/// Who may approve.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Approvers {
+    /// Local users.
+    pub users: Vec<UserName>,
+    /// Local groups.
+    pub groups: Vec<GroupName>,
+    /// SSH signing principals from `allowed_signers`.
+    pub principals: Vec<String>,
+}
+
+/// Facts about the requester, gathered by the daemon (NSS, `users.d`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    /// User name.
+    pub user: String,
+    /// Uid.
+    pub uid: u32,
+    /// Every group: primary and supplementary.
+    pub groups: BTreeSet<String>,
+    /// Attributes from `users.d`.
+    pub attributes: BTreeMap<String, Vec<String>>,
+}
+
+/// Facts about this host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostFacts {
+    /// Host name as used in `where.hosts` and approvals.
+    pub name: String,
+    /// Tags from `[host]` and `host.d`.
+    pub tags: BTreeMap<String, Vec<String>>,
+    /// The host's cap on any window.
+    pub max_duration: Duration,
+}
