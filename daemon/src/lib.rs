@@ -1,5 +1,13 @@
 //! elevated: the just-in-time privilege elevation daemon, as a library so
 //! that `main.rs` stays thin and tests can drive every part.
 
+pub mod audit;
+pub mod cmd;
 pub mod config;
+pub mod daemon;
+pub mod engine;
+pub mod grant;
 pub mod policy;
+pub mod server;
+pub mod store;
+pub mod sys;

@@ -4,6 +4,10 @@
 pub mod attrs;
 pub mod error;
 pub mod files;
+pub mod loaded;
 pub mod policy_file;
+pub mod settings;
 
 pub use error::{ConfigError, ConfigErrors};
+pub use loaded::Loaded;
+pub use settings::Settings;

@@ -1,0 +1,213 @@
+//! The `elevated` command line: run, `check-config`, `explain`.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use elevated_proto::RoleName;
+use jiff::Timestamp;
+
+use crate::config::settings::parse_duration;
+use crate::config::Loaded;
+use crate::policy::{decide, Decision, Subject};
+use crate::sys::users;
+
+/// elevated: just-in-time privilege elevation daemon.
+#[derive(Debug, Parser)]
+#[command(name = "elevated", version, about)]
+pub struct Args {
+    /// Settings file (default /etc/elevated/elevated.toml; built-in
+    /// defaults when that does not exist).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// What to do; without a command the daemon runs in the foreground.
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Validate settings, policy, host and user files, like `visudo -c`.
+    CheckConfig,
+    /// Show what policy decides for a user and role, without touching the host.
+    Explain {
+        /// The user.
+        #[arg(long)]
+        user: String,
+        /// The role.
+        #[arg(long)]
+        role: String,
+        /// The time to decide at (RFC 3339; default now).
+        #[arg(long)]
+        at: Option<String>,
+        /// The window asked for (e.g. 30m; default the role's).
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: Option<String>,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ELEVATED_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    match args.command {
+        None => run_daemon(args.config),
+        Some(Cmd::CheckConfig) => check_config(args.config),
+        Some(Cmd::Explain {
+            user,
+            role,
+            at,
+            duration,
+        }) => explain(
+            args.config,
+            &user,
+            &role,
+            at.as_deref(),
+            duration.as_deref(),
+        ),
+    }
+}
+
+fn run_daemon(config: Option<PathBuf>) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("elevated: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(crate::daemon::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("elevated: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(config: Option<PathBuf>) -> Result<Loaded, ExitCode> {
+    Loaded::load(config.as_deref(), &crate::sys::hostname()).map_err(|errs| {
+        for e in &errs.0 {
+            eprintln!("{e}");
+        }
+        eprintln!("elevated: {} error(s); nothing was changed", errs.0.len());
+        ExitCode::FAILURE
+    })
+}
+
+fn check_config(config: Option<PathBuf>) -> ExitCode {
+    let cfg = match load(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let from = cfg
+        .config_path
+        .as_ref()
+        .map_or("built-in defaults".to_owned(), |p| p.display().to_string());
+    println!(
+        "elevated: configuration OK (settings: {from}; policy: {} roles, {} rules from {}; host {})",
+        cfg.policy.roles.len(),
+        cfg.policy.rules.len(),
+        cfg.settings.daemon.policy_dir.display(),
+        cfg.host.name
+    );
+    ExitCode::SUCCESS
+}
+
+fn explain(
+    config: Option<PathBuf>,
+    user: &str,
+    role: &str,
+    at: Option<&str>,
+    duration: Option<&str>,
+) -> ExitCode {
+    let usage = |msg: String| {
+        eprintln!("elevated explain: {msg}");
+        ExitCode::from(2)
+    };
+    let role = match RoleName::parse(role) {
+        Ok(r) => r,
+        Err(e) => return usage(e.to_string()),
+    };
+    let now = match at.map(str::parse::<Timestamp>).transpose() {
+        Ok(t) => t.unwrap_or_else(Timestamp::now),
+        Err(e) => return usage(format!("--at is not an RFC 3339 time: {e}")),
+    };
+    let requested: Option<Duration> = match duration.map(parse_duration).transpose() {
+        Ok(d) => d,
+        Err(e) => return usage(e),
+    };
+    let account = match users::by_name(user) {
+        Ok(a) => a,
+        Err(e) => return usage(e.to_string()),
+    };
+    let cfg = match load(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let subject = Subject {
+        user: account.name.clone(),
+        uid: account.uid,
+        groups: account.groups.clone(),
+        attributes: cfg.attributes_of(&account.name),
+    };
+    let decision = decide(&cfg.policy, &subject, &cfg.host, &role, requested, now);
+    let groups: Vec<&str> = subject.groups.iter().map(String::as_str).collect();
+    println!(
+        "user:     {} (uid {}; groups: {})",
+        subject.user,
+        subject.uid,
+        groups.join(", ")
+    );
+    let tags: Vec<String> = cfg
+        .host
+        .tags
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.join("|")))
+        .collect();
+    println!("host:     {} (tags: {})", cfg.host.name, tags.join(", "));
+    println!("role:     {role}");
+    println!("at:       {now}");
+    match &decision {
+        Decision::Allow(a) => {
+            println!("decision: allow");
+            println!("rule:     {}", a.rule);
+            let clamp = if a.clamped {
+                " (shortened to the maximum)"
+            } else {
+                ""
+            };
+            println!(
+                "window:   {}{clamp}",
+                humantime::format_duration(a.duration)
+            );
+            match a.approval.count {
+                0 => println!("approval: automatic"),
+                n => println!("approval: {n} approver(s)"),
+            }
+            println!("why:      {}", a.message);
+            ExitCode::SUCCESS
+        }
+        Decision::Deny(d) => {
+            println!("decision: deny");
+            println!(
+                "rule:     {}",
+                d.rule.as_deref().unwrap_or("(none: default deny)")
+            );
+            println!("why:      {}", d.message);
+            ExitCode::from(1)
+        }
+    }
+}

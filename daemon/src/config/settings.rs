@@ -1,0 +1,304 @@
+//! `elevated.toml`: daemon settings. Every key has a built-in default, so the
+//! daemon starts without the file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use super::attrs::Tags;
+use super::error::{line_of, ConfigError, ConfigErrors};
+use super::files::read_trusted;
+
+/// Where settings are read from when `--config` is not given.
+pub const DEFAULT_CONFIG: &str = "/etc/elevated/elevated.toml";
+
+/// All settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Paths and daemon behaviour.
+    pub daemon: DaemonSettings,
+    /// Bounds on what clients may do.
+    pub limits: Limits,
+    /// Request handling.
+    pub requests: RequestSettings,
+    /// This host's name and tags.
+    pub host: HostSettings,
+}
+
+/// `[daemon]`: every path the daemon touches.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DaemonSettings {
+    /// The Unix socket clients connect to.
+    pub socket: PathBuf,
+    /// Directory of the SQLite store (`elevated.db`).
+    pub state_dir: PathBuf,
+    /// Where `elevated_<id>` drop-ins are written.
+    pub sudoers_dir: PathBuf,
+    /// Policy files (`*.toml`, lexical order).
+    pub policy_dir: PathBuf,
+    /// Host attribute files.
+    pub host_dir: PathBuf,
+    /// User attribute files.
+    pub users_dir: PathBuf,
+    /// Remote approvers' keys (OpenSSH allowed-signers format).
+    pub allowed_signers: PathBuf,
+    /// The syslog datagram socket; messages are skipped when it is absent.
+    pub syslog_socket: PathBuf,
+    /// The `visudo` used to check every drop-in before it is installed.
+    pub visudo: PathBuf,
+    /// How often the host is reconciled with the store.
+    #[serde(deserialize_with = "de_duration")]
+    pub reconcile_interval: Duration,
+}
+
+impl Default for DaemonSettings {
+    fn default() -> Self {
+        Self {
+            socket: PathBuf::from(elevated_proto::DEFAULT_SOCKET),
+            state_dir: PathBuf::from("/var/lib/elevated"),
+            sudoers_dir: PathBuf::from("/etc/sudoers.d"),
+            policy_dir: PathBuf::from("/etc/elevated/policy.d"),
+            host_dir: PathBuf::from("/etc/elevated/host.d"),
+            users_dir: PathBuf::from("/etc/elevated/users.d"),
+            allowed_signers: PathBuf::from("/etc/elevated/allowed_signers"),
+            syslog_socket: PathBuf::from("/dev/log"),
+            visudo: PathBuf::from("/usr/sbin/visudo"),
+            reconcile_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// `[limits]`: bounds that keep one client from hurting the others.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Connections served at once; more are told to retry and closed.
+    pub max_connections: usize,
+    /// Time a client has to send a whole frame once it started one, and to
+    /// send its first frame after connecting.
+    #[serde(deserialize_with = "de_duration")]
+    pub frame_timeout: Duration,
+    /// Time an idle connection is kept between requests.
+    #[serde(deserialize_with = "de_duration")]
+    pub idle_timeout: Duration,
+    /// Pending requests one user may have at once.
+    pub max_pending_per_user: usize,
+    /// Longest reason, ticket or comment, in bytes.
+    pub max_text: usize,
+    /// Longest single `Wait` the daemon holds open.
+    #[serde(deserialize_with = "de_duration")]
+    pub max_wait: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 256,
+            frame_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(60),
+            max_pending_per_user: 5,
+            max_text: 1024,
+            max_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+/// `[requests]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RequestSettings {
+    /// The host's cap on any window, whatever a role says.
+    #[serde(deserialize_with = "de_duration")]
+    pub max_duration: Duration,
+    /// How long a request may stay pending when its rule sets no timeout.
+    #[serde(deserialize_with = "de_duration")]
+    pub pending_ttl: Duration,
+}
+
+impl Default for RequestSettings {
+    fn default() -> Self {
+        Self {
+            max_duration: Duration::from_secs(12 * 3600),
+            pending_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// `[host]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HostSettings {
+    /// The name used in `where.hosts` and approvals (default: the kernel's
+    /// host name).
+    pub name: Option<String>,
+    /// Tags; `host.d/*.toml` add to and override these.
+    pub tags: BTreeMap<String, TagValue>,
+}
+
+/// A tag value: one string or a list of strings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum TagValue {
+    /// `env = "production"`.
+    One(String),
+    /// `zone = ["a", "b"]`.
+    Many(Vec<String>),
+}
+
+impl HostSettings {
+    /// The tags as lists.
+    #[must_use]
+    pub fn tag_lists(&self) -> Tags {
+        self.tags
+            .iter()
+            .map(|(k, v)| {
+                let vals = match v {
+                    TagValue::One(s) => vec![s.clone()],
+                    TagValue::Many(l) => l.clone(),
+                };
+                (k.clone(), vals)
+            })
+            .collect()
+    }
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
+/// Parses a humantime duration of at least one second (`90s`, `30m`,
+/// `1h30m`).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("bad duration {s:?}: {e} (write e.g. \"90s\", \"30m\", \"1h30m\")"))?;
+    if d < Duration::from_secs(1) {
+        return Err(format!("duration {s:?} is shorter than one second"));
+    }
+    Ok(d)
+}
+
+impl Settings {
+    /// Parses settings text; `path` is used in messages.
+    pub fn parse(path: &Path, src: &str) -> Result<Self, ConfigErrors> {
+        let settings: Settings = toml::from_str(src).map_err(|e| {
+            let line = e.span().map_or(1, |s| line_of(src, s.start));
+            ConfigErrors(vec![ConfigError::at(path, line, e.message().to_string())])
+        })?;
+        settings.validate(path)?;
+        Ok(settings)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigErrors> {
+        let mut errs = Vec::new();
+        let d = &self.daemon;
+        for (key, p) in [
+            ("socket", &d.socket),
+            ("state_dir", &d.state_dir),
+            ("sudoers_dir", &d.sudoers_dir),
+            ("policy_dir", &d.policy_dir),
+            ("host_dir", &d.host_dir),
+            ("users_dir", &d.users_dir),
+            ("allowed_signers", &d.allowed_signers),
+            ("syslog_socket", &d.syslog_socket),
+            ("visudo", &d.visudo),
+        ] {
+            if !p.is_absolute() {
+                errs.push(ConfigError::file(
+                    path,
+                    format!(
+                        "[daemon] {key} must be an absolute path, not {}",
+                        p.display()
+                    ),
+                ));
+            }
+        }
+        if self.limits.max_connections == 0 {
+            errs.push(ConfigError::file(
+                path,
+                "[limits] max_connections must be at least 1",
+            ));
+        }
+        if let Some(name) = &self.host.name {
+            let ok = !name.is_empty()
+                && name.len() <= 253
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+            if !ok {
+                errs.push(ConfigError::file(
+                    path,
+                    format!("[host] name {name:?} is not a valid host name"),
+                ));
+            }
+        }
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(errs))
+        }
+    }
+
+    /// Reads settings from `explicit`, or from [`DEFAULT_CONFIG`] when it
+    /// exists, or returns the built-in defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<(Self, Option<PathBuf>), ConfigErrors> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let p = PathBuf::from(DEFAULT_CONFIG);
+                if !p.exists() {
+                    return Ok((Self::default(), None));
+                }
+                p
+            }
+        };
+        let src = read_trusted(&path).map_err(|e| ConfigErrors(vec![e]))?;
+        Ok((Self::parse(&path, &src)?, Some(path)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let s = Settings::parse(Path::new("x.toml"), "").unwrap();
+        assert_eq!(
+            s.daemon.socket,
+            PathBuf::from("/run/elevated/elevated.sock")
+        );
+        assert_eq!(s.daemon.sudoers_dir, PathBuf::from("/etc/sudoers.d"));
+        assert_eq!(s.requests.max_duration, Duration::from_secs(43200));
+    }
+
+    #[test]
+    fn overrides_and_tags() {
+        let s = Settings::parse(
+            Path::new("x.toml"),
+            "[daemon]\nsocket = \"/tmp/x.sock\"\nreconcile_interval = \"5s\"\n[host]\nname = \"web1\"\ntags = { env = \"prod\", zone = [\"a\", \"b\"] }\n",
+        )
+        .unwrap();
+        assert_eq!(s.daemon.reconcile_interval, Duration::from_secs(5));
+        let tags = s.host.tag_lists();
+        assert_eq!(tags["env"], vec!["prod"]);
+        assert_eq!(tags["zone"], vec!["a", "b"]);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e =
+            Settings::parse(Path::new("/e/x.toml"), "[daemon]\n\nsockt = \"/x\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("/e/x.toml:3:"), "{e}");
+        let e = Settings::parse(Path::new("x.toml"), "[limits]\nframe_timeout = \"soon\"\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("x.toml:2:"), "{e}");
+        let e =
+            Settings::parse(Path::new("x.toml"), "[daemon]\nsocket = \"rel.sock\"\n").unwrap_err();
+        assert!(e.to_string().contains("absolute"), "{e}");
+    }
+}

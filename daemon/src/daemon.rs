@@ -1,0 +1,203 @@
+//! Running the daemon: load, open, reconcile, bind, serve, and keep time.
+#![forbid(unsafe_code)]
+
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::net::UnixListener;
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::config::{ConfigErrors, Loaded};
+use crate::engine::Engine;
+use crate::store::{Store, StoreError};
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Configuration is invalid.
+    #[error("configuration is invalid:\n{0}")]
+    Config(#[from] ConfigErrors),
+    /// The store could not be opened.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// A path could not be prepared.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// Where.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Another daemon is serving the socket.
+    #[error("another elevated is already listening on {0}")]
+    AlreadyRunning(PathBuf),
+    /// Start-up reconciliation failed.
+    #[error("reconciling the host with the store failed: {0}")]
+    Reconcile(String),
+}
+
+fn io_err<'a>(
+    what: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> StartError + 'a {
+    move |source| StartError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn make_dir(path: &Path, mode: u32) -> Result<(), StartError> {
+    if !path.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(mode)
+            .create(path)
+            .map_err(io_err("creating", path))?;
+    }
+    Ok(())
+}
+
+/// Binds the socket so any local user can connect (the daemon decides what
+/// each may do from their uid). A stale socket file is replaced; a live one
+/// means another daemon runs.
+pub fn bind(path: &Path) -> Result<UnixListener, StartError> {
+    if let Some(parent) = path.parent() {
+        make_dir(parent, 0o755)?;
+    }
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_socket() {
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                return Err(StartError::AlreadyRunning(path.to_path_buf()));
+            }
+            std::fs::remove_file(path).map_err(io_err("removing stale socket", path))?;
+        } else {
+            return Err(StartError::Io {
+                what: "refusing to replace non-socket",
+                path: path.to_path_buf(),
+                source: std::io::ErrorKind::AlreadyExists.into(),
+            });
+        }
+    }
+    let listener = UnixListener::bind(path).map_err(io_err("binding", path))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
+        .map_err(io_err("chmod", path))?;
+    Ok(listener)
+}
+
+/// Loads configuration and the store, and reconciles, without serving:
+/// the part of start-up that can fail with a clear message.
+pub fn prepare(config: Option<&Path>) -> Result<Arc<Engine>, StartError> {
+    let cfg = Loaded::load(config, &crate::sys::hostname())?;
+    for role in cfg.policy.roles.values() {
+        if !role.groups.is_empty() {
+            tracing::warn!(
+                "role {}: group grants are not enforced by this version; only sudo rights are granted",
+                role.name
+            );
+        }
+    }
+    let state_dir = cfg.settings.daemon.state_dir.clone();
+    make_dir(&state_dir, 0o700)?;
+    let store = Store::open(&state_dir.join("elevated.db"))?;
+    let engine = Arc::new(Engine::new(store, Arc::new(cfg)));
+    let report = engine
+        .reconcile(Timestamp::now())
+        .map_err(|e| StartError::Reconcile(e.to_string()))?;
+    tracing::info!(
+        "reconciled at start: {} expired, {} timed out, {} stray files removed, {} re-written",
+        report.expired,
+        report.timed_out,
+        report.removed.len(),
+        report.rewritten.len()
+    );
+    Ok(engine)
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
+    crate::sys::raise_nofile_limit();
+    let engine = prepare(config.as_deref())?;
+    let cfg = engine.config();
+    let socket = cfg.settings.daemon.socket.clone();
+    let listener = bind(&socket)?;
+    tracing::info!(
+        "elevated {} serving on {} for host {}",
+        env!("CARGO_PKG_VERSION"),
+        socket.display(),
+        cfg.host.name
+    );
+    let server = tokio::spawn(crate::server::serve(
+        engine.clone(),
+        listener,
+        cfg.settings.limits.clone(),
+    ));
+    let timer = tokio::spawn(timer(engine.clone()));
+    let reconciler = tokio::spawn(reconcile_loop(
+        engine.clone(),
+        cfg.settings.daemon.reconcile_interval,
+    ));
+    let mut term = signal(SignalKind::terminate()).map_err(io_err("signals", Path::new("-")))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(io_err("signals", Path::new("-")))?;
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+        _ = int.recv() => tracing::info!("SIGINT: stopping"),
+    }
+    server.abort();
+    timer.abort();
+    reconciler.abort();
+    // Grants stay: they are in the store and bounded by NOTAFTER.
+    let _ = std::fs::remove_file(&socket);
+    Ok(())
+}
+
+/// Sleeps until the next deadline (or until a new one is added) and ends
+/// what is due. Keeps revocation lag to the timer's resolution.
+async fn timer(engine: Arc<Engine>) {
+    loop {
+        let changed = engine.deadlines_changed.notified();
+        let now = Timestamp::now();
+        match engine.next_deadline() {
+            Some(t) if t <= now.as_millisecond() => {
+                let e = engine.clone();
+                match tokio::task::spawn_blocking(move || e.expire_due(Timestamp::now())).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::error!("expiring grants failed: {e}; retrying in 1s");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    Err(e) => tracing::error!("expiry task failed: {e}"),
+                }
+            }
+            Some(t) => {
+                let wait = u64::try_from(t - now.as_millisecond()).unwrap_or(0);
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+                    _ = changed => {}
+                }
+            }
+            None => changed.await,
+        }
+    }
+}
+
+async fn reconcile_loop(engine: Arc<Engine>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await; // start-up already reconciled
+    loop {
+        tick.tick().await;
+        let e = engine.clone();
+        match tokio::task::spawn_blocking(move || e.reconcile(Timestamp::now())).await {
+            Ok(Ok(r)) if r != Default::default() => tracing::info!("reconciled: {r:?}"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!("reconciliation failed: {e}"),
+            Err(e) => tracing::error!("reconciliation task failed: {e}"),
+        }
+    }
+}

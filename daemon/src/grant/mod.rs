@@ -1,0 +1,131 @@
+//! How a grant touches the host. Today: sudoers drop-ins. Group membership
+//! slots in beside `sudoers` with the same install/remove/list shape.
+#![forbid(unsafe_code)]
+
+pub mod sudoers;
+
+use elevated_proto::{GroupName, SudoView, UserName};
+use serde::{Deserialize, Serialize};
+
+use crate::policy::{Command, Role};
+
+/// What a grant gives, frozen when the request is decided so that a later
+/// policy change neither widens nor narrows a grant already made.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantSpec {
+    /// Sudo rights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sudo: Option<SudoGrant>,
+    /// Groups (recorded; applied once group grants land).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupName>,
+}
+
+/// The sudo part of a grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SudoGrant {
+    /// Target user.
+    pub runas: UserName,
+    /// Commands.
+    pub commands: Vec<GrantCommand>,
+    /// No password prompt.
+    pub nopasswd: bool,
+}
+
+/// A command as stored with a grant (mirror of [`Command`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GrantCommand {
+    /// Any command.
+    All,
+    /// A path with optional fixed arguments.
+    Path {
+        /// Absolute path.
+        path: String,
+        /// `None`: any arguments; `Some(v)`: exactly `v`.
+        args: Option<Vec<String>>,
+    },
+}
+
+impl From<&Command> for GrantCommand {
+    fn from(c: &Command) -> Self {
+        match c {
+            Command::All => Self::All,
+            Command::Path { path, args } => Self::Path {
+                path: path.clone(),
+                args: args.clone(),
+            },
+        }
+    }
+}
+
+impl GrantCommand {
+    /// The policy spelling: `ALL`, `/bin/x`, `/bin/x a b`, `/bin/x ""`.
+    #[must_use]
+    pub fn display(&self) -> String {
+        match self {
+            Self::All => "ALL".to_owned(),
+            Self::Path { path, args: None } => path.clone(),
+            Self::Path {
+                path,
+                args: Some(a),
+            } if a.is_empty() => format!("{path} \"\""),
+            Self::Path {
+                path,
+                args: Some(a),
+            } => format!("{path} {}", a.join(" ")),
+        }
+    }
+}
+
+impl GrantSpec {
+    /// What a grant of `role` gives.
+    #[must_use]
+    pub fn from_role(role: &Role) -> Self {
+        Self {
+            sudo: role.sudo.as_ref().map(|s| SudoGrant {
+                runas: s.runas.clone(),
+                commands: s.commands.iter().map(GrantCommand::from).collect(),
+                nopasswd: s.nopasswd,
+            }),
+            groups: role.groups.clone(),
+        }
+    }
+
+    /// The wire view of the sudo part.
+    #[must_use]
+    pub fn sudo_view(&self) -> Option<SudoView> {
+        self.sudo.as_ref().map(|s| SudoView {
+            runas: s.runas.to_string(),
+            commands: s.commands.iter().map(GrantCommand::display).collect(),
+            nopasswd: s.nopasswd,
+        })
+    }
+}
+
+/// Why a grant could not be applied to or removed from the host.
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    /// A value failed the renderer's own checks (defence in depth: policy
+    /// loading already refuses these).
+    #[error("refusing to write a sudoers rule: {0}")]
+    Unsafe(String),
+    /// File system trouble.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// On which path.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// visudo refused the drop-in or could not run.
+    #[error("visudo rejected the drop-in {path}: {detail}")]
+    Visudo {
+        /// The temporary file checked.
+        path: String,
+        /// visudo's output or the reason it could not run.
+        detail: String,
+    },
+}

@@ -1,0 +1,294 @@
+//! Sudoers drop-ins: `elevated_<id>`, mode 0440 root:root, one rule per grant
+//! carrying `NOTAFTER` so sudo stops honouring it even if the daemon is dead.
+//!
+//! Install: write `elevated_<id>.tmp` (the `.` makes sudo skip it), fsync,
+//! check with `visudo -cf`, rename over the final name, fsync the directory.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use elevated_proto::{GrantId, UserName};
+
+use super::{GrantCommand, GrantError, SudoGrant};
+
+/// File name prefix of every drop-in the daemon owns.
+pub const PREFIX: &str = "elevated_";
+
+/// Everything needed to render one grant's drop-in.
+#[derive(Debug, Clone)]
+pub struct SudoRule<'a> {
+    /// The grant id.
+    pub id: &'a GrantId,
+    /// The role (validated name; only used in a comment).
+    pub role: &'a str,
+    /// Who gets the rights.
+    pub user: &'a UserName,
+    /// The rights.
+    pub sudo: &'a SudoGrant,
+    /// Window start, Unix ms.
+    pub starts_at: i64,
+    /// Window end, Unix ms.
+    pub expires_at: i64,
+}
+
+fn path_ok(p: &str) -> bool {
+    p.starts_with('/')
+        && !p.ends_with('/')
+        && p.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '+' | '-'))
+        && p.split('/')
+            .skip(1)
+            .all(|seg| !matches!(seg, "" | "." | ".."))
+}
+
+fn arg_ok(a: &str) -> bool {
+    !a.is_empty()
+        && a.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '_' | '.' | '/' | '+' | '@' | '%' | '=' | ':' | ',' | '-')
+        })
+}
+
+/// Sudoers needs `,` `:` `=` `\` escaped inside command arguments.
+fn escape_arg(a: &str) -> String {
+    let mut out = String::with_capacity(a.len() + 2);
+    for c in a.chars() {
+        if matches!(c, ',' | ':' | '=' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn render_command(c: &GrantCommand) -> Result<String, GrantError> {
+    match c {
+        GrantCommand::All => Ok("ALL".to_owned()),
+        GrantCommand::Path { path, args } => {
+            if !path_ok(path) {
+                return Err(GrantError::Unsafe(format!("command path {path:?}")));
+            }
+            match args {
+                None => Ok(path.clone()),
+                Some(a) if a.is_empty() => Ok(format!("{path} \"\"")),
+                Some(a) => {
+                    let mut s = path.clone();
+                    for arg in a {
+                        if !arg_ok(arg) {
+                            return Err(GrantError::Unsafe(format!("argument {arg:?}")));
+                        }
+                        s.push(' ');
+                        s.push_str(&escape_arg(arg));
+                    }
+                    Ok(s)
+                }
+            }
+        }
+    }
+}
+
+/// `YYYYMMDDHHMMSSZ` in UTC, the form sudoers wants for `NOTAFTER`.
+fn sudoers_time(ms: i64) -> Result<String, GrantError> {
+    let ts = jiff::Timestamp::from_millisecond(ms)
+        .map_err(|e| GrantError::Unsafe(format!("time {ms}: {e}")))?;
+    Ok(ts.strftime("%Y%m%d%H%M%SZ").to_string())
+}
+
+fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| ms.to_string())
+}
+
+/// Renders the drop-in text. Only validated names and policy command paths
+/// reach it; nothing the requester typed does.
+pub fn render(rule: &SudoRule<'_>) -> Result<String, GrantError> {
+    let sudo = rule.sudo;
+    if sudo.commands.is_empty() {
+        return Err(GrantError::Unsafe("a sudo grant with no commands".into()));
+    }
+    if !rule
+        .role
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    {
+        return Err(GrantError::Unsafe(format!("role name {:?}", rule.role)));
+    }
+    let cmds = sudo
+        .commands
+        .iter()
+        .map(render_command)
+        .collect::<Result<Vec<_>, _>>()?
+        .join(", ");
+    let tag = if sudo.nopasswd {
+        "NOPASSWD: "
+    } else {
+        "PASSWD: "
+    };
+    Ok(format!(
+        "# elevated grant {id}: role {role} for {user}\n\
+         # window {start} to {end} (UTC); managed by elevated, do not edit\n\
+         {user} ALL = ({runas}) NOTAFTER={notafter} {tag}{cmds}\n",
+        id = rule.id,
+        role = rule.role,
+        user = rule.user,
+        runas = sudo.runas,
+        start = rfc3339(rule.starts_at),
+        end = rfc3339(rule.expires_at),
+        notafter = sudoers_time(rule.expires_at)?,
+    ))
+}
+
+/// A file found in the sudoers directory that the daemon owns by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DropIn {
+    /// The file name.
+    pub name: String,
+    /// The grant id, when the name is a well-formed final name.
+    pub id: Option<GrantId>,
+}
+
+/// The sudoers drop-in directory.
+#[derive(Debug, Clone)]
+pub struct SudoersDir {
+    dir: PathBuf,
+    visudo: PathBuf,
+}
+
+fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> GrantError + 'a {
+    move |source| GrantError::Io {
+        action,
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+impl SudoersDir {
+    /// A drop-in directory checked with the given `visudo`.
+    #[must_use]
+    pub fn new(dir: PathBuf, visudo: PathBuf) -> Self {
+        Self { dir, visudo }
+    }
+
+    /// The path of a grant's drop-in.
+    #[must_use]
+    pub fn path_of(&self, id: &GrantId) -> PathBuf {
+        self.dir.join(format!("{PREFIX}{id}"))
+    }
+
+    fn sync_dir(&self) -> Result<(), GrantError> {
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io("syncing", &self.dir))
+    }
+
+    /// Writes, checks and installs a grant's drop-in, replacing any earlier
+    /// one for the same id.
+    pub fn install(&self, rule: &SudoRule<'_>) -> Result<PathBuf, GrantError> {
+        let text = render(rule)?;
+        let final_path = self.path_of(rule.id);
+        let tmp = self.dir.join(format!("{PREFIX}{}.tmp", rule.id));
+        let _ = fs::remove_file(&tmp);
+        let result = self.write_checked(&tmp, &text);
+        if let Err(e) = result {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        fs::rename(&tmp, &final_path).map_err(io("renaming", &tmp))?;
+        self.sync_dir()?;
+        Ok(final_path)
+    }
+
+    fn write_checked(&self, tmp: &Path, text: &str) -> Result<(), GrantError> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o440)
+            .open(tmp)
+            .map_err(io("creating", tmp))?;
+        if crate::sys::is_root() {
+            std::os::unix::fs::fchown(&f, Some(0), Some(0)).map_err(io("chown", tmp))?;
+        }
+        f.write_all(text.as_bytes()).map_err(io("writing", tmp))?;
+        f.sync_all().map_err(io("syncing", tmp))?;
+        drop(f);
+        let out = Command::new(&self.visudo)
+            .arg("-c")
+            .arg("-q")
+            .arg("-f")
+            .arg(tmp)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| GrantError::Visudo {
+                path: tmp.display().to_string(),
+                detail: format!("cannot run {}: {e}", self.visudo.display()),
+            })?;
+        if !out.status.success() {
+            let mut detail = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+            if detail.is_empty() {
+                detail = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            }
+            return Err(GrantError::Visudo {
+                path: tmp.display().to_string(),
+                detail: format!("{} ({})", detail, out.status),
+            });
+        }
+        Ok(())
+    }
+
+    /// Removes a grant's drop-in. Returns whether a file was there.
+    pub fn remove(&self, id: &GrantId) -> Result<bool, GrantError> {
+        self.remove_name(&format!("{PREFIX}{id}"))
+    }
+
+    /// Removes a file by name (only names starting with [`PREFIX`]).
+    pub fn remove_name(&self, name: &str) -> Result<bool, GrantError> {
+        if !name.starts_with(PREFIX) || name.contains('/') {
+            return Err(GrantError::Unsafe(format!("not a drop-in name: {name:?}")));
+        }
+        let path = self.dir.join(name);
+        match fs::remove_file(&path) {
+            Ok(()) => {
+                self.sync_dir()?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io("removing", &path)(e)),
+        }
+    }
+
+    /// Every `elevated_*` entry in the directory (temporary ones included).
+    pub fn list(&self) -> Result<Vec<DropIn>, GrantError> {
+        let rd = match fs::read_dir(&self.dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io("listing", &self.dir)(e)),
+        };
+        let mut out = Vec::new();
+        for entry in rd {
+            let entry = entry.map_err(io("listing", &self.dir))?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            if let Some(rest) = name.strip_prefix(PREFIX) {
+                let id = GrantId::parse(rest).ok();
+                out.push(DropIn { name, id });
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Whether a grant's drop-in exists.
+    #[must_use]
+    pub fn exists(&self, id: &GrantId) -> bool {
+        self.path_of(id).exists()
+    }
+}
+
+#[cfg(test)]
+#[path = "sudoers_tests.rs"]
+mod tests;

@@ -1,0 +1,125 @@
+use super::*;
+
+fn grant(cmds: Vec<GrantCommand>) -> SudoGrant {
+    SudoGrant {
+        runas: UserName::parse("root").unwrap(),
+        commands: cmds,
+        nopasswd: true,
+    }
+}
+
+fn rule<'a>(id: &'a GrantId, user: &'a UserName, g: &'a SudoGrant) -> SudoRule<'a> {
+    SudoRule {
+        id,
+        role: "ops",
+        user,
+        sudo: g,
+        starts_at: 1_700_000_000_000,
+        expires_at: 1_700_000_120_000,
+    }
+}
+
+#[test]
+fn renders_notafter_runas_and_commands() {
+    let id = GrantId::parse("abcd2345").unwrap();
+    let user = UserName::parse("alice").unwrap();
+    let g = SudoGrant {
+        runas: UserName::parse("postgres").unwrap(),
+        commands: vec![
+            GrantCommand::Path {
+                path: "/usr/bin/psql".into(),
+                args: None,
+            },
+            GrantCommand::Path {
+                path: "/usr/bin/systemctl".into(),
+                args: Some(vec!["restart".into(), "a=b:c,d".into()]),
+            },
+            GrantCommand::Path {
+                path: "/usr/bin/id".into(),
+                args: Some(vec![]),
+            },
+        ],
+        nopasswd: false,
+    };
+    let text = render(&rule(&id, &user, &g)).unwrap();
+    let last = text.lines().last().unwrap();
+    assert_eq!(
+        last,
+        "alice ALL = (postgres) NOTAFTER=20231114221520Z PASSWD: /usr/bin/psql, \
+         /usr/bin/systemctl restart a\\=b\\:c\\,d, /usr/bin/id \"\""
+    );
+    assert!(text.starts_with("# elevated grant abcd2345: role ops for alice\n"));
+}
+
+#[test]
+fn refuses_unsafe_values_even_if_policy_let_them_through() {
+    let id = GrantId::parse("abcd2345").unwrap();
+    let user = UserName::parse("alice").unwrap();
+    for bad in [
+        GrantCommand::Path {
+            path: "bin/sh".into(),
+            args: None,
+        },
+        GrantCommand::Path {
+            path: "/bin/sh, ALL".into(),
+            args: None,
+        },
+        GrantCommand::Path {
+            path: "/bin/../bin/sh".into(),
+            args: None,
+        },
+        GrantCommand::Path {
+            path: "/bin/echo".into(),
+            args: Some(vec!["x\nalice ALL=(ALL) ALL".into()]),
+        },
+        GrantCommand::Path {
+            path: "/bin/echo".into(),
+            args: Some(vec!["*".into()]),
+        },
+    ] {
+        let g = grant(vec![bad.clone()]);
+        assert!(render(&rule(&id, &user, &g)).is_err(), "{bad:?}");
+    }
+    let g = grant(vec![]);
+    assert!(render(&rule(&id, &user, &g)).is_err());
+}
+
+#[test]
+fn install_checks_with_visudo_and_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    // A fake visudo that rejects files containing "BAD".
+    let fake = dir.path().join("visudo");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nfor last; do :; done\nif grep -q BAD \"$last\"; then echo 'syntax error' >&2; exit 1; fi\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let sd = dir.path().join("sudoers.d");
+    std::fs::create_dir(&sd).unwrap();
+    let d = SudoersDir::new(sd.clone(), fake);
+    let id = GrantId::parse("abcd2345").unwrap();
+    let user = UserName::parse("alice").unwrap();
+    let g = grant(vec![GrantCommand::All]);
+    let p = d.install(&rule(&id, &user, &g)).unwrap();
+    assert_eq!(p, sd.join("elevated_abcd2345"));
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&p).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o440);
+    assert_eq!(
+        d.list().unwrap(),
+        vec![DropIn {
+            name: "elevated_abcd2345".into(),
+            id: Some(id.clone())
+        }]
+    );
+    assert!(d.remove(&id).unwrap());
+    assert!(!d.remove(&id).unwrap());
+    assert!(d.list().unwrap().is_empty());
+
+    // A user named BADuser makes the fake visudo fail: nothing is installed.
+    let bad_user = UserName::parse("BADuser").unwrap();
+    let err = d.install(&rule(&id, &bad_user, &g)).unwrap_err();
+    assert!(err.to_string().contains("syntax error"), "{err}");
+    assert!(d.list().unwrap().is_empty());
+}

@@ -1,0 +1,228 @@
+//! The socket server: peer credentials, limits, framing, dispatch.
+//!
+//! Bounds (rule 2): connections served at once (`limits.max_connections`;
+//! the rest are told so and closed), frame size (64 KiB, checked on the
+//! header before any body byte is read), the time to send a frame
+//! (`frame_timeout`), idle time between requests (`idle_timeout`), and the
+//! length of a `Wait` (`max_wait`).
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use elevated_proto::frame::{body_len, decode, encode};
+use elevated_proto::{
+    ClientMessage, ErrorCode, FrameError, Request, RequestState, Response, ServerMessage,
+    PROTOCOL_VERSION,
+};
+use jiff::Timestamp;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Semaphore;
+use tokio::time::{timeout, Instant};
+
+use crate::config::settings::Limits;
+use crate::engine::{Engine, Peer};
+use crate::sys::users;
+
+/// Accepts connections until the task is dropped.
+pub async fn serve(engine: Arc<Engine>, listener: UnixListener, limits: Limits) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let limits = Arc::new(limits);
+    loop {
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                // Typically EMFILE under a flood: back off instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        match slots.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let (engine, limits) = (engine.clone(), limits.clone());
+                tokio::spawn(async move {
+                    connection(engine, stream, &limits).await;
+                    drop(permit);
+                });
+            }
+            Err(_) => {
+                let ft = limits.frame_timeout;
+                tokio::spawn(async move {
+                    let mut stream = stream;
+                    let msg = error(
+                        ErrorCode::Limit,
+                        "too many connections to elevated; try again shortly".into(),
+                    );
+                    let _ = timeout(ft, send(&mut stream, &msg)).await;
+                });
+            }
+        }
+    }
+}
+
+fn error(code: ErrorCode, message: String) -> Response {
+    Response::Error { code, message }
+}
+
+async fn send(stream: &mut UnixStream, response: &Response) -> std::io::Result<()> {
+    let msg = ServerMessage {
+        version: PROTOCOL_VERSION,
+        response: response.clone(),
+    };
+    let frame = encode(&msg).or_else(|e| {
+        encode(&ServerMessage {
+            version: PROTOCOL_VERSION,
+            response: error(
+                ErrorCode::Internal,
+                format!("answer could not be encoded: {e}"),
+            ),
+        })
+    });
+    match frame {
+        Ok(f) => stream.write_all(&f).await,
+        Err(_) => Ok(()),
+    }
+}
+
+/// What reading one frame produced.
+enum Incoming {
+    Message(ClientMessage),
+    /// A complete frame that was not a valid message: answer, keep going.
+    Invalid(String),
+    /// Answer (if anything) and hang up: the stream is out of sync or idle.
+    Fatal(Option<String>),
+}
+
+async fn read_message(stream: &mut UnixStream, wait: Duration, frame: Duration) -> Incoming {
+    let mut header = [0u8; 4];
+    match timeout(wait, stream.read_exact(&mut header)).await {
+        Err(_) => {
+            return Incoming::Fatal(Some(format!(
+                "no request received within {}s; closing",
+                wait.as_secs()
+            )))
+        }
+        Ok(Err(_)) => return Incoming::Fatal(None),
+        Ok(Ok(_)) => {}
+    }
+    let len = match body_len(header) {
+        Ok(l) => l,
+        Err(e) => return Incoming::Fatal(Some(e.to_string())),
+    };
+    let mut body = vec![0u8; len];
+    match timeout(frame, stream.read_exact(&mut body)).await {
+        Err(_) => {
+            return Incoming::Fatal(Some(format!(
+                "frame of {len} bytes not completed within {}s; closing",
+                frame.as_secs()
+            )))
+        }
+        Ok(Err(_)) => return Incoming::Fatal(None),
+        Ok(Ok(_)) => {}
+    }
+    match decode::<ClientMessage>(&body) {
+        Ok(m) => Incoming::Message(m),
+        Err(FrameError::Json(e)) => Incoming::Invalid(format!("invalid request: {e}")),
+        Err(e) => Incoming::Invalid(e.to_string()),
+    }
+}
+
+async fn connection(engine: Arc<Engine>, mut stream: UnixStream, limits: &Limits) {
+    // Identity from the kernel, never from the message.
+    let Ok(cred) = stream.peer_cred() else {
+        return;
+    };
+    let uid = cred.uid();
+    let account = tokio::task::spawn_blocking(move || users::by_uid(uid)).await;
+    let account = match account {
+        Ok(Ok(a)) => a,
+        Ok(Err(e)) => {
+            let msg = error(ErrorCode::Forbidden, format!("who are you? {e}"));
+            let _ = timeout(limits.frame_timeout, send(&mut stream, &msg)).await;
+            return;
+        }
+        Err(_) => return,
+    };
+    let peer = Arc::new(Peer {
+        uid,
+        pid: cred.pid(),
+        account,
+    });
+    let mut wait = limits.frame_timeout;
+    loop {
+        let response = match read_message(&mut stream, wait, limits.frame_timeout).await {
+            Incoming::Fatal(None) => return,
+            Incoming::Fatal(Some(msg)) => {
+                let _ = timeout(
+                    limits.frame_timeout,
+                    send(&mut stream, &error(ErrorCode::BadRequest, msg)),
+                )
+                .await;
+                return;
+            }
+            Incoming::Invalid(msg) => error(ErrorCode::BadRequest, msg),
+            Incoming::Message(m) if m.version != PROTOCOL_VERSION => error(
+                ErrorCode::Version,
+                format!(
+                    "this daemon speaks protocol version {PROTOCOL_VERSION}, the client {}; upgrade both together",
+                    m.version
+                ),
+            ),
+            Incoming::Message(m) => dispatch(&engine, &peer, m.request, limits).await,
+        };
+        match timeout(limits.frame_timeout, send(&mut stream, &response)).await {
+            Ok(Ok(())) => {}
+            _ => return,
+        }
+        wait = limits.idle_timeout;
+    }
+}
+
+async fn dispatch(
+    engine: &Arc<Engine>,
+    peer: &Arc<Peer>,
+    req: Request,
+    limits: &Limits,
+) -> Response {
+    if let Request::Wait { timeout_ms, .. } = &req {
+        let limit = Duration::from_millis(*timeout_ms).min(limits.max_wait);
+        return wait(engine, peer, req, Instant::now() + limit).await;
+    }
+    run(engine, peer, req).await
+}
+
+async fn run(engine: &Arc<Engine>, peer: &Arc<Peer>, req: Request) -> Response {
+    let (engine, peer) = (engine.clone(), peer.clone());
+    tokio::task::spawn_blocking(move || engine.handle(&peer, req, Timestamp::now()))
+        .await
+        .unwrap_or_else(|_| {
+            error(
+                ErrorCode::Internal,
+                "the daemon failed handling this request; see its log".into(),
+            )
+        })
+}
+
+/// Answers when the request is no longer pending or at `deadline`.
+async fn wait(engine: &Arc<Engine>, peer: &Arc<Peer>, req: Request, deadline: Instant) -> Response {
+    loop {
+        // Register interest before looking, so a change between the look
+        // and the wait is not missed.
+        let notified = engine.changed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let resp = run(engine, peer, req.clone()).await;
+        let still_pending = matches!(
+            &resp,
+            Response::Request { request } if request.state == RequestState::Pending
+        );
+        if !still_pending || Instant::now() >= deadline {
+            return resp;
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return run(engine, peer, req).await;
+        }
+    }
+}

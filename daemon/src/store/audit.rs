@@ -1,0 +1,247 @@
+//! The audit log: append-only rows, each holding the SHA-256 of the previous
+//! row's hash and its own content, so editing, inserting or deleting a row
+//! in the middle breaks the chain at that row.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+use super::StoreError;
+
+/// The `prev_hash` of the first row.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One stored audit row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRow {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// Unix milliseconds.
+    pub at: i64,
+    /// Event name.
+    pub event: String,
+    /// Who caused it.
+    pub actor: String,
+    /// The request concerned.
+    pub request_id: Option<String>,
+    /// JSON text of the details, hashed exactly as stored.
+    pub detail: String,
+    /// The previous row's hash.
+    pub prev_hash: String,
+    /// This row's hash.
+    pub hash: String,
+}
+
+/// The hash of a row given its fields. The fields are encoded as a JSON
+/// array so that no two different rows encode the same way.
+#[must_use]
+pub fn row_hash(
+    seq: i64,
+    at: i64,
+    event: &str,
+    actor: &str,
+    request_id: Option<&str>,
+    detail: &str,
+    prev_hash: &str,
+) -> String {
+    let canonical = serde_json::json!([seq, at, event, actor, request_id, detail, prev_hash]);
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// Appends a row inside the caller's transaction and returns it.
+pub fn append(
+    conn: &Connection,
+    at: i64,
+    event: &str,
+    actor: &str,
+    request_id: Option<&str>,
+    detail: &serde_json::Value,
+) -> Result<AuditRow, StoreError> {
+    let last: Option<(i64, String)> = conn
+        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (seq, prev_hash) = match last {
+        Some((s, h)) => (s + 1, h),
+        None => (1, GENESIS.to_owned()),
+    };
+    let detail = detail.to_string();
+    let hash = row_hash(seq, at, event, actor, request_id, &detail, &prev_hash);
+    conn.prepare_cached(
+        "INSERT INTO audit (seq, at, event, actor, request_id, detail, prev_hash, hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        seq, at, event, actor, request_id, detail, prev_hash, hash
+    ])?;
+    Ok(AuditRow {
+        seq,
+        at,
+        event: event.to_owned(),
+        actor: actor.to_owned(),
+        request_id: request_id.map(str::to_owned),
+        detail,
+        prev_hash,
+        hash,
+    })
+}
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        event: r.get(2)?,
+        actor: r.get(3)?,
+        request_id: r.get(4)?,
+        detail: r.get(5)?,
+        prev_hash: r.get(6)?,
+        hash: r.get(7)?,
+    })
+}
+
+const SELECT: &str = "SELECT seq, at, event, actor, request_id, detail, prev_hash, hash FROM audit";
+
+/// Rows at or after `since` (ms), the newest `limit`, returned oldest first.
+/// With `visible_to = Some((user, uid))` only rows that user caused or that
+/// concern their requests.
+pub fn list(
+    conn: &Connection,
+    since: Option<i64>,
+    limit: u32,
+    visible_to: Option<(&str, u32)>,
+) -> Result<Vec<AuditRow>, StoreError> {
+    let (user, uid) = match visible_to {
+        Some((u, id)) => (Some(u), Some(id)),
+        None => (None, None),
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE at >= ?1 AND (?2 IS NULL OR actor = ?2 OR request_id IN \
+         (SELECT id FROM requests WHERE uid = ?3)) ORDER BY seq DESC LIMIT ?4"
+    ))?;
+    let rows = stmt.query_map(
+        params![since.unwrap_or(i64::MIN), user, uid, limit],
+        read_row,
+    )?;
+    let mut out = rows.collect::<Result<Vec<_>, _>>()?;
+    out.reverse();
+    Ok(out)
+}
+
+/// The outcome of checking the whole chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct Verify {
+    /// Rows checked.
+    pub rows: u64,
+    /// The first row that fails, and why.
+    pub first_bad: Option<(i64, String)>,
+}
+
+/// Recomputes every hash and link, oldest first.
+pub fn verify(conn: &Connection) -> Result<Verify, StoreError> {
+    let mut stmt = conn.prepare(&format!("{SELECT} ORDER BY seq"))?;
+    let mut rows = stmt.query([])?;
+    let mut expected_prev = GENESIS.to_owned();
+    let mut expected_seq = 1i64;
+    let mut n = 0u64;
+    while let Some(r) = rows.next()? {
+        let row = read_row(r)?;
+        n += 1;
+        let problem = if row.seq != expected_seq {
+            Some(format!(
+                "row {} follows row {}: rows are missing",
+                row.seq,
+                expected_seq - 1
+            ))
+        } else if row.prev_hash != expected_prev {
+            Some("its link to the previous row does not match".to_owned())
+        } else if row_hash(
+            row.seq,
+            row.at,
+            &row.event,
+            &row.actor,
+            row.request_id.as_deref(),
+            &row.detail,
+            &row.prev_hash,
+        ) != row.hash
+        {
+            Some("its content does not match its hash (the row was edited)".to_owned())
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            return Ok(Verify {
+                rows: n,
+                first_bad: Some((row.seq, p)),
+            });
+        }
+        expected_prev = row.hash;
+        expected_seq += 1;
+    }
+    Ok(Verify {
+        rows: n,
+        first_bad: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use serde_json::json;
+
+    #[test]
+    fn chain_detects_edits_and_deletions() {
+        let mut s = Store::open_in_memory().unwrap();
+        for i in 0..5 {
+            s.tx(|tx| {
+                append(
+                    tx,
+                    1000 + i,
+                    "requested",
+                    "alice",
+                    Some("abcd1234"),
+                    &json!({"i": i}),
+                )
+            })
+            .unwrap();
+        }
+        let v = verify(s.conn()).unwrap();
+        assert_eq!(v.rows, 5);
+        assert_eq!(v.first_bad, None);
+
+        s.conn()
+            .execute("UPDATE audit SET actor = 'mallory' WHERE seq = 3", [])
+            .unwrap();
+        let v = verify(s.conn()).unwrap();
+        assert_eq!(v.first_bad.as_ref().map(|b| b.0), Some(3));
+
+        s.conn()
+            .execute("UPDATE audit SET actor = 'alice' WHERE seq = 3", [])
+            .unwrap();
+        assert_eq!(verify(s.conn()).unwrap().first_bad, None);
+        s.conn()
+            .execute("DELETE FROM audit WHERE seq = 2", [])
+            .unwrap();
+        let v = verify(s.conn()).unwrap();
+        assert_eq!(v.first_bad.as_ref().map(|b| b.0), Some(3));
+    }
+
+    #[test]
+    fn list_filters_by_visibility_and_time() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.tx(|tx| append(tx, 10, "a", "alice", None, &json!({})))
+            .unwrap();
+        s.tx(|tx| append(tx, 20, "b", "bob", None, &json!({})))
+            .unwrap();
+        s.tx(|tx| append(tx, 30, "c", "alice", None, &json!({})))
+            .unwrap();
+        let all = list(s.conn(), None, 100, None).unwrap();
+        assert_eq!(all.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+        let alice = list(s.conn(), None, 100, Some(("alice", 1000))).unwrap();
+        assert_eq!(alice.len(), 2);
+        let recent = list(s.conn(), Some(15), 100, None).unwrap();
+        assert_eq!(recent.len(), 2);
+        let last = list(s.conn(), None, 1, None).unwrap();
+        assert_eq!(last[0].seq, 3);
+    }
+}

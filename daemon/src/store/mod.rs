@@ -1,0 +1,86 @@
+//! The store: SQLite (bundled), WAL, versioned migrations. The store is the
+//! truth about requests and grants; the host is reconciled with it.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod requests;
+mod schema;
+
+use std::path::Path;
+
+use rusqlite::{Connection, Transaction};
+
+pub use audit::{AuditRow, Verify};
+pub use requests::RequestRow;
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error("state database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored value could not be read back.
+    #[error("state database holds an unreadable value in {what}: {detail}")]
+    Corrupt {
+        /// Which column or row.
+        what: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The database was written by a newer elevated.
+    #[error("state database schema version {found} is newer than this elevated understands ({supported}); upgrade elevated")]
+    TooNew {
+        /// Version found.
+        found: i64,
+        /// Newest version known here.
+        supported: i64,
+    },
+}
+
+/// An open store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating and migrating) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        Self::setup(conn)
+    }
+
+    /// An in-memory store, for tests.
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Self, StoreError> {
+        // WAL: readers never block the writer. synchronous=FULL: a transition
+        // reported to a client survives power loss, not only a crash.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        schema::migrate(&mut conn)?;
+        Ok(Self { conn })
+    }
+
+    /// Runs `f` in a transaction, committed only if `f` succeeds; dropped
+    /// (rolled back) otherwise.
+    pub fn tx<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let tx = self.conn.transaction()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Read-only access outside a transaction.
+    #[must_use]
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}

@@ -1,0 +1,235 @@
+//! Request rows. A request and the grant it becomes share one row and id.
+
+use elevated_proto::{GrantId, RequestState};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::StoreError;
+use crate::grant::GrantSpec;
+
+/// One request, as stored. Times are Unix milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestRow {
+    /// Request and grant id.
+    pub id: GrantId,
+    /// Requester uid (from `SO_PEERCRED`).
+    pub uid: u32,
+    /// Requester name at request time.
+    pub user: String,
+    /// Role asked for.
+    pub role: String,
+    /// Host name.
+    pub host: String,
+    /// Requester's reason (never written to sudoers).
+    pub reason: Option<String>,
+    /// Requester's ticket (never written to sudoers).
+    pub ticket: Option<String>,
+    /// Window length.
+    pub duration_secs: u64,
+    /// Lifecycle state.
+    pub state: RequestState,
+    /// Deciding rule label.
+    pub rule: Option<String>,
+    /// Human explanation of the state.
+    pub message: String,
+    /// Approvals needed.
+    pub approvals_needed: u32,
+    /// When asked.
+    pub requested_at: i64,
+    /// When decided.
+    pub decided_at: Option<i64>,
+    /// Window start.
+    pub starts_at: Option<i64>,
+    /// Window end.
+    pub expires_at: Option<i64>,
+    /// When it reached a final state after being pending or active.
+    pub ended_at: Option<i64>,
+    /// Deadline for a pending request.
+    pub pending_until: Option<i64>,
+    /// What the grant gives, frozen at decision time.
+    pub grant: GrantSpec,
+}
+
+const COLUMNS: &str = "id, uid, user, role, host, reason, ticket, duration_secs, state, rule, \
+    message, approvals_needed, requested_at, decided_at, starts_at, expires_at, ended_at, \
+    pending_until, grant_spec";
+
+fn corrupt(what: &str, detail: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        what: what.to_owned(),
+        detail: detail.to_string(),
+    }
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Result<RequestRow, StoreError>> {
+    let id: String = r.get(0)?;
+    let state: String = r.get(8)?;
+    let spec: String = r.get(18)?;
+    let duration: i64 = r.get(7)?;
+    let uid: i64 = r.get(1)?;
+    let needed: i64 = r.get(11)?;
+    let build = || -> Result<RequestRow, StoreError> {
+        Ok(RequestRow {
+            id: GrantId::parse(&id).map_err(|e| corrupt("requests.id", e))?,
+            uid: u32::try_from(uid).map_err(|e| corrupt("requests.uid", e))?,
+            user: r.get(2)?,
+            role: r.get(3)?,
+            host: r.get(4)?,
+            reason: r.get(5)?,
+            ticket: r.get(6)?,
+            duration_secs: u64::try_from(duration).map_err(|e| corrupt("duration_secs", e))?,
+            state: RequestState::from_name(&state)
+                .ok_or_else(|| corrupt("requests.state", &state))?,
+            rule: r.get(9)?,
+            message: r.get(10)?,
+            approvals_needed: u32::try_from(needed).map_err(|e| corrupt("approvals", e))?,
+            requested_at: r.get(12)?,
+            decided_at: r.get(13)?,
+            starts_at: r.get(14)?,
+            expires_at: r.get(15)?,
+            ended_at: r.get(16)?,
+            pending_until: r.get(17)?,
+            grant: serde_json::from_str(&spec).map_err(|e| corrupt("grant_spec", e))?,
+        })
+    };
+    Ok(build())
+}
+
+fn collect(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<RequestRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(args, from_row)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(row??);
+    }
+    Ok(out)
+}
+
+/// Inserts a new request; fails if the id exists.
+pub fn insert(conn: &Connection, r: &RequestRow) -> Result<(), StoreError> {
+    let spec = serde_json::to_string(&r.grant).map_err(|e| corrupt("grant_spec", e))?;
+    conn.prepare_cached(&format!(
+        "INSERT INTO requests ({COLUMNS}) VALUES \
+         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+    ))?
+    .execute(params![
+        r.id.as_str(),
+        r.uid,
+        r.user,
+        r.role,
+        r.host,
+        r.reason,
+        r.ticket,
+        i64::try_from(r.duration_secs).unwrap_or(i64::MAX),
+        r.state.as_str(),
+        r.rule,
+        r.message,
+        r.approvals_needed,
+        r.requested_at,
+        r.decided_at,
+        r.starts_at,
+        r.expires_at,
+        r.ended_at,
+        r.pending_until,
+        spec,
+    ])?;
+    Ok(())
+}
+
+/// Writes the mutable fields of an existing request.
+pub fn update(conn: &Connection, r: &RequestRow) -> Result<(), StoreError> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE requests SET state = ?2, rule = ?3, message = ?4, decided_at = ?5, \
+             starts_at = ?6, expires_at = ?7, ended_at = ?8, pending_until = ?9, \
+             duration_secs = ?10 WHERE id = ?1",
+        )?
+        .execute(params![
+            r.id.as_str(),
+            r.state.as_str(),
+            r.rule,
+            r.message,
+            r.decided_at,
+            r.starts_at,
+            r.expires_at,
+            r.ended_at,
+            r.pending_until,
+            i64::try_from(r.duration_secs).unwrap_or(i64::MAX),
+        ])?;
+    if n != 1 {
+        return Err(corrupt("requests", format!("request {} vanished", r.id)));
+    }
+    Ok(())
+}
+
+/// One request by id.
+pub fn get(conn: &Connection, id: &GrantId) -> Result<Option<RequestRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM requests WHERE id = ?1"))?;
+    match stmt.query_row([id.as_str()], from_row).optional()? {
+        Some(r) => Ok(Some(r?)),
+        None => Ok(None),
+    }
+}
+
+/// Every request in a state, oldest first.
+pub fn in_state(conn: &Connection, state: RequestState) -> Result<Vec<RequestRow>, StoreError> {
+    collect(
+        conn,
+        &format!("SELECT {COLUMNS} FROM requests WHERE state = ?1 ORDER BY requested_at"),
+        [state.as_str()],
+    )
+}
+
+/// A user's pending and active requests, newest first.
+pub fn open_of(conn: &Connection, uid: u32) -> Result<Vec<RequestRow>, StoreError> {
+    collect(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM requests WHERE uid = ?1 AND state IN ('pending', 'active') \
+             ORDER BY requested_at DESC"
+        ),
+        [uid],
+    )
+}
+
+/// How many pending requests a user has.
+pub fn pending_count(conn: &Connection, uid: u32) -> Result<usize, StoreError> {
+    let n: i64 = conn
+        .prepare_cached("SELECT count(*) FROM requests WHERE uid = ?1 AND state = 'pending'")?
+        .query_row([uid], |r| r.get(0))?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// Requests for `list`: optionally one user's, optionally only pending, or
+/// only open (pending and active) unless `all`; newest first, at most `limit`.
+pub fn list(
+    conn: &Connection,
+    uid: Option<u32>,
+    pending_only: bool,
+    all: bool,
+    limit: u32,
+) -> Result<Vec<RequestRow>, StoreError> {
+    let states = if pending_only {
+        "state = 'pending'"
+    } else if all {
+        "1"
+    } else {
+        "state IN ('pending', 'active')"
+    };
+    let who = if uid.is_some() {
+        "uid = ?1"
+    } else {
+        "?1 IS NULL"
+    };
+    collect(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM requests WHERE {who} AND {states} \
+             ORDER BY requested_at DESC LIMIT ?2"
+        ),
+        params![uid, limit],
+    )
+}

@@ -1,0 +1,81 @@
+//! Schema and migrations, tracked with `PRAGMA user_version`. Each entry of
+//! `MIGRATIONS` moves the schema one version up; never edit a released one.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: requests (one row per request; the grant shares its id) and the
+    // hash-chained audit log.
+    "CREATE TABLE requests (
+        id               TEXT PRIMARY KEY,
+        uid              INTEGER NOT NULL,
+        user             TEXT NOT NULL,
+        role             TEXT NOT NULL,
+        host             TEXT NOT NULL,
+        reason           TEXT,
+        ticket           TEXT,
+        duration_secs    INTEGER NOT NULL,
+        state            TEXT NOT NULL,
+        rule             TEXT,
+        message          TEXT NOT NULL,
+        approvals_needed INTEGER NOT NULL,
+        requested_at     INTEGER NOT NULL,
+        decided_at       INTEGER,
+        starts_at        INTEGER,
+        expires_at       INTEGER,
+        ended_at         INTEGER,
+        pending_until    INTEGER,
+        grant_spec       TEXT NOT NULL
+    );
+    CREATE INDEX requests_state ON requests(state);
+    CREATE INDEX requests_uid ON requests(uid, state);
+    CREATE TABLE audit (
+        seq        INTEGER PRIMARY KEY,
+        at         INTEGER NOT NULL,
+        event      TEXT NOT NULL,
+        actor      TEXT NOT NULL,
+        request_id TEXT,
+        detail     TEXT NOT NULL,
+        prev_hash  TEXT NOT NULL,
+        hash       TEXT NOT NULL
+    );
+    CREATE INDEX audit_request ON audit(request_id);
+    CREATE INDEX audit_at ON audit(at);",
+];
+
+/// Brings the schema up to date.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let supported = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > supported {
+        return Err(StoreError::TooNew { found, supported });
+    }
+    let start = usize::try_from(found).unwrap_or(0);
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(start) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_refuses_newer() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate(&mut c).unwrap();
+        migrate(&mut c).unwrap();
+        let v: i64 = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        c.pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(migrate(&mut c), Err(StoreError::TooNew { .. })));
+    }
+}

@@ -1,0 +1,33 @@
+//! The only place for raw system calls. Nothing here needs `unsafe` yet:
+//! user and group lookups go through `nix`, peer credentials through tokio.
+//! Any future `unsafe` block lives in this module and carries a
+//! `// SAFETY:` comment.
+
+pub mod users;
+
+/// The kernel's host name, or `localhost` if it cannot be read.
+#[must_use]
+pub fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Whether this process runs as root.
+#[must_use]
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Raises the soft open-file limit to the hard one, so a burst of clients
+/// is refused politely by the connection limit rather than by EMFILE.
+pub fn raise_nofile_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Who a uid is: name, primary and supplementary groups, from NSS.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeSet;
+use std::ffi::CString;
+
+use nix::unistd::{getgrouplist, Gid, Group, Uid, User};
+
+/// An account as NSS reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// User name.
+    pub name: String,
+    /// Uid.
+    pub uid: u32,
+    /// Primary gid.
+    pub gid: u32,
+    /// Names of the primary and every supplementary group.
+    pub groups: BTreeSet<String>,
+}
+
+/// Why an account could not be looked up.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    /// No passwd entry.
+    #[error("no user {0} in the user database")]
+    NoSuchUser(String),
+    /// NSS failed.
+    #[error("looking up {what} failed: {source}")]
+    Nss {
+        /// What was looked up.
+        what: String,
+        /// The error.
+        source: nix::Error,
+    },
+}
+
+fn complete(user: User) -> Result<Account, LookupError> {
+    let cname =
+        CString::new(user.name.clone()).map_err(|_| LookupError::NoSuchUser(user.name.clone()))?;
+    let gids = getgrouplist(&cname, user.gid).map_err(|source| LookupError::Nss {
+        what: format!("groups of {}", user.name),
+        source,
+    })?;
+    let mut groups = BTreeSet::new();
+    for gid in gids.into_iter().chain(std::iter::once(user.gid)) {
+        // A gid without a name cannot match a policy group name; skip it.
+        if let Ok(Some(g)) = Group::from_gid(gid) {
+            groups.insert(g.name);
+        }
+    }
+    Ok(Account {
+        name: user.name,
+        uid: user.uid.as_raw(),
+        gid: user.gid.as_raw(),
+        groups,
+    })
+}
+
+/// Looks up a uid (the socket peer's).
+pub fn by_uid(uid: u32) -> Result<Account, LookupError> {
+    match User::from_uid(Uid::from_raw(uid)) {
+        Ok(Some(u)) => complete(u),
+        Ok(None) => Err(LookupError::NoSuchUser(format!("with uid {uid}"))),
+        Err(source) => Err(LookupError::Nss {
+            what: format!("uid {uid}"),
+            source,
+        }),
+    }
+}
+
+/// Looks up a user by name (for `explain`).
+pub fn by_name(name: &str) -> Result<Account, LookupError> {
+    match User::from_name(name) {
+        Ok(Some(u)) => complete(u),
+        Ok(None) => Err(LookupError::NoSuchUser(name.to_owned())),
+        Err(source) => Err(LookupError::Nss {
+            what: format!("user {name}"),
+            source,
+        }),
+    }
+}
+
+/// Whether a gid names a group (unused gids are skipped in group lists).
+#[must_use]
+pub fn group_exists(gid: u32) -> bool {
+    matches!(Group::from_gid(Gid::from_raw(gid)), Ok(Some(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_is_found() {
+        let a = by_uid(0).unwrap();
+        assert_eq!(a.name, "root");
+        assert!(a.groups.contains("root"));
+        assert_eq!(by_name("root").unwrap().uid, 0);
+        assert!(by_name("no-such-user-elevated").is_err());
+    }
+}
