@@ -49,7 +49,10 @@ impl std::error::Error for ConfigError {}
 #[must_use]
 pub fn line_of(src: &str, offset: usize) -> u32 {
     let end = offset.min(src.len());
-    let n = src.as_bytes()[..end].iter().filter(|b| **b == b'\n').count();
+    let n = src.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count();
     u32::try_from(n + 1).unwrap_or(u32::MAX)
 }
 
