@@ -1,1 +1,33 @@
-//! e2e
+//! Harness for end-to-end tests: a real `elevated` on a temporary directory,
+//! real users made with `useradd`, the real `sudo` reading the daemon's
+//! drop-ins, and the real `elevate` run as those users.
+//!
+//! Everything created on the host is named with the `elvt` prefix and
+//! removed on drop, also when a test fails. Tests need root.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+pub mod daemon;
+pub mod host;
+
+pub use daemon::Daemon;
+pub use host::{as_user, require_root, TestGroup, TestUser};
+
+use std::path::PathBuf;
+
+/// The directory holding the built binaries (`target/debug`).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/debug/deps/<test> -> target/debug
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+/// Path of a built binary, checked to exist.
+pub fn bin(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build --workspace` before the tests (scripts/test does)",
+        p.display()
+    );
+    p
+}
