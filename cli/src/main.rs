@@ -1,1 +1,21 @@
-fn main() {}
+//! `elevate`: the command-line client of the elevated daemon. Ask for a role,
+//! wait for its approval, run a command with it, see and end grants.
+#![forbid(unsafe_code)]
+
+mod app;
+mod args;
+mod commands;
+mod conn;
+mod cover;
+mod exit;
+mod out;
+mod render;
+mod run;
+#[cfg(test)]
+mod testutil;
+mod timefmt;
+mod wait;
+
+fn main() -> std::process::ExitCode {
+    app::main_with(std::env::args_os().collect())
+}
