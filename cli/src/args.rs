@@ -1,0 +1,216 @@
+//! Command-line syntax.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use elevated_proto::{GrantId, RoleName, DEFAULT_SOCKET};
+
+use crate::timefmt;
+
+/// Request just-in-time privileges from the elevated daemon.
+#[derive(Debug, Parser)]
+#[command(name = "elevate", version, about, long_about = None)]
+pub struct Cli {
+    /// The daemon's socket.
+    #[arg(
+        long,
+        global = true,
+        env = "ELEVATE_SOCKET",
+        hide_env_values = true,
+        value_name = "PATH",
+        default_value = DEFAULT_SOCKET
+    )]
+    pub socket: PathBuf,
+
+    /// Print exactly one JSON object on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the roles defined here, whether you may request each, and how.
+    Roles,
+    /// Ask for a role and wait until it is decided.
+    Request(RequestArgs),
+    /// Run one command with elevated rights, requesting a role if needed.
+    Run(RunArgs),
+    /// Show your active grants and pending requests.
+    Status,
+    /// List requests and grants you may see.
+    List(ListArgs),
+    /// Show every detail of one request or grant.
+    Show(IdArg),
+    /// Withdraw one of your pending requests.
+    Cancel(IdArg),
+    /// End an active grant now.
+    Revoke(IdArg),
+    /// Show the audit log, or verify its hash chain.
+    Audit(AuditArgs),
+}
+
+/// What a request carries besides the role.
+#[derive(Debug, Clone, Args)]
+pub struct RequestOptions {
+    /// Length of the window (such as 90s, 30m, 1h30m); the role's default
+    /// when not given.
+    #[arg(long = "for", value_name = "DURATION", value_parser = timefmt::parse_for)]
+    pub duration: Option<u64>,
+
+    /// Why you need it; shown to approvers and written to the audit log.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// A ticket reference, such as INC-42.
+    #[arg(long, value_name = "ID")]
+    pub ticket: Option<String>,
+}
+
+/// `elevate request`.
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// The role to request.
+    #[arg(value_name = "ROLE", value_parser = parse_role)]
+    pub role: RoleName,
+
+    /// Request options.
+    #[command(flatten)]
+    pub options: RequestOptions,
+
+    /// Do not wait for approval; exit 3 if the request is still pending.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `elevate run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Use (or request) this role instead of finding one that covers the
+    /// command.
+    #[arg(long, value_name = "ROLE", value_parser = parse_role)]
+    pub role: Option<RoleName>,
+
+    /// Request options, used when a new request is needed.
+    #[command(flatten)]
+    pub options: RequestOptions,
+
+    /// The command and its arguments.
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<OsString>,
+}
+
+/// `elevate list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only pending requests.
+    #[arg(long)]
+    pub pending: bool,
+
+    /// Include finished requests too.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// A request or grant id.
+#[derive(Debug, Args)]
+pub struct IdArg {
+    /// The request or grant id.
+    #[arg(value_name = "ID", value_parser = parse_id)]
+    pub id: GrantId,
+}
+
+/// `elevate audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only rows since this time: RFC 3339 (2025-01-31T08:00:00Z) or a
+    /// duration meaning that long ago (2h, 1day).
+    #[arg(long, value_name = "TIME", conflicts_with = "verify")]
+    pub since: Option<String>,
+
+    /// At most this many of the newest rows.
+    #[arg(long, value_name = "N", conflicts_with = "verify")]
+    pub limit: Option<u32>,
+
+    /// Recompute the whole hash chain instead of listing rows.
+    #[arg(long)]
+    pub verify: bool,
+}
+
+fn parse_role(s: &str) -> Result<RoleName, String> {
+    RoleName::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_id(s: &str) -> Result<GrantId, String> {
+    GrantId::parse(s).map_err(|e| e.to_string())
+}
+
+/// Whether `--json` appears among the arguments before a `--`, for reporting
+/// errors that clap finds before it has parsed anything.
+pub fn wants_json(args: &[OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(args)
+    }
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn request_parses_duration() {
+        let cli = parse(&["elevate", "request", "db-admin", "--for", "1h30m"]).unwrap();
+        let Command::Request(r) = cli.command else {
+            panic!("not a request")
+        };
+        assert_eq!(r.options.duration, Some(5400));
+        assert_eq!(r.role.as_str(), "db-admin");
+        assert!(parse(&["elevate", "request", "db-admin", "--for", "soon"]).is_err());
+        assert!(parse(&["elevate", "request", "db-admin", "--for", "0s"]).is_err());
+        assert!(parse(&["elevate", "request", "ALL"]).is_err());
+    }
+
+    #[test]
+    fn run_keeps_command_arguments() {
+        let cli = parse(&[
+            "elevate", "--json", "run", "--role", "ops", "--", "ls", "-l", "--json",
+        ])
+        .unwrap();
+        assert!(cli.json);
+        let Command::Run(r) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(r.command, ["ls", "-l", "--json"]);
+        assert!(parse(&["elevate", "run"]).is_err());
+    }
+
+    #[test]
+    fn json_is_seen_before_double_dash_only() {
+        let v = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(wants_json(&v(&["elevate", "request", "--json", "x"])));
+        assert!(!wants_json(&v(&["elevate", "run", "--", "x", "--json"])));
+        assert!(!wants_json(&v(&["--json"])));
+    }
+}

@@ -1,0 +1,138 @@
+//! The subcommands other than `run`.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use elevated_proto::{Request, Response};
+
+use crate::args::{AuditArgs, Cli, Command, IdArg, ListArgs, RequestArgs};
+use crate::conn::{unexpected, Daemon};
+use crate::exit::{self, Failure};
+use crate::out::Out;
+use crate::{render, run, timefmt, wait};
+
+/// Runs the parsed command line and returns the exit status.
+pub fn dispatch(cli: Cli, out: &Out) -> Result<u8, Failure> {
+    let socket = cli.socket.as_path();
+    match cli.command {
+        Command::Roles => roles(socket, out),
+        Command::Request(args) => request(socket, &args, out),
+        Command::Run(args) => run::run(socket, args, out),
+        Command::Status => status(socket, out),
+        Command::List(args) => list(socket, &args, out),
+        Command::Show(IdArg { id }) => show(socket, Request::Show { id }, out),
+        Command::Cancel(IdArg { id }) => change(socket, Request::Cancel { id }, out),
+        Command::Revoke(IdArg { id }) => change(socket, Request::Revoke { id }, out),
+        Command::Audit(args) => audit(socket, &args, out),
+    }
+}
+
+fn roles(socket: &Path, out: &Out) -> Result<u8, Failure> {
+    let (host, roles) = Daemon::connect(socket)?.roles()?;
+    if out.json {
+        out.json(&serde_json::json!({"host": host, "roles": roles}))?;
+    } else {
+        out.text(&render::roles(&host, &roles));
+    }
+    Ok(exit::OK)
+}
+
+fn request(socket: &Path, args: &RequestArgs, out: &Out) -> Result<u8, Failure> {
+    let mut daemon = Daemon::connect(socket)?;
+    let mut view = wait::submit(&mut daemon, &args.role, &args.options)?;
+    if !args.no_wait {
+        view = wait::until_decided(&mut daemon, view, out)?;
+    }
+    wait::report(&view, out)
+}
+
+fn status(socket: &Path, out: &Out) -> Result<u8, Failure> {
+    let views = Daemon::connect(socket)?.call_views(Request::Status {})?;
+    if out.json {
+        out.json(&serde_json::json!({"requests": views}))?;
+    } else {
+        out.text(&render::status(&views, SystemTime::now()));
+    }
+    Ok(exit::OK)
+}
+
+fn list(socket: &Path, args: &ListArgs, out: &Out) -> Result<u8, Failure> {
+    let views = Daemon::connect(socket)?.call_views(Request::List {
+        pending: args.pending,
+        all: args.all,
+    })?;
+    if out.json {
+        out.json(&serde_json::json!({"requests": views}))?;
+    } else {
+        out.text(&render::list(&views, SystemTime::now()));
+    }
+    Ok(exit::OK)
+}
+
+fn show(socket: &Path, request: Request, out: &Out) -> Result<u8, Failure> {
+    let view = Daemon::connect(socket)?.call_view(request)?;
+    if out.json {
+        out.json(&view)?;
+    } else {
+        out.text(&render::details(&view, SystemTime::now()));
+    }
+    Ok(exit::OK)
+}
+
+fn change(socket: &Path, request: Request, out: &Out) -> Result<u8, Failure> {
+    let view = Daemon::connect(socket)?.call_view(request)?;
+    if out.json {
+        out.json(&view)?;
+    } else {
+        out.text(&render::changed(&view));
+    }
+    Ok(exit::OK)
+}
+
+fn audit(socket: &Path, args: &AuditArgs, out: &Out) -> Result<u8, Failure> {
+    if args.verify {
+        return verify(socket, out);
+    }
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| timefmt::parse_since(s, SystemTime::now()))
+        .transpose()
+        .map_err(Failure::usage)?;
+    let rows = Daemon::connect(socket)?.audit(since, args.limit)?;
+    if out.json {
+        out.json(&serde_json::json!({"rows": rows}))?;
+    } else {
+        out.text(&render::audit(&rows));
+    }
+    Ok(exit::OK)
+}
+
+fn verify(socket: &Path, out: &Out) -> Result<u8, Failure> {
+    let answer = Daemon::connect(socket)?.call(Request::AuditVerify {})?;
+    let Response::AuditVerify {
+        ok,
+        rows,
+        first_bad,
+        message,
+    } = answer
+    else {
+        return Err(unexpected(&answer));
+    };
+    if out.json {
+        out.json(&serde_json::json!({
+            "ok": ok, "rows": rows, "first_bad": first_bad, "message": message
+        }))?;
+    } else if ok {
+        out.text(&format!("{}\n", render::clean(&message)));
+    }
+    if ok {
+        return Ok(exit::OK);
+    }
+    let mut problem = render::clean(&message);
+    if let Some(seq) = first_bad {
+        problem.push_str(&format!(" (first bad row: {seq})"));
+    }
+    out.note(&problem);
+    Ok(exit::REFUSED)
+}

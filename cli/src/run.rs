@@ -1,0 +1,289 @@
+//! `elevate run`: find or obtain a grant that covers a command, then become
+//! `sudo` running it.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Component, Path, PathBuf};
+use std::time::SystemTime;
+
+use elevated_proto::{Request, RequestState, RequestView, RoleName, SudoView};
+
+use crate::args::RunArgs;
+use crate::conn::Daemon;
+use crate::cover::{self, Invocation, RoleChoice};
+use crate::exit::{self, Failure};
+use crate::out::Out;
+use crate::{render, wait};
+
+/// Runs `elevate run`. On success the process is replaced by `sudo` and this
+/// never returns.
+pub fn run(socket: &Path, args: RunArgs, out: &Out) -> Result<u8, Failure> {
+    let Some((program, rest)) = args.command.split_first() else {
+        return Err(Failure::usage("no command given"));
+    };
+    let cwd = std::env::current_dir()
+        .map_err(|e| Failure::usage(format!("cannot read the current directory: {e}")))?;
+    let path =
+        resolve(program, std::env::var_os("PATH").as_deref(), &cwd).map_err(Failure::usage)?;
+    let targets = targets(&path, rest);
+    let shown = path.display().to_string();
+    let role = args.role.as_ref().map(RoleName::as_str);
+
+    let mut daemon = Daemon::connect(socket)?;
+    let views = daemon.call_views(Request::Status {})?;
+    for (exe, inv) in &targets {
+        if let Some(grant) = cover::find_grant(&views, role, inv) {
+            return become_sudo(grant.sudo.as_ref(), exe, rest);
+        }
+    }
+    if let Some(r) = role {
+        if let Some(g) = views
+            .iter()
+            .find(|v| v.state == RequestState::Active && v.role == r)
+        {
+            return Err(not_covered(&g.role, &shown));
+        }
+    }
+
+    let pending = targets
+        .iter()
+        .find_map(|(_, inv)| cover::find_pending(&views, role, inv));
+    let view = match pending {
+        Some(p) => {
+            if !out.json {
+                out.note(&format!(
+                    "using your pending request {} for {}",
+                    render::clean(&p.id),
+                    render::clean(&p.role)
+                ));
+            }
+            wait::until_decided(&mut daemon, p.clone(), out)?
+        }
+        None => {
+            let role = choose_role(&mut daemon, args.role.as_ref(), &targets, &shown)?;
+            let v = wait::submit(&mut daemon, &role, &args.options)?;
+            wait::until_decided(&mut daemon, v, out)?
+        }
+    };
+    if view.state != RequestState::Active {
+        return wait::report(&view, out);
+    }
+    let Some((exe, _)) = targets
+        .iter()
+        .find(|(_, inv)| cover::sudo_covers(view.sudo.as_ref(), inv))
+    else {
+        return Err(not_covered(&view.role, &shown));
+    };
+    if !out.json {
+        out.note(&granted_line(&view));
+    }
+    become_sudo(view.sudo.as_ref(), exe, rest)
+}
+
+/// The role to request: `--role` if given (unless its rights cannot cover
+/// the command), else the one allowed role that covers it.
+fn choose_role(
+    daemon: &mut Daemon,
+    wanted: Option<&RoleName>,
+    targets: &[(PathBuf, Invocation)],
+    shown: &str,
+) -> Result<RoleName, Failure> {
+    let (_, offers) = daemon.roles()?;
+    if let Some(r) = wanted {
+        let offer = offers.iter().find(|o| o.role == r.as_str());
+        if let Some(o) = offer {
+            let covers = targets
+                .iter()
+                .any(|(_, inv)| cover::sudo_covers(o.sudo.as_ref(), inv));
+            if !covers {
+                return Err(not_covered(r.as_str(), shown));
+            }
+        }
+        return Ok(r.clone());
+    }
+    let mut several = Vec::new();
+    for (_, inv) in targets {
+        match cover::pick_role(&offers, inv) {
+            RoleChoice::One(name) => {
+                return RoleName::parse(&name).map_err(|e| {
+                    Failure::protocol(format!("elevated offered an invalid role name: {e}"))
+                })
+            }
+            RoleChoice::Several(names) if several.is_empty() => several = names,
+            _ => {}
+        }
+    }
+    if several.is_empty() {
+        return Err(Failure::new(
+            exit::REFUSED,
+            "no_role",
+            format!("no role you may request covers {shown}"),
+        ));
+    }
+    let names: Vec<String> = several.iter().map(|n| render::clean(n)).collect();
+    Err(Failure::usage(format!(
+        "several roles you may request cover {shown}: {}; choose one with --role",
+        names.join(", ")
+    )))
+}
+
+fn not_covered(role: &str, shown: &str) -> Failure {
+    Failure::new(
+        exit::REFUSED,
+        "no_role",
+        format!("role {} does not cover {shown}", render::clean(role)),
+    )
+}
+
+fn granted_line(view: &RequestView) -> String {
+    let mut s = format!(
+        "request {} active: {}",
+        render::clean(&view.id),
+        render::clean(&view.role)
+    );
+    if let Some(end) = &view.expires_at {
+        s.push_str(&format!(" until {}", render::clean(end)));
+    }
+    if let Some(left) = render::left(view, SystemTime::now()) {
+        s.push_str(&format!(" ({left} left)"));
+    }
+    s
+}
+
+/// The resolved program, and also its canonical path when that differs (a
+/// policy may name either), each with the invocation used for matching.
+fn targets(path: &Path, rest: &[OsString]) -> Vec<(PathBuf, Invocation)> {
+    let args: Option<Vec<String>> = rest.iter().map(|a| a.to_str().map(String::from)).collect();
+    let mut paths = vec![path.to_path_buf()];
+    if let Ok(real) = std::fs::canonicalize(path) {
+        if real != path {
+            paths.push(real);
+        }
+    }
+    paths
+        .into_iter()
+        .map(|p| {
+            let inv = Invocation {
+                path: p.to_string_lossy().into_owned(),
+                args: args.clone(),
+            };
+            (p, inv)
+        })
+        .collect()
+}
+
+/// The arguments for sudo: `-n` when no password is asked, `-u RUNAS`
+/// unless root, then the command.
+#[must_use]
+pub fn sudo_args(sudo: &SudoView, exe: &Path, rest: &[OsString]) -> Vec<OsString> {
+    let mut v: Vec<OsString> = Vec::new();
+    if sudo.nopasswd {
+        v.push("-n".into());
+    }
+    if sudo.runas != "root" {
+        v.push("-u".into());
+        v.push(sudo.runas.clone().into());
+    }
+    v.push("--".into());
+    v.push(exe.as_os_str().to_owned());
+    v.extend(rest.iter().cloned());
+    v
+}
+
+fn become_sudo(sudo: Option<&SudoView>, exe: &Path, rest: &[OsString]) -> Result<u8, Failure> {
+    let Some(sudo) = sudo else {
+        return Err(Failure::protocol("the grant carries no sudo rights"));
+    };
+    let err = std::process::Command::new("sudo")
+        .args(sudo_args(sudo, exe, rest))
+        .exec();
+    Err(Failure::new(
+        exit::REFUSED,
+        "exec",
+        format!("cannot run sudo: {err}"),
+    ))
+}
+
+/// Makes `program` an absolute path: through `PATH` when it holds no `/`
+/// (relative and empty `PATH` entries are skipped), else relative to `cwd`.
+pub fn resolve(program: &OsStr, path_var: Option<&OsStr>, cwd: &Path) -> Result<PathBuf, String> {
+    let shown = program.to_string_lossy();
+    if program.is_empty() {
+        return Err("empty command name".into());
+    }
+    if program.as_encoded_bytes().contains(&b'/') {
+        let full = normalise(&cwd.join(program));
+        return if is_executable(&full) {
+            Ok(full)
+        } else {
+            Err(format!("{shown}: no such executable file"))
+        };
+    }
+    let dirs = path_var.map(std::env::split_paths).into_iter().flatten();
+    dirs.filter(|d| d.is_absolute())
+        .map(|d| d.join(program))
+        .find(|p| is_executable(p))
+        .ok_or_else(|| format!("{shown}: command not found in PATH"))
+}
+
+/// Drops `.` components.
+fn normalise(p: &Path) -> PathBuf {
+    p.components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect()
+}
+
+fn is_executable(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::sudo;
+
+    #[test]
+    fn sudo_command_line() {
+        let exe = Path::new("/usr/bin/psql");
+        let rest: Vec<OsString> = vec!["-c".into(), "select 1".into()];
+        let root = sudo("root", &["ALL"]);
+        assert_eq!(
+            sudo_args(&root, exe, &rest),
+            ["-n", "--", "/usr/bin/psql", "-c", "select 1"]
+        );
+        let mut pg = sudo("postgres", &["/usr/bin/psql"]);
+        pg.nopasswd = false;
+        assert_eq!(
+            sudo_args(&pg, exe, &[]),
+            ["-u", "postgres", "--", "/usr/bin/psql"]
+        );
+    }
+
+    #[test]
+    fn resolves_through_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let tool = bin.join("tool");
+        std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let plain = bin.join("plain");
+        std::fs::write(&plain, "").unwrap();
+        let path_var = std::env::join_paths(["relative", "", bin.to_str().unwrap()]).unwrap();
+        let cwd = dir.path();
+        assert_eq!(
+            resolve(OsStr::new("tool"), Some(&path_var), cwd).unwrap(),
+            tool
+        );
+        assert!(resolve(OsStr::new("plain"), Some(&path_var), cwd).is_err());
+        assert!(resolve(OsStr::new("nope"), Some(&path_var), cwd).is_err());
+        assert!(resolve(OsStr::new("tool"), None, cwd).is_err());
+        assert_eq!(resolve(OsStr::new("./bin/tool"), None, cwd).unwrap(), tool);
+        assert_eq!(
+            resolve(tool.as_os_str(), None, Path::new("/")).unwrap(),
+            tool
+        );
+        assert!(resolve(OsStr::new(""), Some(&path_var), cwd).is_err());
+    }
+}

@@ -1,0 +1,54 @@
+//! Sample daemon answers for unit tests.
+
+use elevated_proto::{RequestState, RequestView, RoleOffer, SudoView};
+
+/// Sudo rights as root unless `runas` says otherwise.
+pub fn sudo(runas: &str, commands: &[&str]) -> SudoView {
+    SudoView {
+        runas: runas.into(),
+        commands: commands.iter().map(|c| (*c).to_owned()).collect(),
+        nopasswd: true,
+    }
+}
+
+/// A view of request `id` for `role` in `state`.
+pub fn view(id: &str, role: &str, state: RequestState) -> RequestView {
+    let active = state == RequestState::Active;
+    RequestView {
+        id: id.into(),
+        state,
+        role: role.into(),
+        user: "alice".into(),
+        uid: 1000,
+        host: "db1".into(),
+        reason: None,
+        ticket: None,
+        duration_secs: 1800,
+        requested_at: "2025-01-31T09:59:00Z".into(),
+        decided_at: active.then(|| "2025-01-31T10:00:00Z".into()),
+        starts_at: active.then(|| "2025-01-31T10:00:00Z".into()),
+        expires_at: active.then(|| "2025-01-31T10:30:00Z".into()),
+        ended_at: None,
+        remaining_secs: None,
+        rule: None,
+        message: String::new(),
+        approvals_needed: 0,
+        sudo: None,
+    }
+}
+
+/// An offer of `role`.
+pub fn offer(role: &str, allowed: bool, sudo: Option<SudoView>) -> RoleOffer {
+    RoleOffer {
+        role: role.into(),
+        description: format!("the {role} role"),
+        allowed,
+        approvals: 0,
+        rule: None,
+        reason: String::new(),
+        default_duration_secs: 1800,
+        max_duration_secs: 7200,
+        sudo,
+        groups: Vec::new(),
+    }
+}

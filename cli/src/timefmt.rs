@@ -1,0 +1,92 @@
+//! Durations and times: parsing what the user types, formatting what the
+//! daemon sends.
+
+use std::time::{Duration, SystemTime};
+
+/// Parses `--for`: a humantime duration of at least one second, in whole
+/// seconds (fractions are rounded up).
+pub fn parse_for(s: &str) -> Result<u64, String> {
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{e}; expected a duration such as 90s, 30m or 1h30m"))?;
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    if secs == 0 {
+        return Err("the duration must be at least one second".into());
+    }
+    Ok(secs)
+}
+
+/// Parses `audit --since`: an RFC 3339 time in UTC, or a duration meaning
+/// "that long before `now`". Returns the RFC 3339 text to send.
+pub fn parse_since(s: &str, now: SystemTime) -> Result<String, String> {
+    let s = s.trim();
+    if let Ok(t) = humantime::parse_rfc3339_weak(s) {
+        return Ok(humantime::format_rfc3339(t).to_string());
+    }
+    if let Ok(d) = humantime::parse_duration(s) {
+        let then = now.checked_sub(d).unwrap_or(SystemTime::UNIX_EPOCH);
+        return Ok(humantime::format_rfc3339_seconds(then).to_string());
+    }
+    Err(format!(
+        "invalid --since {s:?}: expected an RFC 3339 time such as 2025-01-31T08:00:00Z \
+         or a duration such as 2h or 1day"
+    ))
+}
+
+/// Formats whole seconds the humantime way (`1h 30m`, `0s`).
+pub fn human_secs(secs: u64) -> String {
+    humantime::format_duration(Duration::from_secs(secs)).to_string()
+}
+
+/// Seconds left until `expires_at` (RFC 3339) as seen at `now`; zero once
+/// past, `None` when the time cannot be read.
+pub fn secs_until(expires_at: &str, now: SystemTime) -> Option<u64> {
+    let end = humantime::parse_rfc3339_weak(expires_at).ok()?;
+    Some(end.duration_since(now).map_or(0, |d| d.as_secs()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> SystemTime {
+        humantime::parse_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn for_durations() {
+        assert_eq!(parse_for("30m"), Ok(1800));
+        assert_eq!(parse_for("1h30m"), Ok(5400));
+        assert_eq!(parse_for(" 90s "), Ok(90));
+        assert_eq!(parse_for("1500ms"), Ok(2));
+        assert!(parse_for("0s").is_err());
+        assert!(parse_for("soon").is_err());
+        assert!(parse_for("30").is_err());
+        assert!(parse_for("").is_err());
+    }
+
+    #[test]
+    fn since_accepts_times_and_durations() {
+        let now = at("2025-01-31T10:00:00Z");
+        assert_eq!(
+            parse_since("2025-01-30T08:00:00Z", now).unwrap(),
+            "2025-01-30T08:00:00Z"
+        );
+        assert_eq!(
+            parse_since("2025-01-30 08:00:00", now).unwrap(),
+            "2025-01-30T08:00:00Z"
+        );
+        assert_eq!(parse_since("2h", now).unwrap(), "2025-01-31T08:00:00Z");
+        assert_eq!(parse_since("1day", now).unwrap(), "2025-01-30T10:00:00Z");
+        assert!(parse_since("yesterday", now).is_err());
+    }
+
+    #[test]
+    fn remaining_time() {
+        let now = at("2025-01-31T10:00:00Z");
+        assert_eq!(secs_until("2025-01-31T10:30:00Z", now), Some(1800));
+        assert_eq!(secs_until("2025-01-31T09:00:00Z", now), Some(0));
+        assert_eq!(secs_until("not a time", now), None);
+        assert_eq!(human_secs(5400), "1h 30m");
+        assert_eq!(human_secs(0), "0s");
+    }
+}
