@@ -109,7 +109,7 @@ mod tests {
             prev_hash: String::new(),
             hash: String::new(),
         };
-        none.emit(&[row.clone()]);
+        none.emit(std::slice::from_ref(&row));
 
         let sock = dir.path().join("log");
         let rx = UnixDatagram::bind(&sock).unwrap();

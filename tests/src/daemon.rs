@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use elevated_proto::{Client, Request, Response, Timeouts};
 
-use crate::host::{as_user, unique, TestUser};
 use crate::bin;
+use crate::host::{as_user, unique, TestUser};
 
 /// A daemon and its directories. Dropping it kills the daemon and removes
 /// the directory and any include file it put into /etc/sudoers.d.
@@ -76,7 +76,10 @@ impl Daemon {
             0o440,
         );
         let check = Command::new("visudo").arg("-c").output().unwrap();
-        assert!(check.status.success(), "visudo -c with the include: {check:?}");
+        assert!(
+            check.status.success(),
+            "visudo -c with the include: {check:?}"
+        );
         self.include = Some(path);
         self
     }

@@ -10,7 +10,8 @@ use elevated_proto::{Client, Request, Response, Timeouts};
 use elevated_tests::daemon::text;
 use elevated_tests::{bin, require_root, Daemon, TestGroup, TestUser};
 
-const GOOD: &str = "[roles.ops]\nsudo = { commands = [\"/usr/bin/id\"] }\n\n[[rules]]\nrole = \"ops\"\n";
+const GOOD: &str =
+    "[roles.ops]\nsudo = { commands = [\"/usr/bin/id\"] }\n\n[[rules]]\nrole = \"ops\"\n";
 
 #[test]
 fn check_config_accepts_a_good_policy() {
@@ -51,9 +52,16 @@ fn check_config_rejects_sudoers_metacharacters_with_file_and_line() {
         d.policy("20-bad.toml", policy);
         let out = d.elevated_cmd(&["check-config"]);
         let (stdout, stderr) = text(&out);
-        assert_eq!(out.status.code(), Some(1), "{what}: accepted\n{stdout}{stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{what}: accepted\n{stdout}{stderr}"
+        );
         let want = format!("20-bad.toml:{line}:");
-        assert!(stderr.contains(&want), "{what}: expected {want} in:\n{stderr}");
+        assert!(
+            stderr.contains(&want),
+            "{what}: expected {want} in:\n{stderr}"
+        );
     }
 }
 
@@ -62,7 +70,10 @@ fn check_config_reports_errors_from_every_file() {
     require_root();
     let d = Daemon::new("");
     d.policy("10-a.toml", "[roles.a]\nsudo = { commands = [\"rel\"] }\n");
-    d.policy("20-b.toml", "[roles.b]\nsudo = { commands = [\"/usr/bin/id\"] }\ngroups = [\"ALL\"]\n");
+    d.policy(
+        "20-b.toml",
+        "[roles.b]\nsudo = { commands = [\"/usr/bin/id\"] }\ngroups = [\"ALL\"]\n",
+    );
     let out = d.elevated_cmd(&["check-config"]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1));
@@ -74,7 +85,10 @@ fn check_config_reports_errors_from_every_file() {
 fn the_daemon_refuses_to_start_on_a_bad_policy() {
     require_root();
     let d = Daemon::new("");
-    d.policy("10-bad.toml", "[roles.ops]\nsudo = { commands = [\"id\"] }\n");
+    d.policy(
+        "10-bad.toml",
+        "[roles.ops]\nsudo = { commands = [\"id\"] }\n",
+    );
     let out = Command::new(bin("elevated"))
         .arg("--config")
         .arg(&d.config)
@@ -101,17 +115,43 @@ fn explain_names_the_deciding_rule() {
         ),
     );
     let at_work = "2026-11-24T10:00:00Z"; // a Tuesday
-    let out = d.elevated_cmd(&["explain", "--user", &member.name, "--role", "db", "--at", at_work, "--for", "3h"]);
+    let out = d.elevated_cmd(&[
+        "explain",
+        "--user",
+        &member.name,
+        "--role",
+        "db",
+        "--at",
+        at_work,
+        "--for",
+        "3h",
+    ]);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("decision: allow"), "{stdout}");
     assert!(stdout.contains("10-db.toml rule 1 (line 5)"), "{stdout}");
     assert!(stdout.contains("1h"), "clamped to max: {stdout}");
     let weekend = "2026-11-28T10:00:00Z"; // a Saturday
-    let out = d.elevated_cmd(&["explain", "--user", &member.name, "--role", "db", "--at", weekend]);
+    let out = d.elevated_cmd(&[
+        "explain",
+        "--user",
+        &member.name,
+        "--role",
+        "db",
+        "--at",
+        weekend,
+    ]);
     assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
     assert!(text(&out).0.contains("decision: deny"));
-    let out = d.elevated_cmd(&["explain", "--user", &other.name, "--role", "db", "--at", at_work]);
+    let out = d.elevated_cmd(&[
+        "explain",
+        "--user",
+        &other.name,
+        "--role",
+        "db",
+        "--at",
+        at_work,
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).0.contains(&g.name), "{:?}", text(&out));
     assert!(!d.socket.exists(), "explain must not start anything");
@@ -125,7 +165,10 @@ fn audit_rows_reach_syslog_as_authpriv() {
     let log = UnixDatagram::bind(d.dir.path().join("syslog.sock")).unwrap();
     log.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     d.start();
-    let out = d.elevate(None, &["request", "ops", "--for", "1m", "--reason", "line1\nline2"]);
+    let out = d.elevate(
+        None,
+        &["request", "ops", "--for", "1m", "--reason", "line1\nline2"],
+    );
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];
@@ -140,7 +183,10 @@ fn audit_rows_reach_syslog_as_authpriv() {
     let requested = seen.iter().find(|m| m.contains("event=requested")).unwrap();
     assert!(requested.starts_with("<86>"), "authpriv.info: {requested}");
     assert!(requested.contains("elevated["), "{requested}");
-    assert!(requested.contains("line1\\nline2"), "newline escaped: {requested}");
+    assert!(
+        requested.contains("line1\\nline2"),
+        "newline escaped: {requested}"
+    );
     assert!(seen.iter().any(|m| m.contains("event=granted")), "{seen:?}");
 }
 

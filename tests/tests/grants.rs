@@ -80,10 +80,14 @@ fn ts(v: &serde_json::Value, key: &str) -> jiff::Timestamp {
 #[test]
 fn allowed_request_grants_exactly_the_roles_commands() {
     let s = setup();
-    assert!(sudo_rules(&s.user).is_empty(), "user must start without sudo rights");
-    let out = s
-        .d
-        .elevate(Some(&s.user), &["request", "ops", "--for", "2m", "--reason", "x"]);
+    assert!(
+        sudo_rules(&s.user).is_empty(),
+        "user must start without sudo rights"
+    );
+    let out = s.d.elevate(
+        Some(&s.user),
+        &["request", "ops", "--for", "2m", "--reason", "x"],
+    );
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("active"), "{stdout}");
@@ -92,7 +96,10 @@ fn allowed_request_grants_exactly_the_roles_commands() {
     assert_eq!(rules.len(), 1, "{rules:?}");
     let rule = &rules[0];
     assert!(rule.starts_with("(root) NOTAFTER="), "{rule}");
-    assert!(rule.ends_with("NOPASSWD: /usr/bin/id, /usr/bin/whoami, /usr/bin/ls"), "{rule}");
+    assert!(
+        rule.ends_with("NOPASSWD: /usr/bin/id, /usr/bin/whoami, /usr/bin/ls"),
+        "{rule}"
+    );
 
     let id = sudo(&s.user, &["/usr/bin/id", "-u"]);
     assert!(id.status.success(), "{id:?}");
@@ -101,7 +108,12 @@ fn allowed_request_grants_exactly_the_roles_commands() {
     assert!(!cat.status.success());
     assert_eq!(s.d.dropins().len(), 1);
     assert_eq!(
-        std::process::Command::new("visudo").arg("-c").output().unwrap().status.code(),
+        std::process::Command::new("visudo")
+            .arg("-c")
+            .output()
+            .unwrap()
+            .status
+            .code(),
         Some(0)
     );
 }
@@ -109,12 +121,16 @@ fn allowed_request_grants_exactly_the_roles_commands() {
 #[test]
 fn refused_request_exits_1_with_the_reason_and_writes_nothing() {
     let s = setup();
-    let out = s.d.elevate(Some(&s.outsider), &["request", "ops", "--for", "2m"]);
+    let out =
+        s.d.elevate(Some(&s.outsider), &["request", "ops", "--for", "2m"]);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     let all = format!("{stdout}{stderr}");
     assert!(all.contains("denied"), "{all}");
-    assert!(all.contains(&s.outsider.name) || all.contains("group"), "{all}");
+    assert!(
+        all.contains(&s.outsider.name) || all.contains("group"),
+        "{all}"
+    );
     assert!(s.d.dropins().is_empty());
     assert!(sudo_rules(&s.outsider).is_empty());
     // Unknown role: refused the same way.
@@ -132,7 +148,9 @@ fn short_window_is_gone_within_a_second_of_its_end() {
     let start = ts(&v, "starts_at");
     assert_eq!((end - start).get_seconds(), 2);
     assert!(sudo(&s.user, &["/usr/bin/whoami"]).status.success());
-    let file = s.d.sudoers.join(format!("elevated_{}", v["id"].as_str().unwrap()));
+    let file =
+        s.d.sudoers
+            .join(format!("elevated_{}", v["id"].as_str().unwrap()));
     assert!(file.exists());
     // Poll until the file is gone; it must happen within 1 s of the end.
     let give_up = Instant::now() + Duration::from_secs(10);
@@ -144,7 +162,10 @@ fn short_window_is_gone_within_a_second_of_its_end() {
     let lag = (gone_at - end).total(jiff::Unit::Millisecond).unwrap();
     assert!(lag < 1000.0, "revocation lag {lag} ms");
     assert!(!sudo(&s.user, &["/usr/bin/whoami"]).status.success());
-    let show = s.d.elevate(Some(&s.user), &["--json", "show", v["id"].as_str().unwrap()]);
+    let show = s.d.elevate(
+        Some(&s.user),
+        &["--json", "show", v["id"].as_str().unwrap()],
+    );
     assert_eq!(json(&show)["state"], "expired");
 }
 
@@ -152,13 +173,20 @@ fn short_window_is_gone_within_a_second_of_its_end() {
 fn revoke_ends_a_grant_at_once_and_run_returns_the_commands_status() {
     let s = setup();
     // `run` requests the covering role itself, then execs sudo.
-    let out = s.d.elevate(Some(&s.user), &["run", "--", "/usr/bin/id", "-u"]);
+    let out =
+        s.d.elevate(Some(&s.user), &["run", "--", "/usr/bin/id", "-u"]);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert_eq!(stdout.trim().lines().last().unwrap(), "0");
     // Reuses the active grant: still exactly one.
-    let out = s.d.elevate(Some(&s.user), &["run", "--", "ls", "/nonexistent-elvt"]);
-    assert_eq!(out.status.code(), Some(2), "ls's own status: {:?}", text(&out));
+    let out =
+        s.d.elevate(Some(&s.user), &["run", "--", "ls", "/nonexistent-elvt"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "ls's own status: {:?}",
+        text(&out)
+    );
     assert_eq!(s.d.dropins().len(), 1);
 
     let status = json(&s.d.elevate(Some(&s.user), &["--json", "status"]));
@@ -208,7 +236,10 @@ fn notafter_holds_while_the_daemon_is_dead_and_restart_cleans_up() {
         .collect();
     assert!(events.contains(&"expired"), "{events:?}");
     assert!(events.contains(&"reconcile_removed"), "{events:?}");
-    assert_eq!(s.d.elevate(None, &["audit", "--verify"]).status.code(), Some(0));
+    assert_eq!(
+        s.d.elevate(None, &["audit", "--verify"]).status.code(),
+        Some(0)
+    );
 }
 
 #[test]
@@ -217,13 +248,17 @@ fn requester_text_never_reaches_sudoers() {
     let reason = "x\nALL ALL=(ALL) NOPASSWD: ALL\n#include /etc/shadow";
     let out = s.d.elevate(
         Some(&s.user),
-        &["request", "ops", "--for", "1m", "--reason", reason, "--ticket", "T=1,ALL"],
+        &[
+            "request", "ops", "--for", "1m", "--reason", reason, "--ticket", "T=1,ALL",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
     let rules = sudo_rules(&s.user);
     assert_eq!(rules.len(), 1, "{rules:?}");
     assert!(rules[0].ends_with("NOPASSWD: /usr/bin/id, /usr/bin/whoami, /usr/bin/ls"));
-    assert!(!sudo(&s.user, &["/usr/bin/cat", "/etc/shadow"]).status.success());
+    assert!(!sudo(&s.user, &["/usr/bin/cat", "/etc/shadow"])
+        .status
+        .success());
     assert!(!sudo(&s.outsider, &["/usr/bin/id"]).status.success());
     for f in s.d.dropins() {
         let body = std::fs::read_to_string(s.d.sudoers.join(f)).unwrap();
@@ -239,11 +274,10 @@ fn audit_verify_detects_an_edited_row() {
     assert_eq!(out.status.code(), Some(0));
     let ok = s.d.elevate(None, &["audit", "--verify"]);
     assert_eq!(ok.status.code(), Some(0), "{:?}", text(&ok));
-    let n: i64 = s
-        .d
-        .db()
-        .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
-        .unwrap();
+    let n: i64 =
+        s.d.db()
+            .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
+            .unwrap();
     assert!(n >= 2);
     s.d.db()
         .execute(
@@ -254,7 +288,10 @@ fn audit_verify_detects_an_edited_row() {
     let bad = s.d.elevate(None, &["audit", "--verify"]);
     let (stdout, stderr) = text(&bad);
     assert_eq!(bad.status.code(), Some(1), "{stdout}{stderr}");
-    assert!(format!("{stdout}{stderr}").contains("row 1"), "{stdout}{stderr}");
+    assert!(
+        format!("{stdout}{stderr}").contains("row 1"),
+        "{stdout}{stderr}"
+    );
     let v = json(&s.d.elevate(None, &["--json", "audit", "--verify"]));
     assert_eq!(v["ok"], false);
     assert_eq!(v["first_bad"], 1);

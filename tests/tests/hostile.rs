@@ -83,7 +83,8 @@ fn frame_announcing_4_gib() {
 fn frame_cut_in_the_middle() {
     let d = daemon();
     let mut s = raw(&d);
-    let full = frame::encode(&serde_json::json!({"version": 1, "request": {"op": "status"}})).unwrap();
+    let full =
+        frame::encode(&serde_json::json!({"version": 1, "request": {"op": "status"}})).unwrap();
     s.write_all(&full[..full.len() - 5]).unwrap();
     let start = Instant::now();
     let (_, msg) = error_of(answer(&mut s));
@@ -128,7 +129,10 @@ fn invalid_utf8_and_invalid_json_keep_the_connection() {
     assert!(msg.contains("99"), "{msg}");
     let f = frame::encode(&serde_json::json!({"version": 1, "request": {"op": "ping"}})).unwrap();
     s.write_all(&f).unwrap();
-    assert!(matches!(answer(&mut s).unwrap().response, Response::Pong { .. }));
+    assert!(matches!(
+        answer(&mut s).unwrap().response,
+        Response::Pong { .. }
+    ));
     still_serves(&d);
 }
 
@@ -160,7 +164,11 @@ fn a_thousand_connections_at_once() {
     for s in conns.iter_mut().skip(900) {
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         if let Some(m) = answer(s) {
-            if let Response::Error { code: ErrorCode::Limit, message } = m.response {
+            if let Response::Error {
+                code: ErrorCode::Limit,
+                message,
+            } = m.response
+            {
                 assert!(message.contains("too many connections"));
                 told += 1;
             }

@@ -25,7 +25,8 @@ pub struct ReconcileReport {
 }
 
 impl Engine {
-    /// Moves `row` to a final `state`, commits it with one audit row, then
+    /// Moves `row` to a final `state`, commits it with one audit row (whose
+    /// event is the state's name), then
     /// removes its drop-in. Store first: a crash before the removal leaves a
     /// file without an active grant (reconciliation removes it; NOTAFTER
     /// already bounds it), never an ended grant that looks active.
@@ -34,7 +35,6 @@ impl Engine {
         st: &mut State,
         mut row: RequestRow,
         state: RequestState,
-        event: &str,
         actor: &str,
         detail: serde_json::Value,
         now_ms: i64,
@@ -48,7 +48,7 @@ impl Engine {
         let id = row.id.to_string();
         let rows = st.store.tx(|tx| {
             requests::update(tx, &row)?;
-            let a = audit::append(tx, now_ms, event, actor, Some(&id), &detail)?;
+            let a = audit::append(tx, now_ms, state.as_str(), actor, Some(&id), &detail)?;
             Ok::<_, StoreError>(vec![a])
         })?;
         st.deadlines.retain(|(_, d)| d != &row.id);
@@ -83,15 +83,7 @@ impl Engine {
         let mut row = row;
         row.message = format!("{verb} by {}", peer.account.name);
         let detail = json!({"uid": peer.uid, "pid": peer.pid});
-        let (row, rows) = self.finish(
-            &mut st,
-            row,
-            to,
-            to.as_str(),
-            &peer.account.name,
-            detail,
-            now_ms,
-        )?;
+        let (row, rows) = self.finish(&mut st, row, to, &peer.account.name, detail, now_ms)?;
         drop(st);
         self.after_commit(&rows);
         Ok(Response::Request {
@@ -171,29 +163,15 @@ impl Engine {
             (RequestState::Active, Some(end), _) if end <= now_ms => {
                 row.message = format!("window ended at {}", super::view::rfc3339(end));
                 let detail = json!({"expires_at": end, "late_ms": now_ms - end});
-                let (_, rows) = self.finish(
-                    st,
-                    row,
-                    RequestState::Expired,
-                    "expired",
-                    "daemon",
-                    detail,
-                    now_ms,
-                )?;
+                let (_, rows) =
+                    self.finish(st, row, RequestState::Expired, "daemon", detail, now_ms)?;
                 Ok(Some(rows))
             }
             (RequestState::Pending, _, Some(until)) if until <= now_ms => {
                 row.message = "nobody decided in time".into();
                 let detail = json!({"pending_until": until});
-                let (_, rows) = self.finish(
-                    st,
-                    row,
-                    RequestState::TimedOut,
-                    "timed_out",
-                    "daemon",
-                    detail,
-                    now_ms,
-                )?;
+                let (_, rows) =
+                    self.finish(st, row, RequestState::TimedOut, "daemon", detail, now_ms)?;
                 Ok(Some(rows))
             }
             _ => Ok(None),
