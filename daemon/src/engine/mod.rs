@@ -190,3 +190,6 @@ impl Engine {
         result.unwrap_or_else(EngineError::into_response)
     }
 }
+
+#[cfg(test)]
+mod tests;
