@@ -1,1 +1,2 @@
+//! `elevated`: the daemon binary. Everything lives in the library.
 fn main() {}
