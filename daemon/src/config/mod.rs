@@ -4,6 +4,8 @@
 pub mod attrs;
 pub mod error;
 pub mod files;
+mod policy_check;
 pub mod policy_file;
+mod policy_raw;
 
 pub use error::{ConfigError, ConfigErrors};
