@@ -24,6 +24,22 @@ impl ConfigError {
         }
     }
 
+    /// A TOML syntax or structure error, at the line the parser points to,
+    /// with the parser's message kept on one line.
+    pub fn toml(file: &Path, src: &str, err: &toml::de::Error) -> Self {
+        let message = err
+            .message()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        match err.span() {
+            Some(span) => Self::at(file, line_of(src, span.start), message),
+            None => Self::file(file, message),
+        }
+    }
+
     /// An error about a whole file.
     pub fn file(file: &Path, message: impl Into<String>) -> Self {
         Self {

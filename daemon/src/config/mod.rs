@@ -5,7 +5,9 @@ pub mod attrs;
 pub mod error;
 pub mod files;
 pub mod loaded;
+mod policy_check;
 pub mod policy_file;
+mod policy_raw;
 pub mod settings;
 
 pub use error::{ConfigError, ConfigErrors};

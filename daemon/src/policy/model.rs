@@ -2,6 +2,7 @@
 //! Nothing here does I/O.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::time::Duration;
 
 use elevated_proto::{GroupName, RoleName, UserName};
@@ -151,6 +152,48 @@ pub struct HourRange {
     pub start: u16,
     /// First minute outside (1440 = midnight at the end of the day).
     pub end: u16,
+}
+
+impl fmt::Display for HourRange {
+    /// As written in policy: `22:00-06:00`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:02}:{:02}-{:02}:{:02}",
+            self.start / 60,
+            self.start % 60,
+            self.end / 60,
+            self.end % 60
+        )
+    }
+}
+
+/// Short day names, Monday first, as written in policy.
+pub const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// A day mask as policy would write it, runs of days shortened:
+/// `mon-fri,sun`.
+#[must_use]
+pub fn format_days(mask: u8) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < 7 {
+        if mask & (1 << i) == 0 {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i + 1 < 7 && mask & (1 << (i + 1)) != 0 {
+            i += 1;
+        }
+        parts.push(if start == i {
+            DAY_NAMES[start].to_owned()
+        } else {
+            format!("{}-{}", DAY_NAMES[start], DAY_NAMES[i])
+        });
+        i += 1;
+    }
+    parts.join(",")
 }
 
 /// How a request allowed by a rule is approved.

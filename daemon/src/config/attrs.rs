@@ -1,0 +1,245 @@
+//! Host tags (`[host] tags` in the settings plus `host.d/*.toml`) and user
+//! attributes (`users.d/*.toml`).
+//!
+//! ```toml
+//! # host.d/50-zone.toml
+//! tags = { env = "production", zone = ["a", "b"] }
+//!
+//! # users.d/10-hr.toml
+//! [users.alice]
+//! department = "payments"
+//! teams      = ["a", "b"]
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use elevated_proto::UserName;
+use serde::de::{Deserializer, SeqAccess, Visitor};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::error::{line_of, ConfigError, ConfigErrors};
+use super::files::read_toml_dir;
+
+/// Tag (or attribute) name -> values.
+pub type Tags = BTreeMap<String, Vec<String>>;
+
+/// A TOML value that may be written as one string or as a list of strings:
+/// `env = "production"` or `zone = ["a", "b"]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StringOrList(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for StringOrList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StringOrList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<StringOrList, E> {
+                Ok(StringOrList(vec![s.to_owned()]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StringOrList, A::Error> {
+                let mut v = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    v.push(s);
+                }
+                Ok(StringOrList(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Checks a tag or attribute name: `[A-Za-z0-9_.-]+`.
+pub(crate) fn check_key(what: &str, key: &str) -> Result<(), String> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    if key.is_empty() {
+        return Err(format!("{what} name is empty"));
+    }
+    match key.chars().find(|c| !ok(*c)) {
+        Some(c) => Err(format!(
+            "{what} name {key:?} contains {c:?}; allowed: ASCII letters, digits, '_', '.', '-'"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Checks a tag or attribute value: not empty, no control characters.
+pub(crate) fn check_value(what: &str, key: &str, value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err(format!("{what} {key} has an empty value"));
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "{what} {key} value {value:?} contains the control character {c:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// Validates one `name = value(s)` table into `out`; an empty list is kept
+/// as an empty list so that merging can remove the key.
+fn collect_tags(
+    path: &Path,
+    src: &str,
+    what: &str,
+    raw: BTreeMap<Spanned<String>, Spanned<StringOrList>>,
+    errors: &mut Vec<ConfigError>,
+) -> Tags {
+    let mut out = Tags::new();
+    for (key, values) in raw {
+        let mut ok = true;
+        if let Err(m) = check_key(what, key.get_ref()) {
+            errors.push(ConfigError::at(path, line_of(src, key.span().start), m));
+            ok = false;
+        }
+        let line = line_of(src, values.span().start);
+        for v in &values.get_ref().0 {
+            if let Err(m) = check_value(what, key.get_ref(), v) {
+                errors.push(ConfigError::at(path, line, m));
+                ok = false;
+            }
+        }
+        if ok {
+            out.insert(key.into_inner(), values.into_inner().0);
+        }
+    }
+    out
+}
+
+/// Overlays `new` on `base`: a key of `new` replaces that key's values in
+/// `base`; an empty list removes the key.
+fn overlay(base: &mut Tags, new: Tags) {
+    for (k, v) in new {
+        if v.is_empty() {
+            base.remove(&k);
+        } else {
+            base.insert(k, v);
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHostFile {
+    #[serde(default)]
+    tags: BTreeMap<Spanned<String>, Spanned<StringOrList>>,
+}
+
+/// Parses one `host.d` file: only `tags = { name = "value" | ["v", ...] }`.
+/// An empty list (`zone = []`) is returned as such; [`load_host_dir`] reads
+/// it as "remove this tag".
+pub fn parse_host_file(path: &Path, src: &str) -> Result<Tags, ConfigErrors> {
+    let raw: RawHostFile =
+        toml::from_str(src).map_err(|e| ConfigErrors(vec![ConfigError::toml(path, src, &e)]))?;
+    let mut errors = Vec::new();
+    let tags = collect_tags(path, src, "tag", raw.tags, &mut errors);
+    if errors.is_empty() {
+        Ok(tags)
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+/// The host's tags: `base` (the `[host] tags` of the settings), then every
+/// `host.d/*.toml` in lexical order.
+///
+/// Merging is per tag name: a later file that sets a tag REPLACES all of
+/// that tag's values (it does not add to them), so `host.d/90-local.toml`
+/// can override what a fleet-wide file or the settings said. A tag set to
+/// an empty list is removed. Tags a file does not mention are kept. Errors
+/// from every file are returned together.
+pub fn load_host_dir(dir: &Path, base: &Tags) -> Result<Tags, ConfigErrors> {
+    let files = read_toml_dir(dir).map_err(|e| ConfigErrors(vec![e]))?;
+    let mut errors = Vec::new();
+    let mut tags = Tags::new();
+    overlay(&mut tags, base.clone());
+    for (path, text) in files {
+        match text
+            .map_err(|e| ConfigErrors(vec![e]))
+            .and_then(|src| parse_host_file(&path, &src))
+        {
+            Ok(t) => overlay(&mut tags, t),
+            Err(e) => errors.extend(e.0),
+        }
+    }
+    if errors.is_empty() {
+        Ok(tags)
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUsersFile {
+    #[serde(default)]
+    users: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<StringOrList>>>,
+}
+
+/// Parses one `users.d` file: `[users.NAME]` tables of
+/// `attribute = "value" | ["v", ...]`. User names are checked like every
+/// other user name; an empty list is returned as such ([`load_users_dir`]
+/// reads it as "remove this attribute").
+pub fn parse_users_file(path: &Path, src: &str) -> Result<BTreeMap<String, Tags>, ConfigErrors> {
+    let raw: RawUsersFile =
+        toml::from_str(src).map_err(|e| ConfigErrors(vec![ConfigError::toml(path, src, &e)]))?;
+    let mut errors = Vec::new();
+    let mut users = BTreeMap::new();
+    for (name, attrs) in raw.users {
+        if let Err(e) = UserName::parse(name.get_ref()) {
+            errors.push(ConfigError::at(
+                path,
+                line_of(src, name.span().start),
+                e.to_string(),
+            ));
+            continue;
+        }
+        let tags = collect_tags(path, src, "attribute", attrs, &mut errors);
+        users.insert(name.into_inner(), tags);
+    }
+    if errors.is_empty() {
+        Ok(users)
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+/// Every user's attributes from `users.d/*.toml`, files in lexical order.
+///
+/// Merging is per user and attribute name, like host tags: a later file that
+/// sets an attribute of a user REPLACES that attribute's values; an empty
+/// list removes it; other attributes of the user are kept. Errors from every
+/// file are returned together.
+pub fn load_users_dir(dir: &Path) -> Result<BTreeMap<String, Tags>, ConfigErrors> {
+    let files = read_toml_dir(dir).map_err(|e| ConfigErrors(vec![e]))?;
+    let mut errors = Vec::new();
+    let mut users: BTreeMap<String, Tags> = BTreeMap::new();
+    for (path, text) in files {
+        match text
+            .map_err(|e| ConfigErrors(vec![e]))
+            .and_then(|src| parse_users_file(&path, &src))
+        {
+            Ok(u) => {
+                for (name, attrs) in u {
+                    overlay(users.entry(name).or_default(), attrs);
+                }
+            }
+            Err(e) => errors.extend(e.0),
+        }
+    }
+    users.retain(|_, attrs| !attrs.is_empty());
+    if errors.is_empty() {
+        Ok(users)
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+#[cfg(test)]
+#[path = "attrs_tests.rs"]
+mod tests;

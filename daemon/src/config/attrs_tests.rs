@@ -1,0 +1,181 @@
+use super::*;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+fn p(name: &str) -> PathBuf {
+    PathBuf::from(name)
+}
+
+fn tags(pairs: &[(&str, &[&str])]) -> Tags {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
+        .collect()
+}
+
+fn errs(r: Result<impl std::fmt::Debug, ConfigErrors>) -> Vec<String> {
+    r.unwrap_err().0.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn host_file_accepts_string_or_list() {
+    let src = "tags = { env = \"production\", zone = [\"a\", \"b\"], \"x.y-z_1\" = [] }\n";
+    let t = parse_host_file(&p("h.toml"), src).unwrap();
+    assert_eq!(
+        t,
+        tags(&[
+            ("env", &["production"]),
+            ("x.y-z_1", &[]),
+            ("zone", &["a", "b"])
+        ])
+    );
+    assert_eq!(parse_host_file(&p("h.toml"), "").unwrap(), Tags::new());
+    let src = "[tags]\nenv = \"prod\"\n";
+    assert_eq!(
+        parse_host_file(&p("h.toml"), src).unwrap(),
+        tags(&[("env", &["prod"])])
+    );
+}
+
+#[test]
+fn host_file_errors_carry_lines() {
+    let cases: &[(&str, &str)] = &[
+        ("\n\nlabels = {}\n", "h.toml:3: unknown field `labels`, expected `tags`"),
+        ("[tags]\nenv = 1\n", "h.toml:2: invalid type: integer `1`, expected a string or a list of strings"),
+        ("[tags]\nenv = [\"a\", 2]\n", "h.toml:2: invalid type: integer `2`, expected a string"),
+        ("[tags]\nok = \"x\"\n\"bad key\" = \"x\"\n", "h.toml:3: tag name \"bad key\" contains ' '; allowed: ASCII letters, digits, '_', '.', '-'"),
+        ("[tags]\nenv = \"\"\n", "h.toml:2: tag env has an empty value"),
+        ("[tags]\nenv = [\"ok\",\n  \"a\\nb\"]\n", "h.toml:2: tag env value \"a\\nb\" contains the control character '\\n'"),
+        ("tags = {\n", "h.toml:1: invalid inline table; expected `}`"),
+    ];
+    for (src, want) in cases {
+        assert_eq!(errs(parse_host_file(&p("h.toml"), src)), [*want], "{src:?}");
+    }
+}
+
+fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    fs::set_permissions(d.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    for (name, text) in files {
+        let f = d.path().join(name);
+        fs::write(&f, text).unwrap();
+        fs::set_permissions(&f, fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    d
+}
+
+#[test]
+fn host_dir_later_file_replaces_a_tag() {
+    let d = dir_with(&[
+        ("20-b.toml", "tags = { zone = \"b\", env = [] }\n"),
+        (
+            "10-a.toml",
+            "tags = { zone = [\"a1\", \"a2\"], rack = \"r1\" }\n",
+        ),
+    ]);
+    let base = tags(&[
+        ("env", &["production"]),
+        ("zone", &["z"]),
+        ("os", &["debian"]),
+    ]);
+    let t = load_host_dir(d.path(), &base).unwrap();
+    assert_eq!(
+        t,
+        tags(&[("os", &["debian"]), ("rack", &["r1"]), ("zone", &["b"])])
+    );
+    let missing = d.path().join("missing");
+    assert_eq!(load_host_dir(&missing, &base).unwrap(), base);
+}
+
+#[test]
+fn host_dir_reports_every_file() {
+    let d = dir_with(&[
+        ("10-a.toml", "tags = { env = 1 }\n"),
+        ("20-b.toml", "\nfoo = 1\n"),
+        ("30-c.toml", "tags = { env = \"ok\" }\n"),
+    ]);
+    let e = errs(load_host_dir(d.path(), &Tags::new()));
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(
+        e[0].ends_with(
+            "10-a.toml:1: invalid type: integer `1`, expected a string or a list of strings"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e[1].ends_with("20-b.toml:2: unknown field `foo`, expected `tags`"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn users_file_parses() {
+    let src = "[users.alice]\ndepartment = \"payments\"\nteams = [\"a\", \"b\"]\n\n[users.bob]\n";
+    let u = parse_users_file(&p("u.toml"), src).unwrap();
+    assert_eq!(
+        u["alice"],
+        tags(&[("department", &["payments"]), ("teams", &["a", "b"])])
+    );
+    assert_eq!(u["bob"], Tags::new());
+    assert!(parse_users_file(&p("u.toml"), "").unwrap().is_empty());
+}
+
+#[test]
+fn users_file_errors_carry_lines() {
+    let cases: &[(&str, &str)] = &[
+        ("[people.alice]\n", "u.toml:1: unknown field `people`, expected `users`"),
+        ("\n[users.\"ALL\"]\nx = \"y\"\n", "u.toml:2: user name \"ALL\" is all upper case, which sudoers reads as an alias or keyword (such as ALL)"),
+        ("[users.\"a,b\"]\n", "u.toml:1: user name \"a,b\" contains ','; allowed: ASCII letters, digits, '_', '-', '.' (not first)"),
+        ("[users.alice]\nok = \"1\"\n\"a=b\" = \"x\"\n", "u.toml:3: attribute name \"a=b\" contains '='; allowed: ASCII letters, digits, '_', '.', '-'"),
+        ("[users.alice]\nteam = [\"\"]\n", "u.toml:2: attribute team has an empty value"),
+        ("[users.alice]\n[users.alice.x]\ny = 1\n", "u.toml:2: invalid type: map, expected a string or a list of strings"),
+    ];
+    for (src, want) in cases {
+        assert_eq!(
+            errs(parse_users_file(&p("u.toml"), src)),
+            [*want],
+            "{src:?}"
+        );
+    }
+    let two = "[users.\"a b\"]\n[users.carol]\n\"x y\" = \"1\"\n";
+    assert_eq!(errs(parse_users_file(&p("u.toml"), two)).len(), 2);
+}
+
+#[test]
+fn users_dir_merges_per_attribute() {
+    let d = dir_with(&[
+        ("10-hr.toml", "[users.alice]\ndepartment = \"payments\"\nteams = [\"a\"]\n[users.bob]\nteams = \"b\"\n"),
+        ("20-local.toml", "[users.alice]\nteams = [\"x\", \"y\"]\n[users.bob]\nteams = []\n"),
+    ]);
+    let u = load_users_dir(d.path()).unwrap();
+    assert_eq!(u.len(), 1);
+    assert_eq!(
+        u["alice"],
+        tags(&[("department", &["payments"]), ("teams", &["x", "y"])])
+    );
+    assert!(load_users_dir(&d.path().join("none")).unwrap().is_empty());
+}
+
+#[test]
+fn users_dir_reports_unsafe_and_bad_files_together() {
+    let d = dir_with(&[
+        ("10-a.toml", "[users.\"!root\"]\n"),
+        ("20-b.toml", "[users.bob]\nteams = \"b\"\n"),
+    ]);
+    fs::set_permissions(
+        d.path().join("20-b.toml"),
+        fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
+    let e = errs(load_users_dir(d.path()));
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(
+        e[0].contains("10-a.toml:1: user name \"!root\" contains '!'"),
+        "{e:?}"
+    );
+    assert!(
+        e[1].contains("20-b.toml: is writable by group or others; run: chmod go-w"),
+        "{e:?}"
+    );
+}

@@ -1,0 +1,130 @@
+//! `who` and `where` selectors.
+
+use super::*;
+
+#[test]
+fn who_selectors() {
+    const USERS: &str =
+        "[roles.r]\n[[rules]]\nrole = \"r\"\nwho = { users = [\"ferris\", \"carol\"] }\n";
+    const PRIMARY: &str =
+        "[roles.r]\n[[rules]]\nrole = \"r\"\nwho = { groups = [\"ops\", \"ferris\"] }\n";
+    const GROUPS: &str = "[roles.r]\n[[rules]]\nrole = \"r\"\nwho = { groups = [\"dba\"] }\n";
+    const DEPT: &str = "[roles.r]\n[[rules]]\nrole = \"r\"\nwho = { attributes = { department = \"payments\" } }\n";
+    const TEAMS: &str = "[roles.r]\n[[rules]]\nrole = \"r\"\nwho = { attributes = { teams = [\"infra\", \"sre\"] } }\n";
+    const AND: &str =
+        "[roles.r]\n[[rules]]\nrole = \"r\"\nwho = { users = [\"ferris\"], groups = [\"ops\"] }\n";
+    const EMPTY: &str = "[roles.r]\n[[rules]]\nrole = \"r\"\nwho = {}\nwhere = {}\nwhen = {}\n";
+    run(&[
+        case!("listed user", &[("a.toml", USERS)], "ferris", "web1", Want::Allow("a.toml rule 1 (line 2)", 60, false)),
+        case!("unlisted user", &[("a.toml", USERS)], "alice", "web1",
+            Want::Deny(None, "no rule allows role r for alice on web1 now: a.toml rule 1 (line 2): alice is not one of users ferris, carol")),
+        case!("primary group", &[("a.toml", PRIMARY)], "ferris", "web1", Want::Allow("a.toml rule 1 (line 2)", 60, false)),
+        case!("supplementary group", &[("a.toml", GROUPS)], "ferris", "web1", Want::Allow("a.toml rule 1 (line 2)", 60, false)),
+        case!("not in group", &[("a.toml", GROUPS)], "alice", "web1", Want::Deny(None, "alice is not in any of groups dba")),
+        case!("attribute present", &[("a.toml", DEPT)], "ferris", "web1", Want::Allow("a.toml rule 1 (line 2)", 60, false)),
+        case!("attribute other value", &[("a.toml", DEPT)], "alice", "web1",
+            Want::Deny(None, "alice's attribute department (hr) is not one of payments")),
+        case!("attribute absent", &[("a.toml", DEPT)], "bob", "web1", Want::Deny(None, "bob has no attribute department")),
+        case!("multi-valued attribute", &[("a.toml", TEAMS)], "ferris", "web1", Want::Allow("a.toml rule 1 (line 2)", 60, false)),
+        case!("multi-valued attribute, none accepted", &[("a.toml", TEAMS)], "alice", "web1",
+            Want::Deny(None, "alice has no attribute teams")),
+        case!("every key must match", &[("a.toml", AND)], "ferris", "web1", Want::Deny(None, "ferris is not in any of groups ops")),
+        case!("empty selectors match everyone", &[("a.toml", EMPTY)], "bob", "db1", Want::Allow("a.toml rule 1 (line 2)", 60, false)),
+    ]);
+}
+
+#[test]
+fn where_selectors() {
+    const WEB: &str =
+        "[roles.r]\n[[rules]]\nrole = \"r\"\nwhere = { hosts = [\"web-*\", \"web?\"] }\n";
+    const DBQ: &str = "[roles.r]\n[[rules]]\nrole = \"r\"\nwhere = { hosts = [\"db?\"] }\n";
+    const DOMAIN: &str =
+        "[roles.r]\n[[rules]]\nrole = \"r\"\nwhere = { hosts = [\"*.EXAMPLE.com\"] }\n";
+    const PROD: &str = "[roles.r]\n[[rules]]\nrole = \"r\"\nwhere = { tags = { env = [\"production\", \"dr\"], zone = \"b\" } }\n";
+    const BOTH: &str = "[roles.r]\n[[rules]]\nrole = \"r\"\nwhere = { hosts = [\"web*\"], tags = { env = \"staging\" } }\n";
+    run(&[
+        case!(
+            "glob web?",
+            &[("a.toml", WEB)],
+            "ferris",
+            "web1",
+            Want::Allow("a.toml rule 1 (line 2)", 60, false)
+        ),
+        case!(
+            "glob web-*, other case",
+            &[("a.toml", WEB)],
+            "ferris",
+            "WEB-2.example.com",
+            Want::Allow("a.toml rule 1 (line 2)", 60, false)
+        ),
+        case!(
+            "glob no match",
+            &[("a.toml", WEB)],
+            "ferris",
+            "db1",
+            Want::Deny(None, "host db1 does not match hosts web-*, web?")
+        ),
+        case!(
+            "? is one character",
+            &[("a.toml", DBQ)],
+            "ferris",
+            "db10",
+            Want::Deny(None, "host db10 does not match hosts db?")
+        ),
+        case!(
+            "? matches",
+            &[("a.toml", DBQ)],
+            "ferris",
+            "db1",
+            Want::Allow("a.toml rule 1 (line 2)", 60, false)
+        ),
+        case!(
+            "domain glob",
+            &[("a.toml", DOMAIN)],
+            "ferris",
+            "web-2.example.COM",
+            Want::Allow("a.toml rule 1 (line 2)", 60, false)
+        ),
+        case!(
+            "domain glob no match",
+            &[("a.toml", DOMAIN)],
+            "ferris",
+            "example.com",
+            Want::Deny(None, "does not match hosts *.EXAMPLE.com")
+        ),
+        case!(
+            "tags match",
+            &[("a.toml", PROD)],
+            "ferris",
+            "web1",
+            Want::Allow("a.toml rule 1 (line 2)", 60, false)
+        ),
+        case!(
+            "tag other value",
+            &[("a.toml", PROD)],
+            "ferris",
+            "db1",
+            Want::Deny(
+                None,
+                "host db1's tag env (staging) is not one of production, dr"
+            )
+        ),
+        case!(
+            "tag absent",
+            &[("a.toml", PROD)],
+            "ferris",
+            "other",
+            Want::Deny(None, "host other has no tag env")
+        ),
+        case!(
+            "hosts and tags both needed",
+            &[("a.toml", BOTH)],
+            "ferris",
+            "web1",
+            Want::Deny(
+                None,
+                "host web1's tag env (production) is not one of staging"
+            )
+        ),
+    ]);
+}
