@@ -89,9 +89,9 @@ impl Daemon {
         write_mode(&self.policy_dir.join(name), text, 0o644);
     }
 
-    /// Writes a file below the daemon's directory (mode 0644).
-    pub fn file(&self, rel: &str, text: &str) {
-        write_mode(&self.dir.path().join(rel), text, 0o644);
+    /// Writes a file below the daemon's directory.
+    pub fn file(&self, rel: &str, text: &str, mode: u32) {
+        write_mode(&self.dir.path().join(rel), text, mode);
     }
 
     /// Starts the daemon and waits until it answers.

@@ -214,7 +214,7 @@ fn notafter_holds_while_the_daemon_is_dead_and_restart_cleans_up() {
     assert!(sudo(&s.user, &["/usr/bin/whoami"]).status.success());
     s.d.kill();
     // A stray drop-in the store knows nothing about.
-    s.d.file("sudoers.d/elevated_zzzz2345", "# stray\n");
+    s.d.file("sudoers.d/elevated_zzzz2345", "# stray\n", 0o440);
     while jiff::Timestamp::now() < end + jiff::SignedDuration::from_millis(1200) {
         std::thread::sleep(Duration::from_millis(100));
     }
