@@ -75,12 +75,20 @@ impl Daemon {
             &format!("@includedir {}\n", self.sudoers.display()),
             0o440,
         );
-        let check = Command::new("visudo").arg("-c").output().unwrap();
+        // Recorded before checking, so Drop removes it even if the check
+        // fails. Only our own include is checked: other tests' directories
+        // change under parallel runs.
+        self.include = Some(path.clone());
+        let check = Command::new("visudo")
+            .arg("-cf")
+            .arg(&path)
+            .output()
+            .unwrap();
         assert!(
             check.status.success(),
-            "visudo -c with the include: {check:?}"
+            "visudo -cf {}: {check:?}",
+            path.display()
         );
-        self.include = Some(path);
         self
     }
 
