@@ -119,7 +119,8 @@ pub fn prepare(config: Option<&Path>) -> Result<Arc<Engine>, StartError> {
     Ok(engine)
 }
 
-/// Runs the daemon until SIGTERM or SIGINT.
+/// Runs the daemon until SIGTERM or SIGINT;
+/// SIGHUP reloads the configuration.
 pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
     crate::sys::raise_nofile_limit();
     let engine = prepare(config.as_deref())?;
@@ -144,9 +145,13 @@ pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
     ));
     let mut term = signal(SignalKind::terminate()).map_err(io_err("signals", Path::new("-")))?;
     let mut int = signal(SignalKind::interrupt()).map_err(io_err("signals", Path::new("-")))?;
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: stopping"),
-        _ = int.recv() => tracing::info!("SIGINT: stopping"),
+    let mut hup = signal(SignalKind::hangup()).map_err(io_err("signals", Path::new("-")))?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
+            _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
+            _ = hup.recv() => reload(&engine, config.as_deref()).await,
+        }
     }
     server.abort();
     timer.abort();
@@ -154,6 +159,23 @@ pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
     // Grants stay: they are in the store and bounded by NOTAFTER.
     let _ = std::fs::remove_file(&socket);
     Ok(())
+}
+
+/// Re-reads settings, policy, host and user files. On any error the old
+/// configuration stays in force, so a typo never opens or closes access.
+async fn reload(engine: &Arc<Engine>, config: Option<&Path>) {
+    let config = config.map(Path::to_path_buf);
+    let loaded = tokio::task::spawn_blocking(move || {
+        Loaded::load(config.as_deref(), &crate::sys::hostname())
+    })
+    .await;
+    match loaded {
+        Ok(Ok(cfg)) => engine.reload(cfg),
+        Ok(Err(errs)) => {
+            tracing::error!("SIGHUP: configuration not reloaded, the old one stays:\n{errs}")
+        }
+        Err(e) => tracing::error!("SIGHUP: reload failed: {e}"),
+    }
 }
 
 /// Sleeps until the next deadline (or until a new one is added) and ends

@@ -151,6 +151,17 @@ impl Daemon {
         }
     }
 
+    /// Sends a signal (`HUP`, `TERM`, ...) to the daemon.
+    pub fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().expect("not running").id();
+        let st = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(pid.to_string())
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+
     /// Whether the process is still running.
     pub fn running(&mut self) -> bool {
         match self.child.as_mut() {

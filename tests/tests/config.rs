@@ -216,3 +216,48 @@ fn daemon_starts_on_builtin_defaults() {
     assert!(status.success(), "SIGTERM should stop it cleanly: {status}");
     assert!(!default_socket.exists(), "socket left behind");
 }
+
+#[test]
+fn sighup_reloads_policy_and_keeps_the_old_one_on_errors() {
+    require_root();
+    let mut d = Daemon::new("");
+    d.policy("10-ops.toml", GOOD);
+    d.start();
+    let ask = |d: &Daemon| {
+        d.elevate(None, &["--json", "request", "db", "--for", "1m"])
+            .status
+            .code()
+    };
+    assert_eq!(ask(&d), Some(1), "db is not defined yet");
+    d.policy(
+        "20-db.toml",
+        "[roles.db]\nsudo = { commands = [\"/usr/bin/id\"] }\n\n[[rules]]\nrole = \"db\"\n",
+    );
+    d.signal("HUP");
+    let mut granted = false;
+    for _ in 0..100 {
+        if ask(&d) == Some(0) {
+            granted = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(granted, "policy not reloaded:\n{}", d.log_text());
+    // A broken file: the reload is refused and the policy in force stays.
+    d.policy(
+        "30-broken.toml",
+        "[roles.x]\nsudo = { commands = [\"rel\"] }\n",
+    );
+    d.signal("HUP");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !d.log_text().contains("not reloaded") && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        d.log_text().contains("30-broken.toml:2:"),
+        "{}",
+        d.log_text()
+    );
+    assert_eq!(ask(&d), Some(0));
+    assert!(d.running());
+}

@@ -159,6 +159,31 @@ impl Engine {
         self.lock().cfg.clone()
     }
 
+    /// Swaps in freshly loaded policy, host and user facts (SIGHUP). Paths
+    /// and limits are fixed at start; a change to them is logged and needs a
+    /// restart. Grants already made keep what they were given.
+    pub fn reload(&self, new: Loaded) {
+        let mut st = self.lock();
+        if new.settings.daemon.socket != st.cfg.settings.daemon.socket
+            || new.settings.daemon.state_dir != st.cfg.settings.daemon.state_dir
+            || new.settings.daemon.sudoers_dir != st.cfg.settings.daemon.sudoers_dir
+        {
+            tracing::warn!(
+                "socket, state_dir or sudoers_dir changed: restart elevated to use them"
+            );
+        }
+        let mut merged = new;
+        merged.settings.daemon = st.cfg.settings.daemon.clone();
+        merged.settings.limits = st.cfg.settings.limits.clone();
+        tracing::info!(
+            "reloaded: {} roles, {} rules, host {}",
+            merged.policy.roles.len(),
+            merged.policy.rules.len(),
+            merged.host.name
+        );
+        st.cfg = Arc::new(merged);
+    }
+
     /// The earliest deadline, if any (Unix ms).
     #[must_use]
     pub fn next_deadline(&self) -> Option<i64> {
