@@ -215,39 +215,38 @@ pub(super) fn duration_ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
 }
 
-/// Writes a row's sudo drop-in (if the grant has sudo rights).
-pub(super) fn install(st: &State, row: &RequestRow) -> Result<(), EngineError> {
+/// Calls `f` with the drop-in rule a row needs, if the row grants sudo
+/// rights and has a window.
+fn with_rule<T>(
+    row: &RequestRow,
+    f: impl FnOnce(&SudoRule<'_>) -> T,
+) -> Result<Option<T>, EngineError> {
     let (Some(sudo), Some(start), Some(end)) = (&row.grant.sudo, row.starts_at, row.expires_at)
     else {
-        return Ok(());
+        return Ok(None);
     };
     let user = UserName::parse(&row.user)
         .map_err(|e| EngineError::Forbidden(format!("stored user name: {e}")))?;
-    st.sudoers.install(&SudoRule {
+    Ok(Some(f(&SudoRule {
         id: &row.id,
         role: &row.role,
         user: &user,
         sudo,
         starts_at: start,
         expires_at: end,
-    })?;
+    })))
+}
+
+/// Writes a row's sudo drop-in (if the grant has sudo rights).
+pub(super) fn install(st: &State, row: &RequestRow) -> Result<(), EngineError> {
+    with_rule(row, |rule| st.sudoers.install(rule))?.transpose()?;
     Ok(())
 }
 
-/// Used by reconciliation to compare the file on disk with what it should be.
+/// What a row's drop-in should contain, for reconciliation to compare.
 pub(super) fn expected_text(row: &RequestRow) -> Option<String> {
-    let (Some(sudo), Some(start), Some(end)) = (&row.grant.sudo, row.starts_at, row.expires_at)
-    else {
-        return None;
-    };
-    let user = UserName::parse(&row.user).ok()?;
-    crate::grant::sudoers::render(&SudoRule {
-        id: &row.id,
-        role: &row.role,
-        user: &user,
-        sudo,
-        starts_at: start,
-        expires_at: end,
-    })
-    .ok()
+    with_rule(row, crate::grant::sudoers::render)
+        .ok()
+        .flatten()
+        .and_then(Result::ok)
 }
