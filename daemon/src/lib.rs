@@ -1,6 +1,7 @@
 //! elevated: the just-in-time privilege elevation daemon, as a library so
 //! that `main.rs` stays thin and tests can drive every part.
 
+pub mod approval;
 pub mod audit;
 pub mod cmd;
 pub mod config;

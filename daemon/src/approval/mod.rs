@@ -1,0 +1,6 @@
+//! Remote approval by SSH signature: an approver signs a request's approval
+//! text with `ssh-keygen -Y sign -n elevated-approval`, and the daemon checks
+//! the signature against the allowed-signers file.
+#![forbid(unsafe_code)]
+
+pub mod pattern;
