@@ -3,4 +3,9 @@
 //! the signature against the allowed-signers file.
 #![forbid(unsafe_code)]
 
+pub mod keys;
 pub mod pattern;
+mod signer_options;
+pub mod signers;
+
+pub use signers::{AllowedSigners, SignerEntry, ALLOWED_SIGNERS_PATH};
