@@ -4,8 +4,14 @@
 #![forbid(unsafe_code)]
 
 pub mod keys;
+#[cfg(test)]
+mod openssh_agreement_tests;
 pub mod pattern;
 mod signer_options;
 pub mod signers;
+pub mod sshsig;
+#[cfg(test)]
+mod test_lab;
 
 pub use signers::{AllowedSigners, SignerEntry, ALLOWED_SIGNERS_PATH};
+pub use sshsig::{verify, SigError, Verified, APPROVAL_NAMESPACE};
