@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod event;
+pub mod format;
 
 pub use config::{CommandSettings, NotifySettings, WebhookFormat, WebhookSettings};
 pub use event::{Event, EventKind};
@@ -33,3 +34,5 @@ pub enum NotifyError {
     },
 }
 
+#[cfg(test)]
+mod testutil;
