@@ -8,6 +8,7 @@ pub mod config;
 pub mod daemon;
 pub mod engine;
 pub mod grant;
+pub mod notify;
 pub mod policy;
 pub mod server;
 pub mod store;

@@ -26,6 +26,9 @@ pub struct Settings {
     pub requests: RequestSettings,
     /// This host's name and tags.
     pub host: HostSettings,
+    /// Webhooks and command hooks told about requests and grants.
+    #[serde(default)]
+    pub notify: crate::notify::NotifySettings,
 }
 
 /// `[daemon]`: every path the daemon touches.
