@@ -45,12 +45,23 @@ pub enum Command {
     Status,
     /// List requests and grants you may see.
     List(ListArgs),
-    /// Show every detail of one request or grant.
-    Show(IdArg),
+    /// Show every detail of one request or grant, or the text to sign for
+    /// deciding it remotely.
+    Show(ShowArgs),
+    /// Approve a pending request (or extension), as yourself or with an
+    /// approver's SSH signature.
+    Approve(DecisionArgs),
+    /// Deny a pending request (or extension), as yourself or with an
+    /// approver's SSH signature.
+    Deny(DecisionArgs),
     /// Withdraw one of your pending requests.
     Cancel(IdArg),
     /// End an active grant now.
     Revoke(IdArg),
+    /// Ask for more time on an active grant.
+    Extend(ExtendArgs),
+    /// Close the review of a break-glass grant.
+    Review(ReviewArgs),
     /// Show the audit log, or verify its hash chain.
     Audit(AuditArgs),
 }
@@ -121,6 +132,77 @@ pub struct ListArgs {
     /// Include finished requests too.
     #[arg(long)]
     pub all: bool,
+
+    /// Only break-glass grants that still need a review.
+    #[arg(long, conflicts_with = "pending")]
+    pub unreviewed: bool,
+}
+
+/// `elevate show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The request or grant id.
+    #[arg(value_name = "ID", value_parser = parse_id)]
+    pub id: GrantId,
+
+    /// Print only the exact text to sign to approve it (for
+    /// `ssh-keygen -Y sign -n elevated-approval`).
+    #[arg(long, conflicts_with = "denial_text")]
+    pub approval_text: bool,
+
+    /// Print only the exact text to sign to deny it.
+    #[arg(long)]
+    pub denial_text: bool,
+}
+
+/// `elevate approve` and `elevate deny`.
+#[derive(Debug, Args)]
+pub struct DecisionArgs {
+    /// The request id.
+    #[arg(value_name = "ID", value_parser = parse_id)]
+    pub id: GrantId,
+
+    /// A note for the requester and the audit log.
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+
+    /// An `ssh-keygen -Y sign` signature file over the text that
+    /// `elevate show ID --approval-text` (or `--denial-text`) prints: the
+    /// decision is the signer's, not yours.
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+}
+
+/// `elevate extend`.
+#[derive(Debug, Args)]
+pub struct ExtendArgs {
+    /// The grant id.
+    #[arg(value_name = "ID", value_parser = parse_id)]
+    pub id: GrantId,
+
+    /// How much time to add to the end of the window (such as 30m).
+    #[arg(long = "for", value_name = "DURATION", value_parser = timefmt::parse_for)]
+    pub duration: u64,
+
+    /// Why; shown to approvers and written to the audit log.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// Do not wait for approval; exit 3 if the extension is pending.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `elevate review`.
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// The break-glass grant id.
+    #[arg(value_name = "ID", value_parser = parse_id)]
+    pub id: GrantId,
+
+    /// What the review found.
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
 }
 
 /// A request or grant id.
@@ -204,6 +286,30 @@ mod tests {
         };
         assert_eq!(r.command, ["ls", "-l", "--json"]);
         assert!(parse(&["elevate", "run"]).is_err());
+    }
+
+    #[test]
+    fn decisions_and_extensions() {
+        let cli = parse(&["elevate", "deny", "k3f9x2ma", "--signature", "a.sig"]).unwrap();
+        let Command::Deny(d) = cli.command else {
+            panic!("not deny")
+        };
+        assert_eq!(d.signature.as_deref(), Some(std::path::Path::new("a.sig")));
+        assert!(parse(&["elevate", "extend", "k3f9x2ma"]).is_err());
+        let cli = parse(&["elevate", "extend", "k3f9x2ma", "--for", "1h"]).unwrap();
+        let Command::Extend(e) = cli.command else {
+            panic!("not extend")
+        };
+        assert_eq!(e.duration, 3600);
+        assert!(parse(&[
+            "elevate",
+            "show",
+            "k3f9x2ma",
+            "--approval-text",
+            "--denial-text"
+        ])
+        .is_err());
+        assert!(parse(&["elevate", "list", "--pending", "--unreviewed"]).is_err());
     }
 
     #[test]

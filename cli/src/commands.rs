@@ -1,15 +1,16 @@
-//! The subcommands other than `run`.
+//! Dispatch, and the simple subcommands.
 
 use std::path::Path;
 use std::time::SystemTime;
 
-use elevated_proto::{Request, Response};
+use elevated_proto::{Request, Response, Verdict};
 
 use crate::args::{AuditArgs, Cli, Command, IdArg, ListArgs, RequestArgs};
 use crate::conn::{unexpected, Daemon};
 use crate::exit::{self, Failure};
 use crate::out::Out;
-use crate::{render, run, timefmt, wait};
+use crate::wait::Waited;
+use crate::{decide, extend, render, run, timefmt, wait};
 
 /// Runs the parsed command line and returns the exit status.
 pub fn dispatch(cli: Cli, out: &Out) -> Result<u8, Failure> {
@@ -20,9 +21,13 @@ pub fn dispatch(cli: Cli, out: &Out) -> Result<u8, Failure> {
         Command::Run(args) => run::run(socket, args, out),
         Command::Status => status(socket, out),
         Command::List(args) => list(socket, &args, out),
-        Command::Show(IdArg { id }) => show(socket, Request::Show { id }, out),
+        Command::Show(args) => decide::show(socket, args, out),
+        Command::Approve(args) => decide::decide(socket, Verdict::Approve, args, out),
+        Command::Deny(args) => decide::decide(socket, Verdict::Deny, args, out),
         Command::Cancel(IdArg { id }) => change(socket, Request::Cancel { id }, out),
         Command::Revoke(IdArg { id }) => change(socket, Request::Revoke { id }, out),
+        Command::Extend(args) => extend::extend(socket, args, out),
+        Command::Review(args) => decide::review(socket, args, out),
         Command::Audit(args) => audit(socket, &args, out),
     }
 }
@@ -39,11 +44,14 @@ fn roles(socket: &Path, out: &Out) -> Result<u8, Failure> {
 
 fn request(socket: &Path, args: &RequestArgs, out: &Out) -> Result<u8, Failure> {
     let mut daemon = Daemon::connect(socket)?;
-    let mut view = wait::submit(&mut daemon, &args.role, &args.options)?;
-    if !args.no_wait {
-        view = wait::until_decided(&mut daemon, view, out)?;
+    let view = wait::submit(&mut daemon, &args.role, &args.options, None)?;
+    if args.no_wait {
+        return wait::report(&view, out);
     }
-    wait::report(&view, out)
+    match wait::until_decided(socket, daemon, view, out)? {
+        Waited::Decided(view) => wait::report(&view, out),
+        Waited::Stopped(status) => Ok(status),
+    }
 }
 
 fn status(socket: &Path, out: &Out) -> Result<u8, Failure> {
@@ -60,21 +68,17 @@ fn list(socket: &Path, args: &ListArgs, out: &Out) -> Result<u8, Failure> {
     let views = Daemon::connect(socket)?.call_views(Request::List {
         pending: args.pending,
         all: args.all,
+        unreviewed: args.unreviewed,
     })?;
+    let now = SystemTime::now();
     if out.json {
         out.json(&serde_json::json!({"requests": views}))?;
+    } else if args.pending {
+        out.text(&render::pending(&views, now));
+    } else if args.unreviewed {
+        out.text(&render::unreviewed(&views));
     } else {
-        out.text(&render::list(&views, SystemTime::now()));
-    }
-    Ok(exit::OK)
-}
-
-fn show(socket: &Path, request: Request, out: &Out) -> Result<u8, Failure> {
-    let view = Daemon::connect(socket)?.call_view(request)?;
-    if out.json {
-        out.json(&view)?;
-    } else {
-        out.text(&render::details(&view, SystemTime::now()));
+        out.text(&render::list(&views, now));
     }
     Ok(exit::OK)
 }

@@ -1,10 +1,15 @@
-//! One connection to the daemon, with answers checked for the expected kind.
+//! One connection to the daemon, with answers checked for the expected kind
+//! and re-authentication prompts answered on the way.
 
 use std::path::Path;
 use std::time::Duration;
 
-use elevated_proto::{AuditEntry, Client, GrantId, RequestView, Response, RoleOffer, Timeouts};
+use elevated_proto::{
+    AuditEntry, Client, ClientError, GrantId, Request, RequestView, Response, RoleOffer, Timeouts,
+    Verdict,
+};
 
+use crate::converse::{self, Terminal, MAX_PROMPTS};
 use crate::exit::Failure;
 
 /// How long one `wait` call asks the daemon to hold the answer.
@@ -26,14 +31,48 @@ impl Daemon {
         Ok(Self { client })
     }
 
-    /// Sends one request; a [`Response::Error`] becomes a [`Failure`].
-    pub fn call(&mut self, request: elevated_proto::Request) -> Result<Response, Failure> {
-        let answer = self.client.call(request).map_err(|e| Failure::client(&e))?;
+    /// Sends one request; a [`Response::Error`] becomes a [`Failure`]. A
+    /// re-authentication conversation is carried out first if the daemon
+    /// starts one.
+    pub fn call(&mut self, request: Request) -> Result<Response, Failure> {
+        self.exchange(request, None, Failure::client)
+    }
+
+    /// Sends `request` (with a longer read timeout when given), answers any
+    /// prompts, and checks the final answer. `lost` describes a broken
+    /// exchange.
+    fn exchange(
+        &mut self,
+        request: Request,
+        read: Option<Duration>,
+        lost: impl Fn(&ClientError) -> Failure,
+    ) -> Result<Response, Failure> {
+        let mut answer = self.send(request, read).map_err(|e| lost(&e))?;
+        let mut prompts = 0;
+        while let Response::Prompt { style, text } = answer {
+            prompts += 1;
+            if prompts > MAX_PROMPTS {
+                return Err(Failure::protocol(format!(
+                    "elevated asked more than {MAX_PROMPTS} questions in a row; giving up"
+                )));
+            }
+            let reply = converse::reply(style, &text, &mut Terminal)?;
+            answer = self
+                .send(Request::Answer { text: reply }, None)
+                .map_err(|e| lost(&e))?;
+        }
         check(answer)
     }
 
+    fn send(&mut self, request: Request, read: Option<Duration>) -> Result<Response, ClientError> {
+        match read {
+            Some(r) => self.client.call_with_read_timeout(request, r),
+            None => self.client.call(request),
+        }
+    }
+
     /// Sends a request answered with one request view.
-    pub fn call_view(&mut self, request: elevated_proto::Request) -> Result<RequestView, Failure> {
+    pub fn call_view(&mut self, request: Request) -> Result<RequestView, Failure> {
         match self.call(request)? {
             Response::Request { request } => Ok(request),
             other => Err(unexpected(&other)),
@@ -41,10 +80,7 @@ impl Daemon {
     }
 
     /// Sends a request answered with a list of request views.
-    pub fn call_views(
-        &mut self,
-        request: elevated_proto::Request,
-    ) -> Result<Vec<RequestView>, Failure> {
+    pub fn call_views(&mut self, request: Request) -> Result<Vec<RequestView>, Failure> {
         match self.call(request)? {
             Response::Requests { requests } => Ok(requests),
             other => Err(unexpected(&other)),
@@ -53,7 +89,7 @@ impl Daemon {
 
     /// The roles offered here: the host name and the offers.
     pub fn roles(&mut self) -> Result<(String, Vec<RoleOffer>), Failure> {
-        match self.call(elevated_proto::Request::Roles {})? {
+        match self.call(Request::Roles {})? {
             Response::Roles { host, roles } => Ok((host, roles)),
             other => Err(unexpected(&other)),
         }
@@ -65,31 +101,40 @@ impl Daemon {
         since: Option<String>,
         limit: Option<u32>,
     ) -> Result<Vec<AuditEntry>, Failure> {
-        match self.call(elevated_proto::Request::Audit { since, limit })? {
+        match self.call(Request::Audit { since, limit })? {
             Response::Audit { rows } => Ok(rows),
             other => Err(unexpected(&other)),
         }
     }
 
-    /// Waits up to [`WAIT_SLICE`] for `id` to leave `pending`.
+    /// Waits up to [`WAIT_SLICE`] for `id` to leave `pending` (or for its
+    /// pending extension to be decided).
     pub fn wait(&mut self, id: &GrantId) -> Result<RequestView, Failure> {
-        let request = elevated_proto::Request::Wait {
+        let request = Request::Wait {
             id: id.clone(),
             timeout_ms: u64::try_from(WAIT_SLICE.as_millis()).unwrap_or(u64::MAX),
         };
-        let answer = self
-            .client
-            .call_with_read_timeout(request, WAIT_READ)
-            .map_err(|e| {
-                let mut f = Failure::client(&e);
-                f.message = format!(
-                    "{}; request {id} may still be pending (see `elevate show {id}`)",
-                    f.message
-                );
-                f
-            })?;
-        match check(answer)? {
+        let lost = |e: &ClientError| {
+            let mut f = Failure::client(e);
+            f.message = format!(
+                "{}; request {id} may still be pending (see `elevate show {id}`)",
+                f.message
+            );
+            f
+        };
+        match self.exchange(request, Some(WAIT_READ), lost)? {
             Response::Request { request } => Ok(request),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The exact text a remote approver signs for `decision` on `id`.
+    pub fn decision_text(&mut self, id: &GrantId, decision: Verdict) -> Result<String, Failure> {
+        match self.call(Request::DecisionText {
+            id: id.clone(),
+            decision,
+        })? {
+            Response::Text { text } => Ok(text),
             other => Err(unexpected(&other)),
         }
     }
@@ -113,6 +158,8 @@ pub fn unexpected(answer: &Response) -> Failure {
         Response::Audit { .. } => "audit",
         Response::AuditVerify { .. } => "audit_verify",
         Response::Error { .. } => "error",
+        Response::Prompt { .. } => "prompt",
+        Response::Text { .. } => "text",
     };
     Failure::protocol(format!(
         "elevated sent an unexpected answer ({kind}); are client and daemon the same version?"

@@ -3,6 +3,8 @@
 //! A policy command entry is `ALL`, an absolute path (any arguments), or a
 //! path followed by fixed arguments separated by spaces (exactly those
 //! arguments; a single `""` means no arguments at all), as sudoers reads it.
+//! Just-in-time actions (a role's `actions`) use the same entries; a grant
+//! or request made for one action covers exactly its command line.
 
 use elevated_proto::{RequestState, RequestView, RoleOffer, SudoView};
 
@@ -49,6 +51,39 @@ pub fn sudo_covers(sudo: Option<&SudoView>, inv: &Invocation) -> bool {
     sudo.is_some_and(|s| s.commands.iter().any(|e| entry_covers(e, inv)))
 }
 
+/// The command line of `inv` (path first), when its arguments are UTF-8.
+#[must_use]
+pub fn argv(inv: &Invocation) -> Option<Vec<String>> {
+    let args = inv.args.as_ref()?;
+    Some(
+        std::iter::once(inv.path.clone())
+            .chain(args.iter().cloned())
+            .collect(),
+    )
+}
+
+/// Whether the command line of an action grant is exactly `inv`.
+#[must_use]
+pub fn argv_is(command: &[String], inv: &Invocation) -> bool {
+    argv(inv).is_some_and(|a| a == command)
+}
+
+/// Whether a grant or request covers `inv`: exactly its one command for an
+/// action, else through its sudo rights.
+#[must_use]
+pub fn view_covers(view: &RequestView, inv: &Invocation) -> bool {
+    match &view.command {
+        Some(command) => argv_is(command, inv),
+        None => sudo_covers(view.sudo.as_ref(), inv),
+    }
+}
+
+/// Whether a role's actions include `inv`.
+#[must_use]
+pub fn actions_cover(offer: &RoleOffer, inv: &Invocation) -> bool {
+    offer.actions.iter().any(|e| entry_covers(e, inv))
+}
+
 fn role_matches(view: &RequestView, role: Option<&str>) -> bool {
     match role {
         None => true,
@@ -56,19 +91,24 @@ fn role_matches(view: &RequestView, role: Option<&str>) -> bool {
     }
 }
 
-/// The caller's active grant that covers `inv` (of `role`, if given); the
-/// one that lasts longest when several do.
+/// The caller's active grant that covers `inv` (of `role`, if given): one
+/// with sudo rights first, the one that lasts longest when several do; else
+/// an action grant for exactly this command line.
 #[must_use]
 pub fn find_grant<'a>(
     views: &'a [RequestView],
     role: Option<&str>,
     inv: &Invocation,
 ) -> Option<&'a RequestView> {
-    views
-        .iter()
-        .filter(|v| v.state == RequestState::Active && role_matches(v, role))
-        .filter(|v| sudo_covers(v.sudo.as_ref(), inv))
+    let active = || {
+        views
+            .iter()
+            .filter(|v| v.state == RequestState::Active && role_matches(v, role))
+    };
+    active()
+        .filter(|v| v.command.is_none() && sudo_covers(v.sudo.as_ref(), inv))
         .max_by(|a, b| a.expires_at.cmp(&b.expires_at))
+        .or_else(|| active().find(|v| v.command.as_deref().is_some_and(|c| argv_is(c, inv))))
 }
 
 /// A pending request worth waiting for instead of asking again: of `role`
@@ -82,8 +122,11 @@ pub fn find_pending<'a>(
     views.iter().find(|v| {
         v.state == RequestState::Pending
             && match role {
-                Some(r) => v.role == r && (v.sudo.is_none() || sudo_covers(v.sudo.as_ref(), inv)),
-                None => sudo_covers(v.sudo.as_ref(), inv),
+                Some(r) => {
+                    v.role == r
+                        && ((v.command.is_none() && v.sudo.is_none()) || view_covers(v, inv))
+                }
+                None => view_covers(v, inv),
             }
     })
 }
@@ -99,12 +142,24 @@ pub enum RoleChoice {
     Nothing,
 }
 
-/// Picks the role to request for `inv` among the allowed offers.
+/// Picks the role to request for `inv` among the allowed offers whose sudo
+/// rights cover it.
 #[must_use]
 pub fn pick_role(offers: &[RoleOffer], inv: &Invocation) -> RoleChoice {
+    pick(offers, |o| sudo_covers(o.sudo.as_ref(), inv))
+}
+
+/// Picks the role to request a just-in-time action for `inv` among the
+/// allowed offers whose actions include it.
+#[must_use]
+pub fn pick_action(offers: &[RoleOffer], inv: &Invocation) -> RoleChoice {
+    pick(offers, |o| actions_cover(o, inv))
+}
+
+fn pick(offers: &[RoleOffer], fits_one: impl Fn(&RoleOffer) -> bool) -> RoleChoice {
     let mut fits: Vec<String> = offers
         .iter()
-        .filter(|o| o.allowed && sudo_covers(o.sudo.as_ref(), inv))
+        .filter(|o| o.allowed && fits_one(o))
         .map(|o| o.role.clone())
         .collect();
     fits.dedup();
@@ -199,6 +254,54 @@ mod tests {
             "eeee5555"
         );
         assert!(find_pending(&[bare], None, &target).is_none());
+    }
+
+    #[test]
+    fn actions_cover_exactly_their_command_line() {
+        let restart = inv("/usr/bin/systemctl", &["restart", "nginx"]);
+        let line = argv(&restart).unwrap();
+        assert_eq!(line, ["/usr/bin/systemctl", "restart", "nginx"]);
+        let mut once = view("aaaa1111", "ops", RequestState::Active);
+        once.sudo = Some(sudo("root", &["ALL"]));
+        once.command = Some(line);
+        assert!(view_covers(&once, &restart));
+        let stop = inv("/usr/bin/systemctl", &["stop", "nginx"]);
+        assert!(
+            !view_covers(&once, &stop),
+            "an action grant is not its sudo rights"
+        );
+        assert!(find_grant(std::slice::from_ref(&once), None, &stop).is_none());
+        let mut wide = view("bbbb2222", "ops", RequestState::Active);
+        wide.sudo = Some(sudo("root", &["/usr/bin/systemctl"]));
+        let views = [once.clone(), wide];
+        assert_eq!(find_grant(&views, None, &restart).unwrap().id, "bbbb2222");
+        assert_eq!(
+            find_grant(&views[..1], None, &restart).unwrap().id,
+            "aaaa1111"
+        );
+        let mut asked = once;
+        asked.state = RequestState::Pending;
+        assert!(find_pending(std::slice::from_ref(&asked), Some("ops"), &stop).is_none());
+        assert!(find_pending(std::slice::from_ref(&asked), None, &restart).is_some());
+        let odd = Invocation {
+            path: "/usr/bin/systemctl".into(),
+            args: None,
+        };
+        assert!(argv(&odd).is_none());
+        let mut o = offer("ops", true, None);
+        o.actions = vec!["/usr/bin/systemctl restart nginx".into()];
+        let mut any = offer("svc", true, None);
+        any.actions = vec!["/usr/bin/systemctl".into()];
+        assert_eq!(
+            pick_action(&[o.clone()], &restart),
+            RoleChoice::One("ops".into())
+        );
+        assert_eq!(pick_action(&[o.clone()], &stop), RoleChoice::Nothing);
+        assert_eq!(
+            pick_action(&[o.clone(), any], &restart),
+            RoleChoice::Several(vec!["ops".into(), "svc".into()])
+        );
+        assert_eq!(pick_role(&[o], &restart), RoleChoice::Nothing);
     }
 
     #[test]

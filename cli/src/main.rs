@@ -6,14 +6,22 @@ mod app;
 mod args;
 mod commands;
 mod conn;
+mod converse;
 mod cover;
+mod decide;
 mod exit;
+mod extend;
+mod interrupt;
+mod jit;
 mod out;
 mod render;
+mod render_list;
+mod render_view;
 mod run;
 #[cfg(test)]
 mod testutil;
 mod timefmt;
+mod tty;
 mod wait;
 
 fn main() -> std::process::ExitCode {

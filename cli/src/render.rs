@@ -5,9 +5,12 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
-use elevated_proto::{AuditEntry, RequestState, RequestView, RoleOffer, SudoView};
+use elevated_proto::{RequestState, RequestView, RoleOffer, SudoView};
 
-use crate::timefmt::{human_secs, secs_until};
+use crate::timefmt::{human_secs, secs_until, short_secs};
+
+pub use crate::render_list::{audit, list, pending, status, unreviewed};
+pub use crate::render_view::{command_line, decided, details};
 
 /// Replaces control characters (escape sequences, newlines) by their
 /// escaped form.
@@ -58,12 +61,12 @@ pub fn table(rows: &[Vec<String>]) -> String {
 }
 
 /// Indents every line of `text` by two spaces.
-fn indent(text: &str) -> String {
+pub fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}\n")).collect()
 }
 
 /// A table of keys and values, indented.
-fn fields(pairs: &[(&str, String)]) -> String {
+pub fn fields(pairs: &[(&str, String)]) -> String {
     let rows: Vec<Vec<String>> = pairs
         .iter()
         .map(|(k, v)| vec![(*k).to_owned(), v.clone()])
@@ -92,21 +95,56 @@ pub fn left(view: &RequestView, now: SystemTime) -> Option<String> {
     Some(human_secs(secs))
 }
 
-/// "needs 2 approvals", "automatic".
-fn approvals(n: u32) -> String {
-    match n {
-        0 => "automatic".into(),
-        1 => "needs 1 approval".into(),
-        n => format!("needs {n} approvals"),
+/// Whether a decision is awaited: a pending request, or an active grant
+/// with a pending extension.
+#[must_use]
+pub fn awaiting(view: &RequestView) -> bool {
+    match view.state {
+        RequestState::Pending => true,
+        RequestState::Active => view.extension_secs.is_some(),
+        _ => false,
     }
 }
 
-/// The spinner's text while waiting for a decision.
+/// `pending` or `extension +30m pending`.
+fn awaited_what(view: &RequestView) -> String {
+    match (view.state, view.extension_secs) {
+        (RequestState::Active, Some(secs)) => format!("extension +{} pending", human_secs(secs)),
+        (state, _) => state.to_string(),
+    }
+}
+
+/// `approvals 1/2`.
 #[must_use]
-pub fn waiting_line(view: &RequestView) -> String {
-    let mut s = format!("request {}: {}", clean(&view.id), view.state);
-    if view.state == RequestState::Pending && view.approvals_needed > 0 {
-        let _ = write!(s, " ({})", approvals(view.approvals_needed));
+pub fn approvals_ratio(view: &RequestView) -> String {
+    format!(
+        "approvals {}/{}",
+        view.approvals_given, view.approvals_needed
+    )
+}
+
+/// Time left to decide, from `pending_until`.
+#[must_use]
+pub fn decision_left(view: &RequestView, now: SystemTime) -> Option<String> {
+    let secs = secs_until(view.pending_until.as_deref()?, now)?;
+    Some(short_secs(secs))
+}
+
+/// The progress line while waiting for a decision:
+/// `request ID: pending, approvals 1/2, approvers: <who>, 12m left`.
+#[must_use]
+pub fn waiting_line(view: &RequestView, now: SystemTime) -> String {
+    let mut s = format!("request {}: {}", clean(&view.id), awaited_what(view));
+    if awaiting(view) {
+        if view.approvals_needed > 0 {
+            let _ = write!(s, ", {}", approvals_ratio(view));
+        }
+        if let Some(who) = &view.approvers {
+            let _ = write!(s, ", approvers: {}", clean(who));
+        }
+        if let Some(l) = decision_left(view, now) {
+            let _ = write!(s, ", {l} left");
+        }
     }
     s
 }
@@ -131,7 +169,10 @@ pub fn outcome(view: &RequestView, now: SystemTime) -> (String, Option<String>) 
     let role = clean(&view.role);
     let mut head = format!("{id} {}: {role}", view.state);
     if view.state == RequestState::Pending {
-        let _ = write!(head, " ({})", approvals(view.approvals_needed));
+        let _ = write!(head, " ({})", approvals_ratio(view));
+    }
+    if let (RequestState::Active, Some(_)) = (view.state, view.extension_secs) {
+        let _ = write!(head, " ({}, {})", awaited_what(view), approvals_ratio(view));
     }
     head.push('\n');
     let phrase = match view.state {
@@ -166,6 +207,18 @@ pub fn outcome(view: &RequestView, now: SystemTime) -> (String, Option<String>) 
     (head, Some(err))
 }
 
+/// Column headings.
+#[must_use]
+pub fn cols(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// `-` for nothing.
+#[must_use]
+pub fn or_dash(v: Option<&str>) -> String {
+    v.map_or_else(|| "-".to_owned(), clean)
+}
+
 /// A short confirmation for `cancel` and `revoke`.
 #[must_use]
 pub fn changed(view: &RequestView) -> String {
@@ -175,138 +228,6 @@ pub fn changed(view: &RequestView) -> String {
     }
     s.push('\n');
     s
-}
-
-fn or_dash(v: Option<&str>) -> String {
-    v.map_or_else(|| "-".to_owned(), clean)
-}
-
-/// Every field of one view, for `show`.
-#[must_use]
-pub fn details(view: &RequestView, now: SystemTime) -> String {
-    let mut expires = or_dash(view.expires_at.as_deref());
-    if let Some(l) = left(view, now) {
-        let _ = write!(expires, " ({l} left)");
-    }
-    let approvals_text = match view.approvals_needed {
-        0 => "0 (automatic)".to_owned(),
-        n => n.to_string(),
-    };
-    let (runas, commands) = match &view.sudo {
-        Some(s) => {
-            let c: Vec<String> = s.commands.iter().map(|c| clean(c)).collect();
-            let pw = if s.nopasswd {
-                ""
-            } else {
-                " (password required)"
-            };
-            (format!("{}{pw}", clean(&s.runas)), c.join(", "))
-        }
-        None => ("-".into(), "-".into()),
-    };
-    let pairs = [
-        ("id", clean(&view.id)),
-        ("state", view.state.to_string()),
-        ("role", clean(&view.role)),
-        ("user", format!("{} (uid {})", clean(&view.user), view.uid)),
-        ("host", clean(&view.host)),
-        ("reason", or_dash(view.reason.as_deref())),
-        ("ticket", or_dash(view.ticket.as_deref())),
-        ("duration", human_secs(view.duration_secs)),
-        ("requested", clean(&view.requested_at)),
-        ("decided", or_dash(view.decided_at.as_deref())),
-        ("starts", or_dash(view.starts_at.as_deref())),
-        ("expires", expires),
-        ("ended", or_dash(view.ended_at.as_deref())),
-        ("approvals", approvals_text),
-        ("rule", or_dash(view.rule.as_deref())),
-        ("message", clean(&view.message)),
-        ("sudo runas", runas),
-        ("sudo commands", commands),
-    ];
-    let rows: Vec<Vec<String>> = pairs
-        .iter()
-        .map(|(k, v)| vec![format!("{k}:"), v.clone()])
-        .collect();
-    table(&rows)
-}
-
-/// `status`: active grants, then pending requests.
-#[must_use]
-pub fn status(views: &[RequestView], now: SystemTime) -> String {
-    let active: Vec<&RequestView> = views
-        .iter()
-        .filter(|v| v.state == RequestState::Active)
-        .collect();
-    let pending: Vec<&RequestView> = views
-        .iter()
-        .filter(|v| v.state == RequestState::Pending)
-        .collect();
-    if active.is_empty() && pending.is_empty() {
-        return "no active grants or pending requests\n".into();
-    }
-    let mut out = String::new();
-    if !active.is_empty() {
-        let mut rows = vec![cols(&["ID", "ROLE", "LEFT", "EXPIRES", "COMMANDS"])];
-        rows.extend(active.iter().map(|v| {
-            vec![
-                clean(&v.id),
-                clean(&v.role),
-                left(v, now).unwrap_or_else(|| "-".into()),
-                or_dash(v.expires_at.as_deref()),
-                v.sudo.as_ref().map_or_else(|| "-".into(), sudo_text),
-            ]
-        }));
-        out.push_str("active grants:\n");
-        out.push_str(&indent(&table(&rows)));
-    }
-    if !pending.is_empty() {
-        let mut rows = vec![cols(&["ID", "ROLE", "APPROVALS", "REQUESTED"])];
-        rows.extend(pending.iter().map(|v| {
-            vec![
-                clean(&v.id),
-                clean(&v.role),
-                v.approvals_needed.to_string(),
-                clean(&v.requested_at),
-            ]
-        }));
-        out.push_str("pending requests:\n");
-        out.push_str(&indent(&table(&rows)));
-    }
-    out
-}
-
-fn cols(names: &[&str]) -> Vec<String> {
-    names.iter().map(|s| (*s).to_owned()).collect()
-}
-
-/// `list`: one line per request.
-#[must_use]
-pub fn list(views: &[RequestView], now: SystemTime) -> String {
-    if views.is_empty() {
-        return "no requests\n".into();
-    }
-    let mut rows = vec![cols(&[
-        "ID",
-        "STATE",
-        "ROLE",
-        "USER",
-        "REQUESTED",
-        "EXPIRES",
-        "LEFT",
-    ])];
-    rows.extend(views.iter().map(|v| {
-        vec![
-            clean(&v.id),
-            v.state.to_string(),
-            clean(&v.role),
-            clean(&v.user),
-            clean(&v.requested_at),
-            or_dash(v.expires_at.as_deref()),
-            left(v, now).unwrap_or_else(|| "-".into()),
-        ]
-    }));
-    table(&rows)
 }
 
 /// `roles`: one block per role.
@@ -346,34 +267,13 @@ pub fn roles(host: &str, offers: &[RoleOffer]) -> String {
             let g: Vec<String> = o.groups.iter().map(|g| clean(g)).collect();
             pairs.push(("groups", g.join(", ")));
         }
+        if !o.actions.is_empty() {
+            let a: Vec<String> = o.actions.iter().map(|a| clean(a)).collect();
+            pairs.push(("actions", format!("{} (one run each)", a.join(", "))));
+        }
         out.push_str(&fields(&pairs));
     }
     out
-}
-
-/// `audit`: one line per row, oldest first.
-#[must_use]
-pub fn audit(rows: &[AuditEntry]) -> String {
-    if rows.is_empty() {
-        return "no audit rows\n".into();
-    }
-    let mut table_rows = vec![cols(&["SEQ", "AT", "EVENT", "ACTOR", "REQUEST", "DETAIL"])];
-    table_rows.extend(rows.iter().map(|r| {
-        let detail = match &r.detail {
-            serde_json::Value::Null => String::new(),
-            serde_json::Value::Object(m) if m.is_empty() => String::new(),
-            other => clean(&other.to_string()),
-        };
-        vec![
-            r.seq.to_string(),
-            clean(&r.at),
-            clean(&r.event),
-            clean(&r.actor),
-            or_dash(r.request.as_deref()),
-            detail,
-        ]
-    }));
-    table(&table_rows)
 }
 
 #[cfg(test)]

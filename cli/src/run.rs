@@ -1,5 +1,6 @@
 //! `elevate run`: find or obtain a grant that covers a command, then become
-//! `sudo` running it.
+//! `sudo` running it (or, for a just-in-time action, run it once through
+//! sudo and give the grant back).
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::fs::PermissionsExt;
@@ -14,10 +15,12 @@ use crate::conn::Daemon;
 use crate::cover::{self, Invocation, RoleChoice};
 use crate::exit::{self, Failure};
 use crate::out::Out;
-use crate::{render, wait};
+use crate::wait::{self, Waited};
+use crate::{jit, render};
 
-/// Runs `elevate run`. On success the process is replaced by `sudo` and this
-/// never returns.
+/// Runs `elevate run`. With a grant of sudo rights the process is replaced
+/// by `sudo` and this returns only on failure; with an action grant it
+/// returns the command's exit status.
 pub fn run(socket: &Path, args: RunArgs, out: &Out) -> Result<u8, Failure> {
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Failure::usage("no command given"));
@@ -34,14 +37,18 @@ pub fn run(socket: &Path, args: RunArgs, out: &Out) -> Result<u8, Failure> {
     let views = daemon.call_views(Request::Status {})?;
     for (exe, inv) in &targets {
         if let Some(grant) = cover::find_grant(&views, role, inv) {
+            if grant.command.is_some() {
+                drop(daemon);
+                return jit::run_once(socket, grant, out);
+            }
             return become_sudo(grant.sudo.as_ref(), exe, rest);
         }
     }
     if let Some(r) = role {
-        if let Some(g) = views
+        let held = views
             .iter()
-            .find(|v| v.state == RequestState::Active && v.role == r)
-        {
+            .find(|v| v.state == RequestState::Active && v.role == r && v.command.is_none());
+        if let Some(g) = held {
             return Err(not_covered(&g.role, &shown));
         }
     }
@@ -49,7 +56,7 @@ pub fn run(socket: &Path, args: RunArgs, out: &Out) -> Result<u8, Failure> {
     let pending = targets
         .iter()
         .find_map(|(_, inv)| cover::find_pending(&views, role, inv));
-    let view = match pending {
+    let waited = match pending {
         Some(p) => {
             if !out.json {
                 out.note(&format!(
@@ -58,16 +65,29 @@ pub fn run(socket: &Path, args: RunArgs, out: &Out) -> Result<u8, Failure> {
                     render::clean(&p.role)
                 ));
             }
-            wait::until_decided(&mut daemon, p.clone(), out)?
+            wait::until_decided(socket, daemon, p.clone(), out)?
         }
         None => {
-            let role = choose_role(&mut daemon, args.role.as_ref(), &targets, &shown)?;
-            let v = wait::submit(&mut daemon, &role, &args.options)?;
-            wait::until_decided(&mut daemon, v, out)?
+            let (role, command) = choose_role(&mut daemon, args.role.as_ref(), &targets, &shown)?;
+            let v = wait::submit(&mut daemon, &role, &args.options, command)?;
+            wait::until_decided(socket, daemon, v, out)?
         }
+    };
+    let view = match waited {
+        Waited::Decided(v) => *v,
+        Waited::Stopped(status) => return Ok(status),
     };
     if view.state != RequestState::Active {
         return wait::report(&view, out);
+    }
+    if let Some(command) = &view.command {
+        if !targets.iter().any(|(_, inv)| cover::argv_is(command, inv)) {
+            return Err(Failure::protocol(format!(
+                "elevated granted another command ({}) than {shown}",
+                render::command_line(command)
+            )));
+        }
+        return jit::run_once(socket, &view, out);
     }
     let Some((exe, _)) = targets
         .iter()
@@ -81,51 +101,79 @@ pub fn run(socket: &Path, args: RunArgs, out: &Out) -> Result<u8, Failure> {
     become_sudo(view.sudo.as_ref(), exe, rest)
 }
 
-/// The role to request: `--role` if given (unless its rights cannot cover
-/// the command), else the one allowed role that covers it.
+/// The role to request, and the command line when it is a just-in-time
+/// action: with `--role`, that role (an action if its actions include the
+/// command, else for its sudo rights, unless they cannot cover it);
+/// without, the one allowed role whose actions include the command, else
+/// the one whose sudo rights cover it.
 fn choose_role(
     daemon: &mut Daemon,
     wanted: Option<&RoleName>,
     targets: &[(PathBuf, Invocation)],
     shown: &str,
-) -> Result<RoleName, Failure> {
+) -> Result<(RoleName, Option<Vec<String>>), Failure> {
     let (_, offers) = daemon.roles()?;
     if let Some(r) = wanted {
-        let offer = offers.iter().find(|o| o.role == r.as_str());
-        if let Some(o) = offer {
-            let covers = targets
-                .iter()
-                .any(|(_, inv)| cover::sudo_covers(o.sudo.as_ref(), inv));
-            if !covers {
-                return Err(not_covered(r.as_str(), shown));
-            }
+        let Some(o) = offers.iter().find(|o| o.role == r.as_str()) else {
+            return Ok((r.clone(), None));
+        };
+        if let Some((_, inv)) = targets.iter().find(|(_, inv)| cover::actions_cover(o, inv)) {
+            return Ok((r.clone(), Some(action_argv(inv)?)));
         }
-        return Ok(r.clone());
+        let covers = targets
+            .iter()
+            .any(|(_, inv)| cover::sudo_covers(o.sudo.as_ref(), inv));
+        if !covers {
+            return Err(not_covered(r.as_str(), shown));
+        }
+        return Ok((r.clone(), None));
     }
-    let mut several = Vec::new();
+    for (_, inv) in targets {
+        match cover::pick_action(&offers, inv) {
+            RoleChoice::One(name) => return Ok((role_name(&name)?, Some(action_argv(inv)?))),
+            RoleChoice::Several(names) => return Err(several(&names, shown)),
+            RoleChoice::Nothing => {}
+        }
+    }
+    let mut found = Vec::new();
     for (_, inv) in targets {
         match cover::pick_role(&offers, inv) {
-            RoleChoice::One(name) => {
-                return RoleName::parse(&name).map_err(|e| {
-                    Failure::protocol(format!("elevated offered an invalid role name: {e}"))
-                })
-            }
-            RoleChoice::Several(names) if several.is_empty() => several = names,
+            RoleChoice::One(name) => return Ok((role_name(&name)?, None)),
+            RoleChoice::Several(names) if found.is_empty() => found = names,
             _ => {}
         }
     }
-    if several.is_empty() {
+    if found.is_empty() {
         return Err(Failure::new(
             exit::REFUSED,
             "no_role",
             format!("no role you may request covers {shown}"),
         ));
     }
-    let names: Vec<String> = several.iter().map(|n| render::clean(n)).collect();
-    Err(Failure::usage(format!(
+    Err(several(&found, shown))
+}
+
+fn role_name(name: &str) -> Result<RoleName, Failure> {
+    RoleName::parse(name)
+        .map_err(|e| Failure::protocol(format!("elevated offered an invalid role name: {e}")))
+}
+
+fn several(names: &[String], shown: &str) -> Failure {
+    let names: Vec<String> = names.iter().map(|n| render::clean(n)).collect();
+    Failure::usage(format!(
         "several roles you may request cover {shown}: {}; choose one with --role",
         names.join(", ")
-    )))
+    ))
+}
+
+/// The command line to request as an action.
+fn action_argv(inv: &Invocation) -> Result<Vec<String>, Failure> {
+    cover::argv(inv).ok_or_else(|| {
+        Failure::usage(format!(
+            "{}: a just-in-time action needs arguments that are valid UTF-8",
+            inv.path
+        ))
+    })
 }
 
 fn not_covered(role: &str, shown: &str) -> Failure {

@@ -34,6 +34,14 @@ pub fn view(id: &str, role: &str, state: RequestState) -> RequestView {
         message: String::new(),
         approvals_needed: 0,
         sudo: None,
+        approvals: Vec::new(),
+        approvals_given: 0,
+        approvers: None,
+        pending_until: None,
+        command: None,
+        break_glass: false,
+        reviewed: None,
+        extension_secs: None,
     }
 }
 
@@ -50,5 +58,6 @@ pub fn offer(role: &str, allowed: bool, sudo: Option<SudoView>) -> RoleOffer {
         max_duration_secs: 7200,
         sudo,
         groups: Vec::new(),
+        actions: Vec::new(),
     }
 }

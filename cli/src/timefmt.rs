@@ -37,6 +37,21 @@ pub fn human_secs(secs: u64) -> String {
     humantime::format_duration(Duration::from_secs(secs)).to_string()
 }
 
+/// The largest two units of [`human_secs`] (`1h 30m`, `12m 5s`), for
+/// tables and progress lines.
+pub fn short_secs(secs: u64) -> String {
+    let full = human_secs(secs);
+    let parts: Vec<&str> = full.split(' ').take(2).collect();
+    parts.join(" ")
+}
+
+/// Seconds from `at` (RFC 3339) to `now`; zero if `at` is in the future,
+/// `None` when the time cannot be read.
+pub fn secs_since(at: &str, now: SystemTime) -> Option<u64> {
+    let then = humantime::parse_rfc3339_weak(at).ok()?;
+    Some(now.duration_since(then).map_or(0, |d| d.as_secs()))
+}
+
 /// Seconds left until `expires_at` (RFC 3339) as seen at `now`; zero once
 /// past, `None` when the time cannot be read.
 pub fn secs_until(expires_at: &str, now: SystemTime) -> Option<u64> {
@@ -88,5 +103,11 @@ mod tests {
         assert_eq!(secs_until("not a time", now), None);
         assert_eq!(human_secs(5400), "1h 30m");
         assert_eq!(human_secs(0), "0s");
+        assert_eq!(short_secs(5400 + 7), "1h 30m");
+        assert_eq!(short_secs(86400 + 3600 + 60), "1day 1h");
+        assert_eq!(short_secs(59), "59s");
+        assert_eq!(secs_since("2025-01-31T09:58:00Z", now), Some(120));
+        assert_eq!(secs_since("2025-01-31T10:58:00Z", now), Some(0));
+        assert_eq!(secs_since("x", now), None);
     }
 }

@@ -23,6 +23,7 @@ fn active_request_exits_0_and_sends_options() {
         [Request::Request {
             role: elevated_proto::RoleName::parse("db-admin").unwrap(),
             duration_secs: Some(3600),
+            command: None,
             reason: Some("INC-42".into()),
             ticket: None,
         }]
@@ -69,7 +70,12 @@ fn pending_becomes_active_through_wait_without_spinner() {
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     let spinner = |c: char| ('\u{2800}'..='\u{28ff}').contains(&c) || c == '\r' || c == '\x1b';
     assert!(!all.chars().any(spinner), "{all:?}");
-    assert!(text(&out.stderr).contains("needs 2 approvals"));
+    assert!(
+        text(&out.stderr)
+            .contains("request k3f9x2ma: pending, approvals 0/2, approvers: 2 of group dba-leads"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -280,4 +286,93 @@ fn run_unknown_command_exits_2() {
     assert_eq!(status(&out), 2);
     assert!(text(&out.stderr).contains("no-such-tool: command not found"));
     assert!(fake.seen().is_empty());
+}
+
+fn action_offer(role: &str, actions: &[&str]) -> RoleOffer {
+    let mut o = offer(role, &[]);
+    o.actions = actions.iter().map(|a| (*a).to_owned()).collect();
+    o
+}
+
+fn action_grant(argv: &[&str]) -> elevated_proto::RequestView {
+    let mut v = view(RequestState::Active, "restart");
+    v.sudo = Some(sudo("root", &[&argv.join(" ")]));
+    v.command = Some(argv.iter().map(|a| (*a).to_owned()).collect());
+    v
+}
+
+#[test]
+fn run_requests_a_just_in_time_action_runs_it_once_and_revokes() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = fake_bin(dir.path());
+    let tool = bin.join("tool");
+    let tool_s = tool.to_str().unwrap();
+    let fake = Fake::start(vec![
+        answer(Response::Requests { requests: vec![] }),
+        answer(Response::Roles {
+            host: "db1".into(),
+            roles: vec![
+                action_offer("other", &[&format!("{tool_s} -y")]),
+                action_offer("restart", &[&format!("{tool_s} -x")]),
+            ],
+        }),
+        one(action_grant(&[tool_s, "-x"])),
+        one(view(RequestState::Revoked, "restart")),
+    ]);
+    let out = run_with(
+        &fake,
+        &bin,
+        &["run", "--reason", "stuck", "--", "tool", "-x"],
+    );
+    assert_eq!(status(&out), 7, "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("-n -- {tool_s} -x\n"));
+    assert!(text(&out.stderr).contains("for one run of"));
+    let seen = fake.seen();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert!(
+        matches!(&seen[2], Request::Request { role, command: Some(c), reason: Some(r), .. }
+            if role.as_str() == "restart" && c == &[tool_s, "-x"] && r == "stuck"),
+        "{seen:?}"
+    );
+    assert_eq!(seen[3], Request::Revoke { id: id("k3f9x2ma") });
+}
+
+#[test]
+fn run_uses_a_held_action_grant_and_reports_a_failed_revoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = fake_bin(dir.path());
+    let tool_s = bin.join("tool").to_str().unwrap().to_owned();
+    let mut grant = action_grant(&[&tool_s]);
+    grant.sudo = Some(sudo("postgres", &[&tool_s]));
+    let fake = Fake::start(vec![
+        answer(Response::Requests {
+            requests: vec![action_grant(&[&tool_s, "other"]), grant],
+        }),
+        error(ErrorCode::Internal, "store is busy"),
+    ]);
+    let out = run_with(&fake, &bin, &["run", "tool"]);
+    assert_eq!(status(&out), 7, "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("-n -u postgres -- {tool_s}\n"));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("could not revoke the action grant k3f9x2ma: store is busy"),
+        "{stderr}"
+    );
+    assert_eq!(fake.seen()[1], Request::Revoke { id: id("k3f9x2ma") });
+}
+
+#[test]
+fn run_prefers_a_sudo_grant_over_an_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = fake_bin(dir.path());
+    let tool_s = bin.join("tool").to_str().unwrap().to_owned();
+    let mut wide = view(RequestState::Active, "ops");
+    wide.id = "wide0001".into();
+    wide.sudo = Some(sudo("root", &[&tool_s]));
+    let fake = Fake::start(vec![answer(Response::Requests {
+        requests: vec![action_grant(&[&tool_s]), wide],
+    })]);
+    let out = run_with(&fake, &bin, &["run", "tool"]);
+    assert_eq!(status(&out), 7);
+    assert_eq!(fake.seen(), [Request::Status {}], "exec, no revoke");
 }

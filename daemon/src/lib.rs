@@ -10,6 +10,7 @@ pub mod engine;
 pub mod grant;
 pub mod notify;
 pub mod policy;
+pub mod reauth;
 pub mod server;
 pub mod store;
 pub mod sys;

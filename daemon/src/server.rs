@@ -22,7 +22,7 @@ use tokio::sync::Semaphore;
 use tokio::time::{timeout, Instant};
 
 use crate::config::settings::Limits;
-use crate::engine::{Engine, Peer};
+use crate::engine::{Engine, EngineError, Peer, Reauth};
 use crate::sys::users;
 
 /// Accepts connections until the task is dropped.
@@ -170,7 +170,7 @@ async fn connection(engine: Arc<Engine>, mut stream: UnixStream, limits: &Limits
                     m.version
                 ),
             ),
-            Incoming::Message(m) => dispatch(&engine, &peer, m.request, limits).await,
+            Incoming::Message(m) => dispatch(&engine, &peer, m.request, limits, &mut stream).await,
         };
         match timeout(limits.frame_timeout, send(&mut stream, &response)).await {
             Ok(Ok(())) => {}
@@ -185,24 +185,94 @@ async fn dispatch(
     peer: &Arc<Peer>,
     req: Request,
     limits: &Limits,
+    stream: &mut UnixStream,
 ) -> Response {
     if let Request::Wait { timeout_ms, .. } = &req {
         let limit = Duration::from_millis(*timeout_ms).min(limits.max_wait);
         return wait(engine, peer, req, Instant::now() + limit).await;
     }
-    run(engine, peer, req).await
+    match run_with(engine, peer, req.clone(), Reauth::NotTried).await {
+        Err(EngineError::NeedsReauth) => {
+            let outcome = reauthenticate(engine, peer, limits, stream).await;
+            match run_with(engine, peer, req, outcome).await {
+                Ok(r) => r,
+                Err(e) => error(ErrorCode::Internal, e.to_string()),
+            }
+        }
+        Ok(r) => r,
+        Err(e) => error(ErrorCode::Internal, e.to_string()),
+    }
 }
 
 async fn run(engine: &Arc<Engine>, peer: &Arc<Peer>, req: Request) -> Response {
+    match run_with(engine, peer, req, Reauth::NotTried).await {
+        Ok(r) => r,
+        Err(e) => error(ErrorCode::Forbidden, e.to_string()),
+    }
+}
+
+async fn run_with(
+    engine: &Arc<Engine>,
+    peer: &Arc<Peer>,
+    req: Request,
+    reauth: Reauth,
+) -> Result<Response, EngineError> {
     let (engine, peer) = (engine.clone(), peer.clone());
-    tokio::task::spawn_blocking(move || engine.handle(&peer, req, Timestamp::now()))
+    tokio::task::spawn_blocking(move || engine.handle_with(&peer, req, reauth, Timestamp::now()))
         .await
         .unwrap_or_else(|_| {
-            error(
+            Ok(error(
                 ErrorCode::Internal,
                 "the daemon failed handling this request; see its log".into(),
-            )
+            ))
         })
+}
+
+/// Runs the PAM service for the peer, relaying each prompt to this
+/// connection and each answer back. Only this connection, the requester's
+/// own, ever sees the prompts.
+async fn reauthenticate(
+    engine: &Arc<Engine>,
+    peer: &Arc<Peer>,
+    limits: &Limits,
+    stream: &mut UnixStream,
+) -> Reauth {
+    let service = engine.config().settings.daemon.reauth_service.clone();
+    let (ptx, mut prx) = tokio::sync::mpsc::channel(1);
+    let (atx, arx) = std::sync::mpsc::channel();
+    let user = peer.account.name.clone();
+    let wait = limits.prompt_timeout;
+    let pam = tokio::task::spawn_blocking(move || {
+        crate::reauth::authenticate(&service, &user, ptx, arx, wait)
+    });
+    while let Some((style, text)) = prx.recv().await {
+        let prompt = Response::Prompt { style, text };
+        if !matches!(
+            timeout(limits.frame_timeout, send(stream, &prompt)).await,
+            Ok(Ok(()))
+        ) {
+            break;
+        }
+        match read_message(stream, wait, limits.frame_timeout).await {
+            Incoming::Message(ClientMessage {
+                request: Request::Answer { text },
+                ..
+            }) => {
+                if atx.send(text).is_err() {
+                    break;
+                }
+            }
+            // Anything else ends the conversation; PAM then fails.
+            _ => break,
+        }
+    }
+    drop(atx);
+    drop(prx);
+    match pam.await {
+        Ok(Ok(())) => Reauth::Passed,
+        Ok(Err(why)) => Reauth::Failed(why),
+        Err(_) => Reauth::Failed("the PAM conversation failed".into()),
+    }
 }
 
 /// Answers when the request is no longer pending or at `deadline`.

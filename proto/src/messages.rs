@@ -42,6 +42,10 @@ pub enum Request {
         /// than the role's or the host's maximum is shortened to it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         duration_secs: Option<u64>,
+        /// A just-in-time action: exactly this command line (absolute path
+        /// first), for a role that lists the command under `actions`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        command: Option<Vec<String>>,
         /// Free text for approvers and the audit log. Never reaches sudoers.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
@@ -59,6 +63,9 @@ pub enum Request {
         /// Include finished requests, not only pending and active ones.
         #[serde(default)]
         all: bool,
+        /// Only break-glass grants not yet reviewed.
+        #[serde(default)]
+        unreviewed: bool,
     },
     /// One request or grant.
     Show {
@@ -73,7 +80,8 @@ pub enum Request {
         /// How long to wait at most, in milliseconds.
         timeout_ms: u64,
     },
-    /// Withdraw one's own pending request.
+    /// Withdraw one's own pending request, or the pending extension of
+    /// one's active grant (the grant keeps its current end).
     Cancel {
         /// The request.
         id: GrantId,
@@ -94,6 +102,63 @@ pub enum Request {
     },
     /// Recompute the whole audit hash chain.
     AuditVerify {},
+    /// Approve a pending request (or a grant's pending extension): as the
+    /// caller when `signature` is absent, else as the principal whose SSH
+    /// signature over the request's approval text this is.
+    Approve {
+        /// The request.
+        id: GrantId,
+        /// Free text for the requester and the audit log.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+        /// Armored `ssh-keygen -Y sign` output over the approval text.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
+    },
+    /// Deny a pending request (or extension); like [`Request::Approve`].
+    Deny {
+        /// The request.
+        id: GrantId,
+        /// Free text for the requester and the audit log.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+        /// Armored `ssh-keygen -Y sign` output over the denial text.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
+    },
+    /// The exact text a remote approver signs to approve or deny.
+    DecisionText {
+        /// The request.
+        id: GrantId,
+        /// Which decision the text expresses.
+        decision: Verdict,
+    },
+    /// Ask for more time on an active grant, decided like a new request.
+    Extend {
+        /// The grant.
+        id: GrantId,
+        /// Seconds to add to the current end.
+        duration_secs: u64,
+        /// Why.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// The answer to a [`Response::Prompt`] during re-authentication: the
+    /// text typed for `secret`/`visible` prompts, `None` to acknowledge
+    /// `info`/`error` messages or to give up.
+    Answer {
+        /// What the user typed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+    },
+    /// Close the mandatory review of a break-glass grant.
+    Review {
+        /// The grant.
+        id: GrantId,
+        /// Reviewer's note.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
 }
 
 /// The daemon's answer to one [`Request`].
@@ -121,6 +186,21 @@ pub enum Response {
     Request {
         /// Its current view.
         request: RequestView,
+    },
+    /// Re-authentication (the PAM service `elevate`) asks the requester
+    /// something; the client answers with [`Request::Answer`] and the daemon
+    /// continues with the next prompt or the final answer. Only the peer
+    /// whose request it is ever sees these.
+    Prompt {
+        /// How to ask.
+        style: PromptStyle,
+        /// What PAM said.
+        text: String,
+    },
+    /// A text to show or sign, printed as is.
+    Text {
+        /// The text.
+        text: String,
     },
     /// Several requests or grants.
     Requests {
@@ -235,6 +315,62 @@ impl std::fmt::Display for RequestState {
     }
 }
 
+/// How a re-authentication prompt is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptStyle {
+    /// Ask without echo (passwords, codes).
+    Secret,
+    /// Ask with echo.
+    Visible,
+    /// Show; answer with `None`.
+    Info,
+    /// Show as an error; answer with `None`.
+    Error,
+}
+
+/// An approver's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// For.
+    Approve,
+    /// Against.
+    Deny,
+}
+
+impl Verdict {
+    /// `approve` or `deny`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::Deny => "deny",
+        }
+    }
+}
+
+/// One approver's decision on a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalView {
+    /// `user:alice` for a local approver, `principal:carol@corp` for a
+    /// remote one.
+    pub approver: String,
+    /// For or against.
+    pub verdict: Verdict,
+    /// Their comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// SHA256 fingerprint of the signing key, for remote decisions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// When (RFC 3339).
+    pub at: String,
+    /// 0 for the request itself, 1.. for its extensions.
+    #[serde(default)]
+    pub round: u32,
+}
+
 /// What sudo rights a role or grant gives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SudoView {
@@ -272,6 +408,10 @@ pub struct RoleOffer {
     /// Groups the role adds for the window.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// Just-in-time actions: commands approved one invocation at a time
+    /// (`elevate run -- CMD ARGS`), in policy spelling.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<String>,
 }
 
 /// A request and, once active, its grant. The same id names both.
@@ -324,6 +464,30 @@ pub struct RequestView {
     /// Sudo rights of the grant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sudo: Option<SudoView>,
+    /// Decisions so far (this round's and earlier ones).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<ApprovalView>,
+    /// Approvals given in the current round.
+    #[serde(default)]
+    pub approvals_given: u32,
+    /// Who may approve, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approvers: Option<String>,
+    /// Deadline of a pending request or extension (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_until: Option<String>,
+    /// The exact command line of a just-in-time action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// Granted break-glass: needs review afterwards.
+    #[serde(default)]
+    pub break_glass: bool,
+    /// Who reviewed a break-glass grant, and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed: Option<String>,
+    /// A pending extension of an active grant, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension_secs: Option<u64>,
 }
 
 /// One row of the audit log.
@@ -358,6 +522,7 @@ mod tests {
             request: Request::Request {
                 role: RoleName::parse("db-admin").unwrap(),
                 duration_secs: Some(1800),
+                command: None,
                 reason: Some("x".into()),
                 ticket: None,
             },

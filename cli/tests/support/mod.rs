@@ -1,15 +1,17 @@
 //! A scripted fake daemon, sample answers, and a fake `sudo`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Each test file uses its own part of this.
+#![allow(dead_code)]
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
 use elevated_proto::{
-    read_frame, write_frame, ClientMessage, ErrorCode, Request, RequestState, RequestView,
+    read_frame, write_frame, ClientMessage, ErrorCode, GrantId, Request, RequestState, RequestView,
     Response, RoleOffer, ServerMessage, SudoView, PROTOCOL_VERSION,
 };
 
@@ -19,6 +21,8 @@ pub enum Step {
     Answer(Box<Response>),
     /// Bytes written as they are, instead of a well-formed answer.
     Raw(Vec<u8>),
+    /// No answer at all: the client is left waiting.
+    Silent,
 }
 
 /// A fake daemon answering each request with the next step of its script.
@@ -51,6 +55,7 @@ impl Fake {
                             write_frame(&mut stream, &m).unwrap();
                         }
                         Some(Step::Raw(bytes)) => stream.write_all(&bytes).unwrap(),
+                        Some(Step::Silent) => {}
                         None => break,
                     }
                 }
@@ -72,6 +77,35 @@ impl Fake {
         let mut cmd = elevate();
         cmd.arg("--socket").arg(&self.socket).args(args);
         cmd.output().unwrap()
+    }
+
+    /// Runs `elevate --socket SOCKET ARGS...` with `input` on its stdin.
+    pub fn run_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        let mut child = self.spawn(args, Stdio::piped());
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Starts `elevate --socket SOCKET ARGS...` with stdout and stderr
+    /// captured.
+    pub fn spawn(&self, args: &[&str], stdin: Stdio) -> Child {
+        let mut cmd = elevate();
+        cmd.arg("--socket")
+            .arg(&self.socket)
+            .args(args)
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd.spawn().unwrap()
+    }
+
+    /// Waits until the daemon has seen `n` requests.
+    pub fn wait_seen(&self, n: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while self.seen().len() < n {
+            assert!(std::time::Instant::now() < deadline, "{:?}", self.seen());
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }
 
@@ -130,6 +164,14 @@ pub fn view(state: RequestState, role: &str) -> RequestView {
         },
         approvals_needed: if active { 0 } else { 2 },
         sudo: Some(sudo("postgres", &["/usr/bin/psql"])),
+        approvals: Vec::new(),
+        approvals_given: 0,
+        approvers: (!active).then(|| "2 of group dba-leads".into()),
+        pending_until: (!active).then(|| "2099-01-31T10:30:00Z".into()),
+        command: None,
+        break_glass: false,
+        reviewed: None,
+        extension_secs: None,
     }
 }
 
@@ -145,7 +187,13 @@ pub fn offer(role: &str, commands: &[&str]) -> RoleOffer {
         max_duration_secs: 7200,
         sudo: Some(sudo("root", commands)),
         groups: Vec::new(),
+        actions: Vec::new(),
     }
+}
+
+/// A grant id.
+pub fn id(s: &str) -> GrantId {
+    GrantId::parse(s).unwrap()
 }
 
 pub fn text(b: &[u8]) -> String {

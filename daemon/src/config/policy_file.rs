@@ -29,6 +29,9 @@ pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(8 * 3600);
 /// role's `max_duration` is).
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(3600);
 
+/// Window of an approved just-in-time action when the role sets none.
+pub const DEFAULT_ACTION_DURATION: Duration = Duration::from_secs(300);
+
 /// Loads every `*.toml` in `dir` in lexical order (a missing directory is an
 /// empty policy). Unsafe files (see [`super::files::read_trusted`]) are
 /// errors too. All errors of all files are returned together, in file order.
@@ -290,8 +293,19 @@ impl Cx<'_> {
                 return None;
             }
         }
+        let actions = match &raw.actions {
+            Some(list) => self.commands(list, "actions"),
+            None => Some(Vec::new()),
+        };
+        let action_duration = match &raw.action_duration {
+            Some(s) => self.duration(s, "action_duration"),
+            None => Some(DEFAULT_ACTION_DURATION),
+        };
         Some(Role {
             name: role_name?,
+            actions: actions?,
+            action_duration: action_duration?,
+            reauth: raw.reauth,
             description: raw.description,
             sudo: sudo?,
             groups: groups?,
@@ -316,31 +330,37 @@ impl Cx<'_> {
             );
             return None;
         }
+        Some(SudoSpec {
+            runas: runas?,
+            commands: self.commands(&raw.commands, "sudo.commands")?,
+            nopasswd: raw.nopasswd.unwrap_or(true),
+        })
+    }
+
+    /// A list of commands (`sudo.commands`, `actions`).
+    fn commands(&mut self, raw: &SpannedList, what: &str) -> Option<Vec<Command>> {
+        let list = raw.get_ref();
         let mut commands = Some(Vec::new());
         for c in list {
             let parsed = if c.get_ref() == "ALL" {
                 if list.len() > 1 {
                     self.err(
                         c.span(),
-                        "sudo.commands: \"ALL\" allows every command and must be the only entry",
+                        format!("{what}: \"ALL\" allows every command and must be the only entry"),
                     );
                     None
                 } else {
                     Some(Command::All)
                 }
             } else {
-                self.check(c.span(), "sudo.commands", check::command(c.get_ref()))
+                self.check(c.span(), what, check::command(c.get_ref()))
             };
             match (parsed, commands.as_mut()) {
                 (Some(p), Some(v)) => v.push(p),
                 _ => commands = None,
             }
         }
-        Some(SudoSpec {
-            runas: runas?,
-            commands: commands?,
-            nopasswd: raw.nopasswd.unwrap_or(true),
-        })
+        commands
     }
 
     fn rule(&mut self, index_in_file: usize, raw: Spanned<RawRule>) -> Option<crate::policy::Rule> {

@@ -78,6 +78,9 @@ fn good_policy_parses_into_the_model() {
             }),
             groups: vec![GroupName::parse("adm").unwrap()],
             login: false,
+            actions: vec![],
+            action_duration: Duration::from_secs(300),
+            reauth: false,
             default_duration: Duration::from_secs(1800),
             max_duration: Duration::from_secs(7200),
             source: SourceRef {
@@ -136,10 +139,13 @@ fn good_policy_parses_into_the_model() {
                     users: vec![UserName::parse("bob").unwrap()],
                     groups: vec![GroupName::parse("dba-leads").unwrap()],
                     principals: strs(&["carol@corp"]),
+                    attributes: Default::default(),
                 },
                 reason: true,
                 reauth: true,
                 timeout: Some(Duration::from_secs(1800)),
+                break_glass: false,
+                deny_count: 1,
             },
         }
     );

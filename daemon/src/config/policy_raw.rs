@@ -37,6 +37,10 @@ pub(super) struct RawRole {
     pub login: bool,
     pub default_duration: Option<Spanned<String>>,
     pub max_duration: Option<Spanned<String>>,
+    pub actions: Option<SpannedList>,
+    pub action_duration: Option<Spanned<String>>,
+    #[serde(default)]
+    pub reauth: bool,
 }
 
 /// `sudo = { ... }`.
@@ -98,6 +102,9 @@ pub(super) struct RawApproval {
     #[serde(default)]
     pub reauth: bool,
     pub timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    pub break_glass: bool,
+    pub deny_count: Option<Spanned<u32>>,
 }
 
 /// `approvers = { ... }`.
@@ -107,4 +114,5 @@ pub(super) struct RawApprovers {
     pub users: Option<SpannedList>,
     pub groups: Option<SpannedList>,
     pub principals: Option<SpannedList>,
+    pub attributes: Option<SpannedTags>,
 }

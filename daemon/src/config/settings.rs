@@ -53,6 +53,8 @@ pub struct DaemonSettings {
     pub syslog_socket: PathBuf,
     /// The `visudo` used to check every drop-in before it is installed.
     pub visudo: PathBuf,
+    /// The PAM service run when a rule asks for re-authentication.
+    pub reauth_service: String,
     /// How often the host is reconciled with the store.
     #[serde(deserialize_with = "de_duration")]
     pub reconcile_interval: Duration,
@@ -70,6 +72,7 @@ impl Default for DaemonSettings {
             allowed_signers: PathBuf::from("/etc/elevated/allowed_signers"),
             syslog_socket: PathBuf::from("/dev/log"),
             visudo: PathBuf::from("/usr/sbin/visudo"),
+            reauth_service: "elevate".to_owned(),
             reconcile_interval: Duration::from_secs(60),
         }
     }
@@ -95,6 +98,9 @@ pub struct Limits {
     /// Longest single `Wait` the daemon holds open.
     #[serde(deserialize_with = "de_duration")]
     pub max_wait: Duration,
+    /// Time a requester has to answer one re-authentication prompt.
+    #[serde(deserialize_with = "de_duration")]
+    pub prompt_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -106,6 +112,7 @@ impl Default for Limits {
             max_pending_per_user: 5,
             max_text: 1024,
             max_wait: Duration::from_secs(30),
+            prompt_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -120,6 +127,10 @@ pub struct RequestSettings {
     /// How long a request may stay pending when its rule sets no timeout.
     #[serde(deserialize_with = "de_duration")]
     pub pending_ttl: Duration,
+    /// How long before a grant's end its holder and the notification hooks
+    /// are warned ("0s" turns the warning off).
+    #[serde(deserialize_with = "de_duration_or_zero")]
+    pub warn_before: Duration,
 }
 
 impl Default for RequestSettings {
@@ -127,6 +138,7 @@ impl Default for RequestSettings {
         Self {
             max_duration: Duration::from_secs(12 * 3600),
             pending_ttl: Duration::from_secs(3600),
+            warn_before: Duration::from_secs(300),
         }
     }
 }
@@ -171,6 +183,14 @@ impl HostSettings {
 
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let s = String::deserialize(d)?;
+    parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
+fn de_duration_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.trim() == "0" || s.trim() == "0s" {
+        return Ok(Duration::ZERO);
+    }
     parse_duration(&s).map_err(serde::de::Error::custom)
 }
 
@@ -219,6 +239,17 @@ impl Settings {
                     ),
                 ));
             }
+        }
+        let svc = &d.reauth_service;
+        if svc.is_empty()
+            || !svc
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        {
+            errs.push(ConfigError::file(
+                path,
+                format!("[daemon] reauth_service {svc:?} is not a PAM service name (a file name in /etc/pam.d)"),
+            ));
         }
         if self.limits.max_connections == 0 {
             errs.push(ConfigError::file(

@@ -5,8 +5,7 @@ use elevated_proto::{GrantId, RequestState, Response};
 use jiff::Timestamp;
 use serde_json::json;
 
-use super::request::{expected_text, install};
-use super::view::view;
+use super::request::{duration_ms, expected_text, install};
 use super::{ms, Engine, EngineError, Peer, State};
 use crate::store::{audit, requests, AuditRow, RequestRow, StoreError};
 
@@ -22,6 +21,16 @@ pub struct ReconcileReport {
     pub removed: Vec<String>,
     /// Active grants whose drop-in was missing or altered, re-written.
     pub rewritten: Vec<String>,
+}
+
+/// When the expiry warning of an active grant is due, if it has one:
+/// `before` its end, for windows longer than that.
+fn warn_at(row: &RequestRow, before: std::time::Duration) -> Option<i64> {
+    let before = duration_ms(before);
+    match (row.starts_at, row.expires_at) {
+        (Some(s), Some(e)) if before > 0 && e - before > s => Some(e - before),
+        _ => None,
+    }
 }
 
 impl Engine {
@@ -42,6 +51,8 @@ impl Engine {
         let was_active = row.state == RequestState::Active;
         row.state = state;
         row.ended_at = Some(now_ms);
+        row.ext_secs = None;
+        row.ext_until = None;
         if row.decided_at.is_none() {
             row.decided_at = Some(now_ms);
         }
@@ -84,11 +95,10 @@ impl Engine {
         row.message = format!("{verb} by {}", peer.account.name);
         let detail = json!({"uid": peer.uid, "pid": peer.pid});
         let (row, rows) = self.finish(&mut st, row, to, &peer.account.name, detail, now_ms)?;
+        let view = self.view_of(&st, &row, now_ms)?;
         drop(st);
         self.after_commit(&rows);
-        Ok(Response::Request {
-            request: view(&row, now_ms),
-        })
+        Ok(Response::Request { request: view })
     }
 
     /// The requester (or root) withdraws a pending request.
@@ -98,6 +108,10 @@ impl Engine {
         id: &GrantId,
         now: Timestamp,
     ) -> Result<Response, EngineError> {
+        let row = self.visible(peer, id)?;
+        if row.state == RequestState::Active && row.ext_secs.is_some() {
+            return self.withdraw_extension(peer, row, now);
+        }
         self.modify(
             peer,
             id,
@@ -106,6 +120,46 @@ impl Engine {
             "cancelled",
             now,
         )
+    }
+
+    /// `cancel` on an active grant with a pending extension withdraws the
+    /// extension; the grant keeps its current end.
+    fn withdraw_extension(
+        &self,
+        peer: &Peer,
+        mut row: RequestRow,
+        now: Timestamp,
+    ) -> Result<Response, EngineError> {
+        if row.uid != peer.uid && !peer.is_root() {
+            return Err(EngineError::Forbidden(format!(
+                "only {} can withdraw the extension of request {}",
+                row.user, row.id
+            )));
+        }
+        let now_ms = ms(now);
+        let detail = json!({"ext_secs": row.ext_secs, "uid": peer.uid});
+        row.ext_secs = None;
+        row.ext_until = None;
+        row.message = format!("extension withdrawn by {}", peer.account.name);
+        let rid = row.id.to_string();
+        let mut st = self.lock();
+        let rows = st.store.tx(|tx| {
+            requests::update(tx, &row)?;
+            Ok::<_, StoreError>(vec![audit::append(
+                tx,
+                now_ms,
+                "extension_cancelled",
+                &peer.account.name,
+                Some(&rid),
+                &detail,
+            )?])
+        })?;
+        st.deadlines.retain(|(_, d)| d != &row.id);
+        self.schedule(&mut st, &row);
+        let view = self.view_of(&st, &row, now_ms)?;
+        drop(st);
+        self.after_commit(&rows);
+        Ok(Response::Request { request: view })
     }
 
     /// The holder (or root) ends an active grant now.
@@ -147,6 +201,11 @@ impl Engine {
                 published.extend(rows);
                 n += 1;
             }
+            // Whatever is left of the row (a later end, a warning) is due
+            // again later.
+            if let Some(row) = requests::get(st.store.conn(), &id)? {
+                self.schedule(&mut st, &row);
+            }
         }
         drop(st);
         self.after_commit(&published);
@@ -163,9 +222,40 @@ impl Engine {
             (RequestState::Active, Some(end), _) if end <= now_ms => {
                 row.message = format!("window ended at {}", super::view::rfc3339(end));
                 let detail = json!({"expires_at": end, "late_ms": now_ms - end});
-                let (_, rows) =
+                let (row, rows) =
                     self.finish(st, row, RequestState::Expired, "daemon", detail, now_ms)?;
+                self.notify_expired(&row);
                 Ok(Some(rows))
+            }
+            (RequestState::Active, _, _) if row.ext_until.is_some_and(|u| u <= now_ms) => {
+                let detail = json!({"ext_secs": row.ext_secs, "ext_until": row.ext_until});
+                row.ext_secs = None;
+                row.ext_until = None;
+                row.message = "nobody decided on the extension in time".into();
+                let rid = row.id.to_string();
+                let rows = st.store.tx(|tx| {
+                    requests::update(tx, &row)?;
+                    Ok::<_, StoreError>(vec![audit::append(
+                        tx,
+                        now_ms,
+                        "extension_timed_out",
+                        "daemon",
+                        Some(&rid),
+                        &detail,
+                    )?])
+                })?;
+                Ok(Some(rows))
+            }
+            (RequestState::Active, Some(end), _)
+                if !row.warned
+                    && warn_at(&row, st.cfg.settings.requests.warn_before)
+                        .is_some_and(|w| w <= now_ms) =>
+            {
+                row.warned = true;
+                st.store.tx(|tx| requests::update(tx, &row))?;
+                self.notify_warning(&row, end);
+                // A warning ends nothing.
+                Ok(None)
             }
             (RequestState::Pending, _, Some(until)) if until <= now_ms => {
                 row.message = "nobody decided in time".into();
@@ -175,6 +265,37 @@ impl Engine {
                 Ok(Some(rows))
             }
             _ => Ok(None),
+        }
+    }
+
+    /// Puts every future deadline of `row` into the timer's set: the end of
+    /// a pending request's wait, an active grant's end, its pending
+    /// extension's deadline and its expiry warning.
+    pub(super) fn schedule(&self, st: &mut State, row: &RequestRow) {
+        // The timer may be asleep until a later deadline (or none): wake it
+        // to re-plan. A stored permit covers a timer not waiting right now.
+        self.deadlines_changed.notify_one();
+        let id = row.id.clone();
+        match row.state {
+            RequestState::Pending => {
+                if let Some(u) = row.pending_until {
+                    st.deadlines.insert((u, id));
+                }
+            }
+            RequestState::Active => {
+                if let Some(e) = row.expires_at {
+                    st.deadlines.insert((e, id.clone()));
+                }
+                if let Some(u) = row.ext_until {
+                    st.deadlines.insert((u, id.clone()));
+                }
+                if !row.warned {
+                    if let Some(w) = warn_at(row, st.cfg.settings.requests.warn_before) {
+                        st.deadlines.insert((w, id));
+                    }
+                }
+            }
+            _ => {}
         }
     }
 
@@ -189,30 +310,26 @@ impl Engine {
         let mut st = self.lock();
         st.deadlines.clear();
         for row in requests::in_state(st.store.conn(), RequestState::Pending)? {
-            let id = row.id.clone();
-            let until = row.pending_until.unwrap_or(now_ms);
-            match self.end_if_due(&mut st, row, now_ms)? {
+            match self.end_if_due(&mut st, row.clone(), now_ms)? {
                 Some(rows) => {
                     published.extend(rows);
                     report.timed_out += 1;
                 }
-                None => {
-                    st.deadlines.insert((until, id));
-                }
+                None => self.schedule(&mut st, &row),
             }
         }
         let mut active = Vec::new();
         for row in requests::in_state(st.store.conn(), RequestState::Active)? {
-            let (id, end) = (row.id.clone(), row.expires_at.unwrap_or(now_ms));
-            match self.end_if_due(&mut st, row.clone(), now_ms)? {
-                Some(rows) => {
-                    published.extend(rows);
-                    report.expired += 1;
+            let id = row.id.clone();
+            if let Some(rows) = self.end_if_due(&mut st, row, now_ms)? {
+                published.extend(rows);
+            }
+            match requests::get(st.store.conn(), &id)? {
+                Some(r) if r.state == RequestState::Active => {
+                    self.schedule(&mut st, &r);
+                    active.push(r);
                 }
-                None => {
-                    st.deadlines.insert((end, id));
-                    active.push(row);
-                }
+                _ => report.expired += 1,
             }
         }
         // Files first compared against what the active grants need.

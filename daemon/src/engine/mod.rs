@@ -4,14 +4,17 @@
 //! deadlines never disagree for long. Time is always an argument.
 #![forbid(unsafe_code)]
 
+mod approve;
+mod extend;
 mod lifecycle;
+mod notify;
 mod request;
 mod view;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use elevated_proto::{ErrorCode, GrantId, Request, Response};
+use elevated_proto::{ErrorCode, GrantId, Request, Response, Verdict};
 use jiff::Timestamp;
 
 use crate::audit::Syslog;
@@ -22,6 +25,7 @@ use crate::store::{AuditRow, Store, StoreError};
 use crate::sys::users::Account;
 
 pub use lifecycle::ReconcileReport;
+pub use request::{NewRequest, Reauth};
 pub use view::new_id;
 
 /// The caller, as the kernel and NSS describe it.
@@ -62,6 +66,10 @@ pub enum EngineError {
     /// Touching the host failed.
     #[error(transparent)]
     Grant(#[from] GrantError),
+    /// The rule asks for PAM re-authentication, which the server runs over
+    /// the connection before asking again.
+    #[error("this request needs re-authentication, which only the elevate client can do")]
+    NeedsReauth,
 }
 
 impl EngineError {
@@ -85,6 +93,10 @@ impl EngineError {
                     format!("could not change the host: {e}"),
                 )
             }
+            Self::NeedsReauth => (
+                ErrorCode::Forbidden,
+                "this request needs re-authentication, which only the elevate client can do".into(),
+            ),
         };
         Response::Error { code, message }
     }
@@ -103,6 +115,8 @@ struct State {
 pub struct Engine {
     state: Mutex<State>,
     syslog: Syslog,
+    /// Swapped on reload; senders take a clone of the `Arc`.
+    notifier: Mutex<Arc<crate::notify::Notifier>>,
     /// Notified (all waiters) after every transition; `Wait` listens here.
     pub changed: tokio::sync::Notify,
     /// Notified when a deadline was added; the timer re-plans.
@@ -113,6 +127,16 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine").finish_non_exhaustive()
     }
+}
+
+/// The notifier a configuration asks for. Configuration errors were
+/// reported at load; a worker that cannot start turns notifications off
+/// rather than keeping the daemon (and every revocation) from running.
+fn notifier_for(cfg: &Loaded) -> crate::notify::Notifier {
+    crate::notify::Notifier::new(&cfg.settings.notify).unwrap_or_else(|e| {
+        tracing::error!("notifications are off: {e}");
+        crate::notify::Notifier::disabled()
+    })
 }
 
 fn ms(now: Timestamp) -> i64 {
@@ -126,7 +150,9 @@ impl Engine {
         let d = &cfg.settings.daemon;
         let sudoers = SudoersDir::new(d.sudoers_dir.clone(), d.visudo.clone());
         let syslog = Syslog::new(&d.syslog_socket);
+        let notifier = Mutex::new(Arc::new(notifier_for(&cfg)));
         Self {
+            notifier,
             state: Mutex::new(State {
                 store,
                 cfg,
@@ -172,6 +198,8 @@ impl Engine {
                 "socket, state_dir or sudoers_dir changed: restart elevated to use them"
             );
         }
+        let notifier = Arc::new(notifier_for(&new));
+        *self.notifier.lock().unwrap_or_else(|p| p.into_inner()) = notifier;
         let mut merged = new;
         merged.settings.daemon = st.cfg.settings.daemon.clone();
         merged.settings.limits = st.cfg.settings.limits.clone();
@@ -192,6 +220,20 @@ impl Engine {
 
     /// Handles one request from `peer` at time `now`.
     pub fn handle(&self, peer: &Peer, req: Request, now: Timestamp) -> Response {
+        self.handle_with(peer, req, Reauth::NotTried, now)
+            .unwrap_or_else(EngineError::into_response)
+    }
+
+    /// Like [`Engine::handle`], telling where re-authentication stands;
+    /// returns [`EngineError::NeedsReauth`] when the server must run it
+    /// first, and other errors as responses.
+    pub fn handle_with(
+        &self,
+        peer: &Peer,
+        req: Request,
+        reauth: Reauth,
+        now: Timestamp,
+    ) -> Result<Response, EngineError> {
         let result = match req {
             Request::Ping {} => Ok(Response::Pong {
                 daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -201,18 +243,57 @@ impl Engine {
             Request::Request {
                 role,
                 duration_secs,
+                command,
                 reason,
                 ticket,
-            } => self.request(peer, &role, duration_secs, reason, ticket, now),
+            } => self.request(
+                peer,
+                NewRequest {
+                    role,
+                    duration_secs,
+                    command,
+                    reason,
+                    ticket,
+                },
+                reauth,
+                now,
+            ),
             Request::Status {} => self.status(peer, now),
-            Request::List { pending, all } => self.list(peer, pending, all, now),
+            Request::List {
+                pending,
+                all,
+                unreviewed,
+            } => self.list(peer, pending, all, unreviewed, now),
             Request::Show { id } | Request::Wait { id, .. } => self.show(peer, &id, now),
             Request::Cancel { id } => self.cancel(peer, &id, now),
             Request::Revoke { id } => self.revoke(peer, &id, now),
             Request::Audit { since, limit } => self.audit(peer, since.as_deref(), limit),
             Request::AuditVerify {} => self.verify(),
+            Request::Approve {
+                id,
+                comment,
+                signature,
+            } => self.decide_on(peer, &id, Verdict::Approve, comment, signature, now),
+            Request::Deny {
+                id,
+                comment,
+                signature,
+            } => self.decide_on(peer, &id, Verdict::Deny, comment, signature, now),
+            Request::DecisionText { id, decision } => self.decision_text_for(peer, &id, decision),
+            Request::Extend {
+                id,
+                duration_secs,
+                reason,
+            } => self.extend(peer, &id, duration_secs, reason, reauth, now),
+            Request::Review { id, comment } => self.review(peer, &id, comment, now),
+            Request::Answer { .. } => Err(EngineError::BadRequest(
+                "an answer was sent, but nothing asked a question".into(),
+            )),
         };
-        result.unwrap_or_else(EngineError::into_response)
+        match result {
+            Err(EngineError::NeedsReauth) => Err(EngineError::NeedsReauth),
+            other => Ok(other.unwrap_or_else(EngineError::into_response)),
+        }
     }
 }
 

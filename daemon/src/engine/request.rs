@@ -6,16 +6,45 @@ use elevated_proto::{RequestState, Response, RoleName, UserName};
 use jiff::Timestamp;
 use serde_json::json;
 
-use super::view::{new_id, view};
+use super::view::new_id;
 use super::{ms, Engine, EngineError, Peer, State};
 use crate::grant::sudoers::SudoRule;
-use crate::grant::GrantSpec;
-use crate::policy::{decide, Decision};
+use crate::grant::{GrantCommand, GrantSpec, SudoGrant};
+use crate::policy::{decide, Command, Decision, Role};
 use crate::store::{audit, requests, RequestRow, StoreError};
+
+/// What the requester asked for.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    /// The role.
+    pub role: RoleName,
+    /// Wanted window.
+    pub duration_secs: Option<u64>,
+    /// A just-in-time action's exact command line.
+    pub command: Option<Vec<String>>,
+    /// Reason (never reaches sudoers).
+    pub reason: Option<String>,
+    /// Ticket (never reaches sudoers).
+    pub ticket: Option<String>,
+}
+
+/// Where re-authentication stands for a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reauth {
+    /// Not run (the server runs it when the engine asks).
+    NotTried,
+    /// PAM accepted the requester.
+    Passed,
+    /// PAM refused; the text says why.
+    Failed(String),
+}
+
+/// Longest just-in-time command line, in arguments.
+const MAX_ARGS: usize = 32;
 
 /// Checks requester-typed text: bounded, and free of control characters
 /// other than newline and tab (which are kept, and escaped wherever logged).
-fn check_text(
+pub(super) fn check_text(
     what: &str,
     value: Option<String>,
     max: usize,
@@ -39,20 +68,79 @@ fn check_text(
     Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
 }
 
+/// A just-in-time command line becomes a sudoers rule for exactly these
+/// arguments, so only characters sudoers can express exactly are allowed.
+fn check_command(role: &Role, argv: &[String]) -> Result<GrantCommand, EngineError> {
+    let bad = |m: String| EngineError::BadRequest(m);
+    let Some((path, args)) = argv.split_first() else {
+        return Err(bad("the command line is empty".into()));
+    };
+    if args.len() > MAX_ARGS {
+        return Err(bad(format!("more than {MAX_ARGS} arguments")));
+    }
+    let cmd = GrantCommand::Path {
+        path: path.clone(),
+        args: Some(args.to_vec()),
+    };
+    crate::grant::sudoers::check_command(&cmd).map_err(|e| {
+        bad(format!(
+            "{e}: a just-in-time action is granted for exactly its command line, so it may only \
+             use letters, digits and _ . / + @ % = : , -"
+        ))
+    })?;
+    let covered = role.actions.iter().any(|a| match a {
+        Command::All => true,
+        Command::Path {
+            path: p,
+            args: None,
+        } => p == path,
+        Command::Path {
+            path: p,
+            args: Some(a),
+        } => p == path && a.as_slice() == args,
+    });
+    if !covered {
+        return Err(EngineError::Forbidden(format!(
+            "role {} lists no action covering {path}",
+            role.name
+        )));
+    }
+    Ok(cmd)
+}
+
+/// What a grant of `role` gives: the role's rights, or for an action the
+/// exact command line as the role's run-as user (root when the role has no
+/// sudo part).
+fn grant_of(role: &Role, action: Option<GrantCommand>) -> Result<GrantSpec, EngineError> {
+    let Some(cmd) = action else {
+        return Ok(GrantSpec::from_role(role));
+    };
+    let runas = match &role.sudo {
+        Some(s) => s.runas.clone(),
+        None => UserName::parse("root").map_err(|e| EngineError::BadRequest(e.to_string()))?,
+    };
+    Ok(GrantSpec {
+        sudo: Some(SudoGrant {
+            runas,
+            commands: vec![cmd],
+            nopasswd: role.sudo.as_ref().is_none_or(|s| s.nopasswd),
+        }),
+        groups: Vec::new(),
+    })
+}
+
 impl Engine {
     pub(super) fn request(
         &self,
         peer: &Peer,
-        role: &RoleName,
-        duration_secs: Option<u64>,
-        reason: Option<String>,
-        ticket: Option<String>,
+        req: NewRequest,
+        reauth: Reauth,
         now: Timestamp,
     ) -> Result<Response, EngineError> {
         let max_text = self.lock().cfg.settings.limits.max_text;
-        let reason = check_text("reason", reason, max_text)?;
-        let ticket = check_text("ticket", ticket, max_text.min(128))?;
-        if duration_secs == Some(0) {
+        let reason = check_text("reason", req.reason, max_text)?;
+        let ticket = check_text("ticket", req.ticket, max_text.min(128))?;
+        if req.duration_secs == Some(0) {
             return Err(EngineError::BadRequest(
                 "duration must be at least one second".into(),
             ));
@@ -63,17 +151,23 @@ impl Engine {
             EngineError::Forbidden(format!("your account name cannot be used in sudoers: {e}"))
         })?;
         let subject = self.subject(peer);
-        let requested = duration_secs.map(Duration::from_secs);
+        let cfg = self.lock().cfg.clone();
+        let role_def = cfg.policy.roles.get(&req.role);
+        let action = match (&req.command, role_def) {
+            (Some(argv), Some(r)) => Some(check_command(r, argv)?),
+            _ => None,
+        };
+        let mut requested = req.duration_secs.map(Duration::from_secs);
+        if let (Some(_), Some(r)) = (&action, role_def) {
+            requested = Some(requested.map_or(r.action_duration, |d| d.min(r.action_duration)));
+        }
+        let decision = decide(&cfg.policy, &subject, &cfg.host, &req.role, requested, now);
         let now_ms = ms(now);
-
-        let mut st = self.lock();
-        let cfg = st.cfg.clone();
-        let decision = decide(&cfg.policy, &subject, &cfg.host, role, requested, now);
         let mut row = RequestRow {
             id: new_id()?,
             uid: peer.uid,
             user: user.to_string(),
-            role: role.to_string(),
+            role: req.role.to_string(),
             host: cfg.host.name.clone(),
             reason,
             ticket,
@@ -89,40 +183,72 @@ impl Engine {
             ended_at: None,
             pending_until: None,
             grant: GrantSpec::default(),
+            approval: Default::default(),
+            command: req.command.clone(),
+            break_glass: false,
+            reviewed_by: None,
+            reviewed_at: None,
+            round: 0,
+            ext_secs: None,
+            ext_until: None,
+            warned: false,
         };
         let requested_detail = json!({
-            "role": role.as_str(), "uid": peer.uid, "pid": peer.pid,
-            "duration_secs": duration_secs, "reason": row.reason, "ticket": row.ticket,
+            "role": req.role.as_str(), "uid": peer.uid, "pid": peer.pid,
+            "duration_secs": req.duration_secs, "reason": row.reason, "ticket": row.ticket,
+            "command": req.command,
         });
         let allowed = match decision {
             Decision::Deny(d) => {
                 row.rule = d.rule;
                 row.message = d.message;
-                return self.record(&mut st, row, requested_detail, "denied", now_ms);
+                return self.record(row, requested_detail, &[("denied", json!({}))], now_ms);
             }
             Decision::Allow(a) => a,
+        };
+        let Some(role_def) = role_def else {
+            return Err(EngineError::NotFound(format!("no role named {}", req.role)));
         };
         row.rule = Some(allowed.rule.clone());
         row.duration_secs = allowed.duration.as_secs();
         row.approvals_needed = allowed.approval.count;
+        row.approval = allowed.approval.clone();
+        row.grant = grant_of(role_def, action)?;
+        row.message = allowed.message.clone();
         if allowed.approval.reason && row.reason.is_none() {
             return Err(EngineError::BadRequest(format!(
                 "{} requires a reason; give one with --reason",
                 allowed.rule
             )));
         }
-        let Some(role_def) = cfg.policy.roles.get(role) else {
-            return Err(EngineError::NotFound(format!("no role named {role}")));
-        };
-        row.grant = GrantSpec::from_role(role_def);
+        if allowed.approval.reauth || role_def.reauth {
+            match reauth {
+                Reauth::NotTried => return Err(EngineError::NeedsReauth),
+                Reauth::Failed(why) => {
+                    row.message = format!("re-authentication failed: {why}");
+                    let detail = json!({"service": "elevate", "error": why});
+                    return self.record(
+                        row,
+                        requested_detail,
+                        &[("reauth_failed", detail)],
+                        now_ms,
+                    );
+                }
+                Reauth::Passed => {}
+            }
+        }
+        let reauth_row =
+            (reauth == Reauth::Passed).then(|| ("reauthenticated", json!({"service": "elevate"})));
 
         if allowed.approval.count > 0 {
+            let st = self.lock();
             let limit = cfg.settings.limits.max_pending_per_user;
             if requests::pending_count(st.store.conn(), peer.uid)? >= limit {
                 return Err(EngineError::Limit(format!(
                     "you already have {limit} pending requests; cancel one first"
                 )));
             }
+            drop(st);
             let ttl = allowed
                 .approval
                 .timeout
@@ -130,89 +256,126 @@ impl Engine {
             row.state = RequestState::Pending;
             row.decided_at = None;
             row.pending_until = Some(now_ms + duration_ms(ttl));
-            row.message = allowed.message;
-            let until = row.pending_until.unwrap_or(now_ms);
-            let id = row.id.clone();
-            let response = self.record(&mut st, row, requested_detail, "pending", now_ms)?;
-            st.deadlines.insert((until, id));
-            drop(st);
-            self.deadlines_changed.notify_one();
-            return Ok(response);
+            let events: Vec<_> = reauth_row
+                .into_iter()
+                .chain([("pending", json!({}))])
+                .collect();
+            return self.record(row, requested_detail, &events, now_ms);
         }
 
-        // Automatic approval: the window starts now, on a whole second so
-        // that NOTAFTER (whole seconds) and the daemon's timer agree.
-        let start = now_ms - now_ms.rem_euclid(1000);
-        let end = start + duration_ms(allowed.duration);
-        row.state = RequestState::Active;
-        row.starts_at = Some(start);
-        row.expires_at = Some(end);
-        row.message = if allowed.clamped {
-            allowed.message
-        } else {
-            format!(
-                "{}; granted until {}",
-                allowed.message,
-                super::view::rfc3339(end)
-            )
-        };
+        row.break_glass = allowed.approval.break_glass;
+        if !allowed.clamped {
+            row.message = allowed.message.clone();
+        }
+        let st = self.lock();
         // Host first, then the store: a crash in between leaves a drop-in
         // without an active grant, which reconciliation removes at start.
-        if let Err(e) = install(&st, &row) {
+        if let Err(e) = activate(&st, &mut row, now_ms) {
+            drop(st);
             tracing::error!("grant {} for {}: {e}", row.id, row.user);
             row.state = RequestState::Denied;
             row.starts_at = None;
             row.expires_at = None;
             row.message = format!("allowed, but the grant could not be applied: {e}");
-            return self.record(&mut st, row, requested_detail, "grant_failed", now_ms);
+            return self.record(
+                row,
+                requested_detail,
+                &[("grant_failed", json!({}))],
+                now_ms,
+            );
         }
-        let id = row.id.clone();
-        let response = match self.record(&mut st, row, requested_detail, "granted", now_ms) {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = st.sudoers.remove(&id);
-                return Err(e);
-            }
-        };
-        st.deadlines.insert((end, id));
         drop(st);
-        self.deadlines_changed.notify_one();
-        Ok(response)
+        let id = row.id.clone();
+        let mut events: Vec<_> = reauth_row.into_iter().collect();
+        events.push(("granted", json!({})));
+        if row.break_glass {
+            events.push(("break_glass", json!({"review": "required"})));
+        }
+        let result = self.record(row, requested_detail, &events, now_ms);
+        if result.is_err() {
+            let _ = self.lock().sudoers.remove(&id);
+        }
+        result
     }
 
-    /// Inserts the request with its `requested` and decision audit rows in
-    /// one transaction, then publishes them.
+    /// Inserts the request with its `requested` audit row and one row per
+    /// event (each carrying the decision) in one transaction, schedules its
+    /// deadlines, then publishes.
     fn record(
         &self,
-        st: &mut State,
         row: RequestRow,
         requested: serde_json::Value,
-        event: &str,
+        events: &[(&str, serde_json::Value)],
         now_ms: i64,
     ) -> Result<Response, EngineError> {
         let id = row.id.to_string();
-        let decision = json!({
-            "state": row.state.as_str(), "rule": row.rule, "message": row.message,
-            "starts_at": row.starts_at, "expires_at": row.expires_at,
-            "duration_secs": row.duration_secs,
-            "sudo": row.grant.sudo_view(),
-        });
+        let decision = decision_detail(&row);
         let actor = row.user.clone();
+        let mut st = self.lock();
         let rows = st.store.tx(|tx| {
             requests::insert(tx, &row)?;
-            let a = audit::append(tx, now_ms, "requested", &actor, Some(&id), &requested)?;
-            let b = audit::append(tx, now_ms, event, "policy", Some(&id), &decision)?;
-            Ok::<_, StoreError>(vec![a, b])
+            let mut out = vec![audit::append(
+                tx,
+                now_ms,
+                "requested",
+                &actor,
+                Some(&id),
+                &requested,
+            )?];
+            for (event, extra) in events {
+                let mut detail = decision.clone();
+                if let (Some(d), Some(e)) = (detail.as_object_mut(), extra.as_object()) {
+                    d.extend(e.clone());
+                }
+                out.push(audit::append(
+                    tx,
+                    now_ms,
+                    event,
+                    "policy",
+                    Some(&id),
+                    &detail,
+                )?);
+            }
+            Ok::<_, StoreError>(out)
         })?;
+        self.schedule(&mut st, &row);
+        let view = self.view_of(&st, &row, now_ms)?;
+        drop(st);
         self.after_commit(&rows);
-        Ok(Response::Request {
-            request: view(&row, now_ms),
-        })
+        self.notify_row(&row, None, None);
+        Ok(Response::Request { request: view })
     }
+}
+
+/// The audit detail of a decision.
+pub(super) fn decision_detail(row: &RequestRow) -> serde_json::Value {
+    json!({
+        "state": row.state.as_str(), "rule": row.rule, "message": row.message,
+        "starts_at": row.starts_at, "expires_at": row.expires_at,
+        "duration_secs": row.duration_secs, "approvals_needed": row.approvals_needed,
+        "sudo": row.grant.sudo_view(), "command": row.command,
+    })
+}
+
+/// Opens the window now (on a whole second, so that NOTAFTER and the timer
+/// agree) and writes the drop-in. The caller commits the row.
+pub(super) fn activate(st: &State, row: &mut RequestRow, now_ms: i64) -> Result<(), EngineError> {
+    let start = now_ms - now_ms.rem_euclid(1000);
+    let end = start + secs_ms(row.duration_secs);
+    row.state = RequestState::Active;
+    row.decided_at = Some(now_ms);
+    row.pending_until = None;
+    row.starts_at = Some(start);
+    row.expires_at = Some(end);
+    install(st, row)
 }
 
 pub(super) fn duration_ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+pub(super) fn secs_ms(secs: u64) -> i64 {
+    duration_ms(Duration::from_secs(secs))
 }
 
 /// Calls `f` with the drop-in rule a row needs, if the row grants sudo

@@ -33,6 +33,12 @@ fn role(name: &str) -> Role {
         login: false,
         default_duration: Duration::from_secs(600),
         max_duration: Duration::from_secs(3600),
+        actions: vec![Command::Path {
+            path: "/usr/bin/systemctl".into(),
+            args: None,
+        }],
+        action_duration: Duration::from_secs(300),
+        reauth: false,
         source: SourceRef {
             file: "10-t.toml".into(),
             line: 1,
@@ -58,12 +64,18 @@ fn rule(role: &str, approvals: u32, index: usize) -> Rule {
         approval: Approval {
             count: approvals,
             approvers: Approvers {
-                users: vec![UserName::parse("boss").unwrap()],
+                users: vec![
+                    UserName::parse("boss").unwrap(),
+                    UserName::parse("ferris").unwrap(),
+                ],
+                groups: vec![elevated_proto::GroupName::parse("leads").unwrap()],
                 ..Approvers::default()
             },
             reason: role == "needs-reason",
             reauth: false,
             timeout: None,
+            break_glass: role == "glass",
+            deny_count: 1,
         },
     }
 }
@@ -82,10 +94,14 @@ fn env_with(visudo: &str) -> Env {
     settings.daemon.visudo = PathBuf::from(visudo);
     settings.daemon.syslog_socket = dir.path().join("no-syslog");
     let mut policy = Policy::default();
-    for (i, (name, n)) in [("ops", 0), ("gated", 1), ("needs-reason", 0)]
-        .iter()
-        .enumerate()
-    {
+    let roles = [
+        ("ops", 0),
+        ("gated", 1),
+        ("needs-reason", 0),
+        ("two", 2),
+        ("glass", 0),
+    ];
+    for (i, (name, n)) in roles.iter().enumerate() {
         policy
             .roles
             .insert(RoleName::parse(name).unwrap(), role(name));
@@ -111,6 +127,12 @@ fn env() -> Env {
 }
 
 fn peer(name: &str, uid: u32) -> Peer {
+    peer_in(name, uid, &[])
+}
+
+fn peer_in(name: &str, uid: u32, groups: &[&str]) -> Peer {
+    let mut all = BTreeSet::from([name.to_owned()]);
+    all.extend(groups.iter().map(|g| (*g).to_owned()));
     Peer {
         uid,
         pid: Some(1),
@@ -118,7 +140,7 @@ fn peer(name: &str, uid: u32) -> Peer {
             name: name.into(),
             uid,
             gid: uid,
-            groups: BTreeSet::from([name.to_owned()]),
+            groups: all,
         },
     }
 }
@@ -140,6 +162,7 @@ fn ask(
         Request::Request {
             role: RoleName::parse(role).unwrap(),
             duration_secs: secs,
+            command: None,
             reason: reason.map(str::to_owned),
             ticket: None,
         },
@@ -373,4 +396,304 @@ fn a_grant_visudo_rejects_is_not_granted() {
         .next()
         .is_none());
     assert_eq!(events(&e), ["requested", "grant_failed"]);
+}
+
+fn approve(e: &Env, who: &Peer, v: &RequestView, now: Timestamp) -> Response {
+    e.engine.handle(
+        who,
+        Request::Approve {
+            id: id(v),
+            comment: Some("ok".into()),
+            signature: None,
+        },
+        now,
+    )
+}
+
+#[test]
+fn two_approvers_activate_and_the_window_starts_at_activation() {
+    let e = env();
+    let ferris = peer("ferris", 4242);
+    let v = view(ask(&e, &ferris, "two", Some(600), None, t(0)));
+    assert_eq!(v.state, RequestState::Pending, "{}", v.message);
+    assert_eq!(v.approvals_needed, 2);
+    assert!(v.approvers.as_deref().unwrap().contains("groups leads"));
+    assert!(!file(&e, &v).exists());
+
+    // Nobody approves their own request, even though ferris is listed.
+    let (code, msg) = err(approve(&e, &ferris, &v, t(1)));
+    assert_eq!(code, ErrorCode::Forbidden);
+    assert!(msg.contains("their own"), "{msg}");
+    // Not an approver.
+    let (code, _) = err(approve(&e, &peer("mallory", 666), &v, t(1)));
+    assert_eq!(code, ErrorCode::NotFound);
+    // Root is not an approver unless listed.
+    let (code, msg) = err(approve(&e, &peer("root", 0), &v, t(1)));
+    assert_eq!(code, ErrorCode::Forbidden, "{msg}");
+
+    let boss = peer("boss", 100);
+    let one = view(approve(&e, &boss, &v, t(10)));
+    assert_eq!(one.state, RequestState::Pending);
+    assert_eq!(one.approvals_given, 1);
+    // The same person counts once.
+    let (code, msg) = err(approve(&e, &boss, &v, t(11)));
+    assert_eq!(code, ErrorCode::BadRequest);
+    assert!(msg.contains("counts once"), "{msg}");
+    // A group member completes it; the window starts now, not at the request.
+    let lead = peer_in("carol", 101, &["leads"]);
+    let done = view(approve(&e, &lead, &v, t(100)));
+    assert_eq!(done.state, RequestState::Active);
+    assert_eq!(done.approvals_given, 2);
+    assert_eq!(done.starts_at.as_deref(), Some(t(100).to_string().as_str()));
+    assert_eq!(
+        done.expires_at.as_deref(),
+        Some(t(700).to_string().as_str())
+    );
+    assert!(file(&e, &v).exists());
+    let ev = events(&e);
+    assert_eq!(
+        ev,
+        ["requested", "pending", "approval", "approval", "granted"]
+    );
+}
+
+#[test]
+fn one_denial_closes_and_late_approvals_are_refused() {
+    let e = env();
+    let ferris = peer("ferris", 4242);
+    let v = view(ask(&e, &ferris, "two", Some(600), None, t(0)));
+    let d = view(e.engine.handle(
+        &peer("boss", 100),
+        Request::Deny {
+            id: id(&v),
+            comment: Some("no".into()),
+            signature: None,
+        },
+        t(5),
+    ));
+    assert_eq!(d.state, RequestState::Denied);
+    assert!(d.message.contains("denied by boss"));
+    assert!(!file(&e, &v).exists());
+    let (code, _) = err(approve(&e, &peer_in("carol", 101, &["leads"]), &v, t(6)));
+    assert_eq!(code, ErrorCode::BadRequest);
+
+    // A request whose wait ended can no longer be approved.
+    let p = view(ask(&e, &ferris, "gated", Some(60), None, t(0)));
+    assert_eq!(e.engine.expire_due(t(3600)).unwrap(), 1);
+    let (code, msg) = err(approve(&e, &peer("boss", 100), &p, t(3601)));
+    assert_eq!(code, ErrorCode::BadRequest);
+    assert!(msg.contains("timed_out"), "{msg}");
+}
+
+#[test]
+fn approvers_see_what_they_can_decide() {
+    let e = env();
+    let ferris = peer("ferris", 4242);
+    let v = view(ask(&e, &ferris, "gated", Some(60), Some("deploy"), t(0)));
+    let list = |who: &Peer| match e.engine.handle(
+        who,
+        Request::List {
+            pending: true,
+            all: false,
+            unreviewed: false,
+        },
+        t(1),
+    ) {
+        Response::Requests { requests } => requests.into_iter().map(|r| r.id).collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(list(&peer("boss", 100)), vec![v.id.clone()]);
+    assert_eq!(list(&ferris), vec![v.id.clone()]);
+    assert!(list(&peer("mallory", 666)).is_empty());
+    let text = match e.engine.handle(
+        &peer("boss", 100),
+        Request::DecisionText {
+            id: id(&v),
+            decision: elevated_proto::Verdict::Approve,
+        },
+        t(1),
+    ) {
+        Response::Text { text } => text,
+        other => panic!("{other:?}"),
+    };
+    for want in [
+        "decision: approve",
+        &format!("request: {}", v.id),
+        "host: testhost",
+        "requester: ferris (uid 4242)",
+        "role: gated",
+        "duration: 60s",
+        "valid-until: ",
+    ] {
+        assert!(text.contains(want), "{want} missing in {text}");
+    }
+}
+
+#[test]
+fn extension_moves_notafter_only_when_granted() {
+    let e = env();
+    let ferris = peer("ferris", 4242);
+    let v = view(ask(&e, &ferris, "ops", Some(600), None, t(0)));
+    let before = std::fs::read_to_string(file(&e, &v)).unwrap();
+    let x = view(e.engine.handle(
+        &ferris,
+        Request::Extend {
+            id: id(&v),
+            duration_secs: 300,
+            reason: None,
+        },
+        t(100),
+    ));
+    assert_eq!(x.state, RequestState::Active);
+    assert_eq!(x.expires_at.as_deref(), Some(t(900).to_string().as_str()));
+    let after = std::fs::read_to_string(file(&e, &v)).unwrap();
+    assert_ne!(before, after);
+    assert!(after.contains("NOTAFTER="));
+    // The old end passes; the grant lives on until the new one.
+    assert_eq!(e.engine.expire_due(t(600)).unwrap(), 0);
+    assert!(file(&e, &v).exists());
+    assert_eq!(e.engine.expire_due(t(900)).unwrap(), 1);
+    assert!(!file(&e, &v).exists());
+    // Capped: at most the role's max from now.
+    let w = view(ask(&e, &ferris, "ops", Some(3000), None, t(1000)));
+    let y = view(e.engine.handle(
+        &ferris,
+        Request::Extend {
+            id: id(&w),
+            duration_secs: 3000,
+            reason: None,
+        },
+        t(1000),
+    ));
+    assert_eq!(y.expires_at.as_deref(), Some(t(4600).to_string().as_str()));
+}
+
+#[test]
+fn extension_needing_approval_waits_and_can_be_denied() {
+    let e = env();
+    let ferris = peer("ferris", 4242);
+    let v = view(ask(&e, &ferris, "gated", Some(600), None, t(0)));
+    let v = view(approve(&e, &peer("boss", 100), &v, t(10)));
+    assert_eq!(v.state, RequestState::Active);
+    let end = v.expires_at.clone();
+    let x = view(e.engine.handle(
+        &ferris,
+        Request::Extend {
+            id: id(&v),
+            duration_secs: 300,
+            reason: Some("more".into()),
+        },
+        t(100),
+    ));
+    assert_eq!(x.extension_secs, Some(300));
+    assert_eq!(x.expires_at, end, "NOTAFTER moves only when granted");
+    let d = view(e.engine.handle(
+        &peer("boss", 100),
+        Request::Deny {
+            id: id(&v),
+            comment: None,
+            signature: None,
+        },
+        t(110),
+    ));
+    assert_eq!(d.state, RequestState::Active);
+    assert_eq!(d.extension_secs, None);
+    assert_eq!(d.expires_at, end);
+    // Ask again, approved this time.
+    let _ = e.engine.handle(
+        &ferris,
+        Request::Extend {
+            id: id(&v),
+            duration_secs: 300,
+            reason: None,
+        },
+        t(120),
+    );
+    let ok = view(approve(&e, &peer("boss", 100), &v, t(130)));
+    assert_eq!(ok.extension_secs, None);
+    assert_eq!(ok.expires_at.as_deref(), Some(t(910).to_string().as_str()));
+}
+
+#[test]
+fn break_glass_grants_at_once_and_is_reviewed() {
+    let e = env();
+    let ferris = peer("ferris", 4242);
+    let v = view(ask(
+        &e,
+        &ferris,
+        "glass",
+        Some(600),
+        Some("prod down"),
+        t(0),
+    ));
+    assert_eq!(v.state, RequestState::Active);
+    assert!(v.break_glass);
+    assert!(file(&e, &v).exists());
+    let unreviewed = |who: &Peer| match e.engine.handle(
+        who,
+        Request::List {
+            pending: false,
+            all: false,
+            unreviewed: true,
+        },
+        t(1),
+    ) {
+        Response::Requests { requests } => requests.len(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(unreviewed(&peer("boss", 100)), 1);
+    let review = |who: &Peer| {
+        e.engine.handle(
+            who,
+            Request::Review {
+                id: id(&v),
+                comment: None,
+            },
+            t(2),
+        )
+    };
+    let (code, _) = err(review(&ferris));
+    assert_eq!(code, ErrorCode::Forbidden);
+    let r = view(review(&peer("boss", 100)));
+    assert!(r.reviewed.unwrap().starts_with("boss at "));
+    assert_eq!(unreviewed(&peer("boss", 100)), 0);
+    assert!(events(&e).contains(&"break_glass".to_owned()));
+    assert!(events(&e).contains(&"reviewed".to_owned()));
+}
+
+#[test]
+fn just_in_time_actions_grant_exactly_one_command_line() {
+    let e = env();
+    let ferris = peer("ferris", 4242);
+    let action = |argv: &[&str]| {
+        e.engine.handle(
+            &ferris,
+            Request::Request {
+                role: RoleName::parse("ops").unwrap(),
+                duration_secs: Some(3000),
+                command: Some(argv.iter().map(|s| (*s).to_owned()).collect()),
+                reason: None,
+                ticket: None,
+            },
+            t(0),
+        )
+    };
+    let v = view(action(&["/usr/bin/systemctl", "restart", "nginx"]));
+    assert_eq!(v.state, RequestState::Active);
+    assert_eq!(
+        v.duration_secs, 300,
+        "an action's window is the role's action_duration"
+    );
+    let text = std::fs::read_to_string(file(&e, &v)).unwrap();
+    assert!(
+        text.contains("NOPASSWD: /usr/bin/systemctl restart nginx\n"),
+        "{text}"
+    );
+    let (code, _) = err(action(&["/usr/bin/rm", "-rf", "/"]));
+    assert_eq!(code, ErrorCode::Forbidden);
+    let (code, msg) = err(action(&["/usr/bin/systemctl", "restart", "a b*"]));
+    assert_eq!(code, ErrorCode::BadRequest);
+    assert!(msg.contains("exactly its command line"), "{msg}");
+    let (code, _) = err(action(&["/usr/bin/systemctl", "x\nferris ALL=(ALL) ALL"]));
+    assert_eq!(code, ErrorCode::BadRequest);
 }

@@ -1,11 +1,14 @@
 //! Read-only operations and conversions to wire types.
 
-use elevated_proto::{AuditEntry, GrantId, RequestState, RequestView, Response, RoleOffer};
+use elevated_proto::{
+    ApprovalView, AuditEntry, GrantId, RequestState, RequestView, Response, RoleOffer, Verdict,
+};
 use jiff::Timestamp;
 
-use super::{ms, Engine, EngineError, Peer};
+use super::{ms, Engine, EngineError, Peer, State};
 use crate::grant::GrantSpec;
 use crate::policy::{decide, Decision, Subject};
+use crate::store::approvals::{self, ApprovalRow};
 use crate::store::{audit, requests, RequestRow};
 
 /// Alphabet of generated ids: lower-case letters and digits without the
@@ -30,7 +33,42 @@ pub(super) fn rfc3339(ms: i64) -> String {
         .unwrap_or_else(|_| ms.to_string())
 }
 
-pub(super) fn view(r: &RequestRow, now_ms: i64) -> RequestView {
+/// Who may approve, in words: `users bob; groups dba-leads; principals carol@corp`.
+pub(super) fn describe_approvers(a: &crate::policy::Approvers) -> String {
+    let mut parts = Vec::new();
+    let join = |v: Vec<String>| v.join(", ");
+    if !a.users.is_empty() {
+        parts.push(format!(
+            "users {}",
+            join(a.users.iter().map(ToString::to_string).collect())
+        ));
+    }
+    if !a.groups.is_empty() {
+        parts.push(format!(
+            "groups {}",
+            join(a.groups.iter().map(ToString::to_string).collect())
+        ));
+    }
+    if !a.principals.is_empty() {
+        parts.push(format!("principals {}", join(a.principals.clone())));
+    }
+    if !a.attributes.is_empty() {
+        let attrs = a
+            .attributes
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.join("|")))
+            .collect();
+        parts.push(format!("attributes {}", join(attrs)));
+    }
+    if parts.is_empty() {
+        "root".to_owned()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// The wire view of a row and its approvals.
+pub(super) fn view(r: &RequestRow, approvals: &[ApprovalRow], now_ms: i64) -> RequestView {
     let remaining_secs = match (r.state, r.expires_at) {
         (RequestState::Active, Some(end)) if end > now_ms => {
             Some(u64::try_from((end - now_ms + 999) / 1000).unwrap_or(0))
@@ -38,6 +76,11 @@ pub(super) fn view(r: &RequestRow, now_ms: i64) -> RequestView {
         (RequestState::Active, Some(_)) => Some(0),
         _ => None,
     };
+    let deciding = r.state == RequestState::Pending || r.ext_secs.is_some();
+    let given = approvals
+        .iter()
+        .filter(|a| a.round == r.round && a.verdict == Verdict::Approve)
+        .count();
     RequestView {
         id: r.id.to_string(),
         state: r.state,
@@ -56,8 +99,33 @@ pub(super) fn view(r: &RequestRow, now_ms: i64) -> RequestView {
         remaining_secs,
         rule: r.rule.clone(),
         message: r.message.clone(),
-        approvals_needed: r.approvals_needed,
+        approvals_needed: r.approval.count,
         sudo: r.grant.sudo_view(),
+        approvals: approvals
+            .iter()
+            .map(|a| ApprovalView {
+                approver: a.approver.clone(),
+                verdict: a.verdict,
+                comment: a.comment.clone(),
+                key: a.key.clone(),
+                at: rfc3339(a.at),
+                round: a.round,
+            })
+            .collect(),
+        approvals_given: u32::try_from(given).unwrap_or(u32::MAX),
+        approvers: (deciding || r.break_glass).then(|| describe_approvers(&r.approval.approvers)),
+        pending_until: if r.state == RequestState::Pending {
+            r.pending_until.map(rfc3339)
+        } else {
+            r.ext_until.map(rfc3339)
+        },
+        command: r.command.clone(),
+        break_glass: r.break_glass,
+        reviewed: match (&r.reviewed_by, r.reviewed_at) {
+            (Some(by), Some(at)) => Some(format!("{by} at {}", rfc3339(at))),
+            _ => None,
+        },
+        extension_secs: r.ext_secs,
     }
 }
 
@@ -98,6 +166,11 @@ impl Engine {
                     max_duration_secs: role.max_duration.min(cfg.host.max_duration).as_secs(),
                     sudo: spec.sudo_view(),
                     groups: role.groups.iter().map(ToString::to_string).collect(),
+                    actions: role
+                        .actions
+                        .iter()
+                        .map(|c| crate::grant::GrantCommand::from(c).display())
+                        .collect(),
                 }
             })
             .collect();
@@ -107,13 +180,32 @@ impl Engine {
         }
     }
 
-    /// A request visible to `peer`: their own, or any for root. Others'
-    /// requests are reported as not found so ids cannot be probed.
+    /// The view of a row, with its approvals.
+    pub(super) fn view_of(
+        &self,
+        st: &State,
+        row: &RequestRow,
+        now_ms: i64,
+    ) -> Result<RequestView, EngineError> {
+        let decisions = approvals::of(st.store.conn(), row.id.as_str())?;
+        Ok(view(row, &decisions, now_ms))
+    }
+
+    /// A request visible to `peer`: their own, any for root, and those
+    /// `peer` may approve or review. Others are reported as not found so
+    /// ids cannot be probed.
     pub(super) fn visible(&self, peer: &Peer, id: &GrantId) -> Result<RequestRow, EngineError> {
-        let st = self.lock();
-        match requests::get(st.store.conn(), id)? {
-            Some(r) if peer.is_root() || r.uid == peer.uid => Ok(r),
-            _ => Err(EngineError::NotFound(format!("no request {id} of yours"))),
+        let row = {
+            let st = self.lock();
+            requests::get(st.store.conn(), id)?
+        };
+        match row {
+            Some(r) if peer.is_root() || r.uid == peer.uid || self.is_approver_of(peer, &r) => {
+                Ok(r)
+            }
+            _ => Err(EngineError::NotFound(format!(
+                "no request {id} visible to you"
+            ))),
         }
     }
 
@@ -124,32 +216,61 @@ impl Engine {
         now: Timestamp,
     ) -> Result<Response, EngineError> {
         let r = self.visible(peer, id)?;
+        let st = self.lock();
         Ok(Response::Request {
-            request: view(&r, ms(now)),
+            request: self.view_of(&st, &r, ms(now))?,
         })
     }
 
     pub(super) fn status(&self, peer: &Peer, now: Timestamp) -> Result<Response, EngineError> {
         let st = self.lock();
         let rows = requests::open_of(st.store.conn(), peer.uid)?;
-        Ok(Response::Requests {
-            requests: rows.iter().map(|r| view(r, ms(now))).collect(),
-        })
+        self.views(&st, &rows, now)
     }
 
+    fn views(
+        &self,
+        st: &State,
+        rows: &[RequestRow],
+        now: Timestamp,
+    ) -> Result<Response, EngineError> {
+        let requests = rows
+            .iter()
+            .map(|r| self.view_of(st, r, ms(now)))
+            .collect::<Result<_, _>>()?;
+        Ok(Response::Requests { requests })
+    }
+
+    /// `list`: root sees everything; others see their own requests and,
+    /// with `pending`/`unreviewed`, what they may decide or review.
     pub(super) fn list(
         &self,
         peer: &Peer,
         pending: bool,
         all: bool,
+        unreviewed: bool,
         now: Timestamp,
     ) -> Result<Response, EngineError> {
+        let rows = {
+            let st = self.lock();
+            if unreviewed {
+                requests::unreviewed(st.store.conn())?
+            } else if pending {
+                requests::awaiting_decision(st.store.conn())?
+            } else {
+                let uid = (!peer.is_root()).then_some(peer.uid);
+                requests::list(st.store.conn(), uid, false, all, 500)?
+            }
+        };
+        let rows: Vec<RequestRow> = if pending || unreviewed {
+            rows.into_iter()
+                .filter(|r| peer.is_root() || r.uid == peer.uid || self.is_approver_of(peer, r))
+                .collect()
+        } else {
+            rows
+        };
         let st = self.lock();
-        let uid = (!peer.is_root()).then_some(peer.uid);
-        let rows = requests::list(st.store.conn(), uid, pending, all, 500)?;
-        Ok(Response::Requests {
-            requests: rows.iter().map(|r| view(r, ms(now))).collect(),
-        })
+        self.views(&st, &rows, now)
     }
 
     pub(super) fn audit(

@@ -90,6 +90,11 @@ fn render_command(c: &GrantCommand) -> Result<String, GrantError> {
     }
 }
 
+/// Checks a command the way the renderer will, without rendering a rule.
+pub fn check_command(c: &GrantCommand) -> Result<(), GrantError> {
+    render_command(c).map(|_| ())
+}
+
 /// `YYYYMMDDHHMMSSZ` in UTC, the form sudoers wants for `NOTAFTER`.
 fn sudoers_time(ms: i64) -> Result<String, GrantError> {
     let ts = jiff::Timestamp::from_millisecond(ms)

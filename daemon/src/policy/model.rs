@@ -42,6 +42,14 @@ pub struct Role {
     pub default_duration: Duration,
     /// Longest window.
     pub max_duration: Duration,
+    /// Commands that need their own approval every time, even while the
+    /// role is active (just-in-time actions): requested with
+    /// `elevate run -- CMD ARGS`, granted for exactly that command line.
+    pub actions: Vec<Command>,
+    /// Window of an approved action (default 5 minutes).
+    pub action_duration: Duration,
+    /// Every request for the role needs PAM re-authentication.
+    pub reauth: bool,
     /// Where it was defined.
     pub source: SourceRef,
 }
@@ -196,8 +204,10 @@ pub fn format_days(mask: u8) -> String {
     parts.join(",")
 }
 
-/// How a request allowed by a rule is approved.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// How a request allowed by a rule is approved. Stored with each request
+/// (serde), so a later policy change does not alter a decision under way.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Approval {
     /// Distinct approvers needed; 0 = automatic.
     pub count: u32,
@@ -209,10 +219,15 @@ pub struct Approval {
     pub reauth: bool,
     /// How long the request may stay pending.
     pub timeout: Option<Duration>,
+    /// Granted at once (count = 0) but marked for mandatory review.
+    pub break_glass: bool,
+    /// Denials that close the request (default 1: any single deny).
+    pub deny_count: u32,
 }
 
 /// Who may approve.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Approvers {
     /// Local users.
     pub users: Vec<UserName>,
@@ -220,6 +235,8 @@ pub struct Approvers {
     pub groups: Vec<GroupName>,
     /// SSH signing principals from `allowed_signers`.
     pub principals: Vec<String>,
+    /// Attribute name -> accepted values (from `users.d`).
+    pub attributes: BTreeMap<String, Vec<String>>,
 }
 
 /// Facts about the requester, gathered by the daemon (NSS, `users.d`).

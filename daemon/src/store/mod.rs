@@ -2,6 +2,7 @@
 //! truth about requests and grants; the host is reconciled with it.
 #![forbid(unsafe_code)]
 
+pub mod approvals;
 pub mod audit;
 pub mod requests;
 mod schema;

@@ -5,6 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::StoreError;
 use crate::grant::GrantSpec;
+use crate::policy::Approval;
 
 /// One request, as stored. Times are Unix milliseconds.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,11 +48,31 @@ pub struct RequestRow {
     pub pending_until: Option<i64>,
     /// What the grant gives, frozen at decision time.
     pub grant: GrantSpec,
+    /// How it is approved, frozen at decision time (for an extension in
+    /// progress: the extension's rule).
+    pub approval: Approval,
+    /// A just-in-time action's exact command line.
+    pub command: Option<Vec<String>>,
+    /// Granted break-glass; needs review.
+    pub break_glass: bool,
+    /// Who reviewed it.
+    pub reviewed_by: Option<String>,
+    /// When it was reviewed.
+    pub reviewed_at: Option<i64>,
+    /// 0 for the request; n for its n-th extension.
+    pub round: u32,
+    /// A pending extension, in seconds.
+    pub ext_secs: Option<u64>,
+    /// Deadline of the pending extension.
+    pub ext_until: Option<i64>,
+    /// Whether the expiry warning went out.
+    pub warned: bool,
 }
 
 const COLUMNS: &str = "id, uid, user, role, host, reason, ticket, duration_secs, state, rule, \
     message, approvals_needed, requested_at, decided_at, starts_at, expires_at, ended_at, \
-    pending_until, grant_spec";
+    pending_until, grant_spec, approval_spec, command, break_glass, reviewed_by, reviewed_at, \
+    round, ext_secs, ext_until, warned";
 
 fn corrupt(what: &str, detail: impl ToString) -> StoreError {
     StoreError::Corrupt {
@@ -67,6 +88,10 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Result<RequestRow, StoreError>> {
     let duration: i64 = r.get(7)?;
     let uid: i64 = r.get(1)?;
     let needed: i64 = r.get(11)?;
+    let approval: String = r.get(19)?;
+    let command: Option<String> = r.get(20)?;
+    let round: i64 = r.get(24)?;
+    let ext_secs: Option<i64> = r.get(25)?;
     let build = || -> Result<RequestRow, StoreError> {
         Ok(RequestRow {
             id: GrantId::parse(&id).map_err(|e| corrupt("requests.id", e))?,
@@ -89,6 +114,21 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Result<RequestRow, StoreError>> {
             ended_at: r.get(16)?,
             pending_until: r.get(17)?,
             grant: serde_json::from_str(&spec).map_err(|e| corrupt("grant_spec", e))?,
+            approval: serde_json::from_str(&approval).map_err(|e| corrupt("approval_spec", e))?,
+            command: command
+                .map(|c| serde_json::from_str(&c))
+                .transpose()
+                .map_err(|e| corrupt("command", e))?,
+            break_glass: r.get(21)?,
+            reviewed_by: r.get(22)?,
+            reviewed_at: r.get(23)?,
+            round: u32::try_from(round).map_err(|e| corrupt("round", e))?,
+            ext_secs: ext_secs
+                .map(u64::try_from)
+                .transpose()
+                .map_err(|e| corrupt("ext_secs", e))?,
+            ext_until: r.get(26)?,
+            warned: r.get(27)?,
         })
     };
     Ok(build())
@@ -108,12 +148,19 @@ fn collect(
     Ok(out)
 }
 
+fn json<T: serde::Serialize>(what: &str, v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| corrupt(what, e))
+}
+
 /// Inserts a new request; fails if the id exists.
 pub fn insert(conn: &Connection, r: &RequestRow) -> Result<(), StoreError> {
-    let spec = serde_json::to_string(&r.grant).map_err(|e| corrupt("grant_spec", e))?;
+    let spec = json("grant_spec", &r.grant)?;
+    let approval = json("approval_spec", &r.approval)?;
+    let command = r.command.as_ref().map(|c| json("command", c)).transpose()?;
     conn.prepare_cached(&format!(
         "INSERT INTO requests ({COLUMNS}) VALUES \
-         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
+          ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"
     ))?
     .execute(params![
         r.id.as_str(),
@@ -135,6 +182,15 @@ pub fn insert(conn: &Connection, r: &RequestRow) -> Result<(), StoreError> {
         r.ended_at,
         r.pending_until,
         spec,
+        approval,
+        command,
+        r.break_glass,
+        r.reviewed_by,
+        r.reviewed_at,
+        r.round,
+        r.ext_secs.map(|s| i64::try_from(s).unwrap_or(i64::MAX)),
+        r.ext_until,
+        r.warned,
     ])?;
     Ok(())
 }
@@ -145,7 +201,9 @@ pub fn update(conn: &Connection, r: &RequestRow) -> Result<(), StoreError> {
         .prepare_cached(
             "UPDATE requests SET state = ?2, rule = ?3, message = ?4, decided_at = ?5, \
              starts_at = ?6, expires_at = ?7, ended_at = ?8, pending_until = ?9, \
-             duration_secs = ?10 WHERE id = ?1",
+             duration_secs = ?10, approval_spec = ?11, reviewed_by = ?12, reviewed_at = ?13, \
+             round = ?14, ext_secs = ?15, ext_until = ?16, warned = ?17, grant_spec = ?18 \
+             WHERE id = ?1",
         )?
         .execute(params![
             r.id.as_str(),
@@ -158,6 +216,14 @@ pub fn update(conn: &Connection, r: &RequestRow) -> Result<(), StoreError> {
             r.ended_at,
             r.pending_until,
             i64::try_from(r.duration_secs).unwrap_or(i64::MAX),
+            json("approval_spec", &r.approval)?,
+            r.reviewed_by,
+            r.reviewed_at,
+            r.round,
+            r.ext_secs.map(|s| i64::try_from(s).unwrap_or(i64::MAX)),
+            r.ext_until,
+            r.warned,
+            json("grant_spec", &r.grant)?,
         ])?;
     if n != 1 {
         return Err(corrupt("requests", format!("request {} vanished", r.id)));
@@ -201,6 +267,31 @@ pub fn pending_count(conn: &Connection, uid: u32) -> Result<usize, StoreError> {
         .prepare_cached("SELECT count(*) FROM requests WHERE uid = ?1 AND state = 'pending'")?
         .query_row([uid], |r| r.get(0))?;
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// Requests awaiting a decision: pending ones and active grants with a
+/// pending extension, oldest first.
+pub fn awaiting_decision(conn: &Connection) -> Result<Vec<RequestRow>, StoreError> {
+    collect(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM requests WHERE state = 'pending' \
+             OR (state = 'active' AND ext_secs IS NOT NULL) ORDER BY requested_at LIMIT 1000"
+        ),
+        [],
+    )
+}
+
+/// Break-glass grants nobody has reviewed yet, oldest first.
+pub fn unreviewed(conn: &Connection) -> Result<Vec<RequestRow>, StoreError> {
+    collect(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM requests WHERE break_glass = 1 AND reviewed_at IS NULL \
+             ORDER BY requested_at LIMIT 1000"
+        ),
+        [],
+    )
 }
 
 /// Requests for `list`: optionally one user's, optionally only pending, or

@@ -43,6 +43,30 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX audit_request ON audit(request_id);
     CREATE INDEX audit_at ON audit(at);",
+    // 2: approvals. The rule's approval settings are frozen with each
+    // request; each approver's decision is a row (one per person and round:
+    // round 0 is the request, 1.. its extensions); break-glass review;
+    // just-in-time command lines; pending extensions.
+    "ALTER TABLE requests ADD COLUMN approval_spec TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE requests ADD COLUMN command TEXT;
+    ALTER TABLE requests ADD COLUMN break_glass INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE requests ADD COLUMN reviewed_by TEXT;
+    ALTER TABLE requests ADD COLUMN reviewed_at INTEGER;
+    ALTER TABLE requests ADD COLUMN round INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE requests ADD COLUMN ext_secs INTEGER;
+    ALTER TABLE requests ADD COLUMN ext_until INTEGER;
+    ALTER TABLE requests ADD COLUMN warned INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE approvals (
+        request_id      TEXT NOT NULL REFERENCES requests(id),
+        round           INTEGER NOT NULL,
+        approver        TEXT NOT NULL,
+        verdict         TEXT NOT NULL,
+        comment         TEXT,
+        key_fingerprint TEXT,
+        at              INTEGER NOT NULL,
+        PRIMARY KEY (request_id, round, approver)
+    );
+    CREATE INDEX requests_review ON requests(break_glass, reviewed_at);",
 ];
 
 /// Brings the schema up to date.

@@ -170,7 +170,7 @@ fn approval(cx: &mut Cx<'_>, raw: &Spanned<RawApproval>) -> Option<Approval> {
     let span = raw.span();
     let raw = raw.get_ref();
     let count = raw.count.as_ref().map_or(0, |c| *c.get_ref());
-    let count_span = raw.count.as_ref().map_or(span, Spanned::span);
+    let count_span = raw.count.as_ref().map_or(span.clone(), Spanned::span);
     let mut ok = true;
     let mut approvers = Approvers::default();
     if let Some(a) = &raw.approvers {
@@ -200,8 +200,17 @@ fn approval(cx: &mut Cx<'_>, raw: &Spanned<RawApproval>) -> Option<Approval> {
             (Some(u), Some(g)) => (approvers.users, approvers.groups) = (u, g),
             _ => ok = false,
         }
+        if let Some(attrs) = &a.attributes {
+            match cx.tags(attrs, "approval.approvers.attributes", "attribute") {
+                Some(t) => approvers.attributes = t,
+                None => ok = false,
+            }
+        }
     }
-    let listed = approvers.users.len() + approvers.groups.len() + approvers.principals.len();
+    let listed = approvers.users.len()
+        + approvers.groups.len()
+        + approvers.principals.len()
+        + approvers.attributes.len();
     if ok && count > 0 && listed == 0 {
         cx.err(
             count_span.clone(),
@@ -209,7 +218,22 @@ fn approval(cx: &mut Cx<'_>, raw: &Spanned<RawApproval>) -> Option<Approval> {
         );
         ok = false;
     }
-    let only_users = approvers.groups.is_empty() && approvers.principals.is_empty();
+    if raw.break_glass && count > 0 {
+        cx.err(
+            count_span.clone(),
+            "approval.break_glass grants at once and asks for review afterwards; set count = 0",
+        );
+        ok = false;
+    }
+    let deny_count = raw.deny_count.as_ref().map_or(1, |d| *d.get_ref());
+    if deny_count == 0 {
+        let at = raw.deny_count.as_ref().map_or(span.clone(), Spanned::span);
+        cx.err(at, "approval.deny_count must be at least 1");
+        ok = false;
+    }
+    let only_users = approvers.groups.is_empty()
+        && approvers.principals.is_empty()
+        && approvers.attributes.is_empty();
     if ok && only_users && listed > 0 && usize::try_from(count).is_ok_and(|c| c > listed) {
         cx.err(
             count_span,
@@ -227,5 +251,7 @@ fn approval(cx: &mut Cx<'_>, raw: &Spanned<RawApproval>) -> Option<Approval> {
         reason: raw.reason,
         reauth: raw.reauth,
         timeout: timeout?,
+        break_glass: raw.break_glass,
+        deny_count,
     })
 }

@@ -1,0 +1,365 @@
+//! Approvers' decisions: local (the socket peer) or remote (an SSH signature
+//! over the request's decision text), N-of-M, and break-glass review.
+
+use elevated_proto::{GrantId, RequestState, Response, Verdict};
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::request::{activate, check_text, decision_detail};
+use super::view::{describe_approvers, rfc3339};
+use super::{ms, Engine, EngineError, Peer};
+use crate::approval::signers::AllowedSigners;
+use crate::approval::sshsig;
+use crate::policy::Approvers;
+use crate::store::approvals::{self, ApprovalRow};
+use crate::store::{audit, requests, RequestRow, StoreError};
+
+/// The SSH signature namespace of approvals (`ssh-keygen -Y sign -n ...`).
+pub const NAMESPACE: &str = "elevated-approval";
+
+/// The exact text a remote approver signs. It binds the decision, the
+/// request id, the round (0: the request, n: its n-th extension), the host,
+/// the requester, the role, the window (or the extension) and the command
+/// line of an action, and it stops being valid when the decision window
+/// closes, so a signature cannot be replayed for another request, host,
+/// requester, duration, round or time.
+#[must_use]
+pub fn decision_text(row: &RequestRow, verdict: Verdict) -> String {
+    let (what, secs, until) = match row.ext_secs {
+        Some(ext) if row.state == RequestState::Active => ("extend-by", ext, row.ext_until),
+        _ => ("duration", row.duration_secs, row.pending_until),
+    };
+    let command = row
+        .command
+        .as_ref()
+        .map_or_else(|| "-".to_owned(), |c| serde_json::json!(c).to_string());
+    format!(
+        "elevated decision v1\n\
+         decision: {verdict}\n\
+         request: {id}\n\
+         round: {round}\n\
+         host: {host}\n\
+         requester: {user} (uid {uid})\n\
+         role: {role}\n\
+         {what}: {secs}s\n\
+         command: {command}\n\
+         valid-until: {until}\n",
+        verdict = verdict.as_str(),
+        id = row.id,
+        round = row.round,
+        host = row.host,
+        user = row.user,
+        uid = row.uid,
+        role = row.role,
+        until = until.map_or_else(|| "-".to_owned(), rfc3339),
+    )
+}
+
+impl Engine {
+    /// Whether `peer` is a local approver listed for `row` (never its
+    /// requester). Root is an approver only if the approvers name it.
+    pub(super) fn is_approver_of(&self, peer: &Peer, row: &RequestRow) -> bool {
+        row.uid != peer.uid && self.matches_approvers(peer, &row.approval.approvers)
+    }
+
+    fn matches_approvers(&self, peer: &Peer, a: &Approvers) -> bool {
+        let name = peer.account.name.as_str();
+        if a.users.iter().any(|u| u.as_str() == name) {
+            return true;
+        }
+        if a.groups
+            .iter()
+            .any(|g| peer.account.groups.contains(g.as_str()))
+        {
+            return true;
+        }
+        if a.attributes.is_empty() {
+            return false;
+        }
+        let mine = self.lock().cfg.attributes_of(name);
+        a.attributes.iter().all(|(key, wanted)| {
+            mine.get(key)
+                .is_some_and(|have| have.iter().any(|v| wanted.contains(v)))
+        })
+    }
+
+    pub(super) fn decision_text_for(
+        &self,
+        peer: &Peer,
+        id: &GrantId,
+        verdict: Verdict,
+    ) -> Result<Response, EngineError> {
+        let row = self.visible(peer, id)?;
+        if row.state != RequestState::Pending && row.ext_secs.is_none() {
+            return Err(EngineError::BadRequest(format!(
+                "request {id} is {}; there is nothing to decide",
+                row.state
+            )));
+        }
+        Ok(Response::Text {
+            text: decision_text(&row, verdict),
+        })
+    }
+
+    /// Identifies who decides: the verified signer, or the local peer.
+    fn decider(
+        &self,
+        peer: &Peer,
+        row: &RequestRow,
+        verdict: Verdict,
+        signature: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(String, Option<String>), EngineError> {
+        let forbid = |m: String| EngineError::Forbidden(m);
+        let who = describe_approvers(&row.approval.approvers);
+        let Some(sig) = signature else {
+            if peer.uid == row.uid {
+                return Err(forbid("nobody approves or denies their own request".into()));
+            }
+            if !self.matches_approvers(peer, &row.approval.approvers) {
+                return Err(forbid(format!(
+                    "you are not among the approvers of request {} ({who})",
+                    row.id
+                )));
+            }
+            return Ok((format!("user:{}", peer.account.name), None));
+        };
+        let path = self.lock().cfg.settings.daemon.allowed_signers.clone();
+        let signers = AllowedSigners::load(&path)
+            .map_err(|e| forbid(format!("cannot check signatures: {e}")))?;
+        let text = decision_text(row, verdict);
+        let verified = sshsig::verify(&signers, NAMESPACE, text.as_bytes(), sig, now)
+            .map_err(|e| forbid(format!("signature refused: {e}")))?;
+        let principal = row
+            .approval
+            .approvers
+            .principals
+            .iter()
+            .find(|p| verified.matches_principal(p))
+            .ok_or_else(|| {
+                forbid(format!(
+                    "key {} (principals {}) is not among the approvers of request {} ({who})",
+                    verified.fingerprint,
+                    verified.principals.join(","),
+                    row.id
+                ))
+            })?;
+        Ok((format!("principal:{principal}"), Some(verified.fingerprint)))
+    }
+
+    /// An approval or denial of a pending request or a pending extension.
+    pub(super) fn decide_on(
+        &self,
+        peer: &Peer,
+        id: &GrantId,
+        verdict: Verdict,
+        comment: Option<String>,
+        signature: Option<String>,
+        now: Timestamp,
+    ) -> Result<Response, EngineError> {
+        let max_text = self.lock().cfg.settings.limits.max_text;
+        let comment = check_text("comment", comment, max_text)?;
+        let now_ms = ms(now);
+        let row = {
+            let st = self.lock();
+            requests::get(st.store.conn(), id)?
+        };
+        let Some(mut row) = row.filter(|r| {
+            signature.is_some()
+                || peer.is_root()
+                || r.uid == peer.uid
+                || self.is_approver_of(peer, r)
+        }) else {
+            return Err(EngineError::NotFound(format!(
+                "no request {id} visible to you"
+            )));
+        };
+        let extension = row.state == RequestState::Active && row.ext_secs.is_some();
+        let deadline = match row.state {
+            RequestState::Pending => row.pending_until,
+            RequestState::Active if extension => row.ext_until,
+            s => {
+                return Err(EngineError::BadRequest(format!(
+                    "request {id} is {s}; there is nothing to decide"
+                )))
+            }
+        };
+        if deadline.is_some_and(|d| d <= now_ms) {
+            return Err(EngineError::BadRequest(format!(
+                "the time to decide on request {id} ended at {}",
+                deadline.map(rfc3339).unwrap_or_default()
+            )));
+        }
+        let (approver, key) = self.decider(peer, &row, verdict, signature.as_deref(), now)?;
+
+        let mut st = self.lock();
+        let earlier = approvals::of(st.store.conn(), id.as_str())?;
+        let round: Vec<&ApprovalRow> = earlier.iter().filter(|a| a.round == row.round).collect();
+        if round.iter().any(|a| a.approver == approver) {
+            return Err(EngineError::BadRequest(format!(
+                "{approver} already decided request {id}; each approver counts once"
+            )));
+        }
+        let count = |v: Verdict| {
+            round.iter().filter(|a| a.verdict == v).count() + usize::from(verdict == v)
+        };
+        let approvals_now = count(Verdict::Approve);
+        let denials_now = count(Verdict::Deny);
+        let decision = ApprovalRow {
+            round: row.round,
+            approver: approver.clone(),
+            verdict,
+            comment: comment.clone(),
+            key: key.clone(),
+            at: now_ms,
+        };
+        let deny_count = usize::try_from(row.approval.deny_count.max(1)).unwrap_or(1);
+        let needed = usize::try_from(row.approval.count).unwrap_or(usize::MAX);
+        let by = approver
+            .trim_start_matches("user:")
+            .trim_start_matches("principal:")
+            .to_owned();
+        let mut closing: Option<(&str, serde_json::Value)> = None;
+        if denials_now >= deny_count {
+            if extension {
+                row.ext_secs = None;
+                row.ext_until = None;
+                row.message = format!("extension denied by {by}");
+                closing = Some(("extension_denied", json!({"by": approver})));
+            } else {
+                row.state = RequestState::Denied;
+                row.decided_at = Some(now_ms);
+                row.ended_at = Some(now_ms);
+                row.pending_until = None;
+                row.message = format!("denied by {by}");
+                closing = Some(("denied", decision_detail(&row)));
+            }
+        } else if approvals_now >= needed {
+            if extension {
+                self.apply_extension(&st, &mut row)?;
+                closing = Some(("extended", decision_detail(&row)));
+            } else {
+                activate(&st, &mut row, now_ms)?;
+                row.message = format!(
+                    "approved by {approvals_now} of {needed}; granted until {}",
+                    row.expires_at.map(rfc3339).unwrap_or_default()
+                );
+                closing = Some(("granted", decision_detail(&row)));
+            }
+        }
+        let rid = id.to_string();
+        let detail = json!({
+            "verdict": verdict.as_str(), "approver": approver, "comment": comment, "key": key,
+            "round": row.round, "via": if key.is_some() { "ssh-signature" } else { "local" },
+            "uid": peer.uid, "pid": peer.pid,
+            "approvals": approvals_now, "needed": needed,
+        });
+        let event = match verdict {
+            Verdict::Approve => "approval",
+            Verdict::Deny => "denial",
+        };
+        let result = st.store.tx(|tx| {
+            if !approvals::insert(tx, &rid, &decision)? {
+                return Err(StoreError::Corrupt {
+                    what: "approvals".into(),
+                    detail: format!("{approver} decided {rid} twice at once"),
+                });
+            }
+            requests::update(tx, &row)?;
+            let mut out = vec![audit::append(
+                tx,
+                now_ms,
+                event,
+                &approver,
+                Some(&rid),
+                &detail,
+            )?];
+            if let Some((ev, d)) = &closing {
+                out.push(audit::append(tx, now_ms, ev, &approver, Some(&rid), d)?);
+            }
+            Ok(out)
+        });
+        let rows = match result {
+            Ok(r) => r,
+            Err(e) => {
+                // Undo the drop-in a grant wrote if the store refused it.
+                if closing.as_ref().is_some_and(|(ev, _)| *ev == "granted") {
+                    let _ = st.sudoers.remove(id);
+                }
+                return Err(e.into());
+            }
+        };
+        if closing.is_some() {
+            st.deadlines.retain(|(_, d)| d != id);
+            self.schedule(&mut st, &row);
+        }
+        let view = self.view_of(&st, &row, now_ms)?;
+        drop(st);
+        self.after_commit(&rows);
+        if let Some((ev, _)) = &closing {
+            let kind = if *ev == "granted" || *ev == "extended" {
+                Verdict::Approve
+            } else {
+                Verdict::Deny
+            };
+            self.notify_decision(&row, kind, &by, comment.as_deref());
+        }
+        Ok(Response::Request { request: view })
+    }
+
+    /// Closes the review of a break-glass grant (an approver or root; never
+    /// its holder).
+    pub(super) fn review(
+        &self,
+        peer: &Peer,
+        id: &GrantId,
+        comment: Option<String>,
+        now: Timestamp,
+    ) -> Result<Response, EngineError> {
+        let max_text = self.lock().cfg.settings.limits.max_text;
+        let comment = check_text("comment", comment, max_text)?;
+        let mut row = self.visible(peer, id)?;
+        if !row.break_glass {
+            return Err(EngineError::BadRequest(format!(
+                "request {id} was not granted break-glass; there is nothing to review"
+            )));
+        }
+        if row.uid == peer.uid {
+            return Err(EngineError::Forbidden(
+                "nobody reviews their own break-glass grant".into(),
+            ));
+        }
+        if !peer.is_root() && !self.is_approver_of(peer, &row) {
+            return Err(EngineError::Forbidden(format!(
+                "you are not among the reviewers of request {id} ({})",
+                describe_approvers(&row.approval.approvers)
+            )));
+        }
+        if let Some(by) = &row.reviewed_by {
+            return Err(EngineError::BadRequest(format!(
+                "request {id} was already reviewed by {by}"
+            )));
+        }
+        let now_ms = ms(now);
+        row.reviewed_by = Some(peer.account.name.clone());
+        row.reviewed_at = Some(now_ms);
+        let rid = id.to_string();
+        let detail = json!({"comment": comment, "uid": peer.uid});
+        let mut st = self.lock();
+        let rows = st.store.tx(|tx| {
+            requests::update(tx, &row)?;
+            Ok::<_, StoreError>(vec![audit::append(
+                tx,
+                now_ms,
+                "reviewed",
+                &peer.account.name,
+                Some(&rid),
+                &detail,
+            )?])
+        })?;
+        let view = self.view_of(&st, &row, now_ms)?;
+        drop(st);
+        self.after_commit(&rows);
+        Ok(Response::Request { request: view })
+    }
+}

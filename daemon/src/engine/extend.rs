@@ -1,0 +1,206 @@
+//! Extending an active grant: decided by the same rules as a new request,
+//! possibly needing approval again. The drop-in's NOTAFTER moves only when
+//! the extension is granted.
+
+use std::time::Duration;
+
+use elevated_proto::{GrantId, RequestState, Response};
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::request::{check_text, decision_detail, duration_ms, install, secs_ms, Reauth};
+use super::view::rfc3339;
+use super::{ms, Engine, EngineError, Peer, State};
+use crate::policy::{decide, Decision};
+use crate::store::{audit, requests, RequestRow, StoreError};
+
+impl Engine {
+    /// Moves the end of `row` by its pending extension and re-writes the
+    /// drop-in. The caller commits the row.
+    pub(super) fn apply_extension(
+        &self,
+        st: &State,
+        row: &mut RequestRow,
+    ) -> Result<(), EngineError> {
+        let (Some(ext), Some(start), Some(end)) = (row.ext_secs, row.starts_at, row.expires_at)
+        else {
+            return Ok(());
+        };
+        let new_end = end + secs_ms(ext);
+        row.expires_at = Some(new_end);
+        row.duration_secs = u64::try_from((new_end - start) / 1000).unwrap_or(row.duration_secs);
+        row.ext_secs = None;
+        row.ext_until = None;
+        row.warned = false;
+        row.message = format!("extended by {ext}s until {}", rfc3339(new_end));
+        install(st, row)
+    }
+
+    pub(super) fn extend(
+        &self,
+        peer: &Peer,
+        id: &GrantId,
+        duration_secs: u64,
+        reason: Option<String>,
+        reauth: Reauth,
+        now: Timestamp,
+    ) -> Result<Response, EngineError> {
+        let bad = |m: String| EngineError::BadRequest(m);
+        let cfg = self.lock().cfg.clone();
+        let reason = check_text("reason", reason, cfg.settings.limits.max_text)?;
+        let mut row = self.visible(peer, id)?;
+        if row.uid != peer.uid {
+            return Err(EngineError::Forbidden(format!(
+                "only {} can extend request {id}; they ask for it themselves",
+                row.user
+            )));
+        }
+        if row.state != RequestState::Active {
+            return Err(bad(format!(
+                "request {id} is {}; only an active grant can be extended",
+                row.state
+            )));
+        }
+        if row.command.is_some() {
+            return Err(bad(
+                "a just-in-time action cannot be extended; request it again".into(),
+            ));
+        }
+        if row.ext_secs.is_some() {
+            return Err(bad(format!(
+                "request {id} already has an extension waiting for approval"
+            )));
+        }
+        if duration_secs == 0 {
+            return Err(bad("duration must be at least one second".into()));
+        }
+        let (Some(end), Ok(role)) = (row.expires_at, elevated_proto::RoleName::parse(&row.role))
+        else {
+            return Err(bad(format!("request {id} has no window to extend")));
+        };
+        let subject = self.subject(peer);
+        let now_ms = ms(now);
+        let requested = Duration::from_secs(duration_secs);
+        let allowed = match decide(
+            &cfg.policy,
+            &subject,
+            &cfg.host,
+            &role,
+            Some(requested),
+            now,
+        ) {
+            Decision::Deny(d) => {
+                let detail =
+                    json!({"extend_by": duration_secs, "message": d.message, "rule": d.rule});
+                self.audit_only(
+                    &row,
+                    "extension_refused",
+                    &peer.account.name,
+                    detail,
+                    now_ms,
+                )?;
+                return Err(EngineError::Forbidden(format!(
+                    "extension refused: {}",
+                    d.message
+                )));
+            }
+            Decision::Allow(a) => a,
+        };
+        let needs_reauth =
+            allowed.approval.reauth || cfg.policy.roles.get(&role).is_some_and(|r| r.reauth);
+        if needs_reauth {
+            match reauth {
+                Reauth::NotTried => return Err(EngineError::NeedsReauth),
+                Reauth::Failed(why) => {
+                    let detail =
+                        json!({"service": "elevate", "error": why, "extend_by": duration_secs});
+                    self.audit_only(&row, "reauth_failed", &peer.account.name, detail, now_ms)?;
+                    return Err(EngineError::Forbidden(format!(
+                        "re-authentication failed: {why}"
+                    )));
+                }
+                Reauth::Passed => {}
+            }
+        }
+        // The window may not reach further from now than a new grant could.
+        let cap = cfg
+            .policy
+            .roles
+            .get(&role)
+            .map_or(cfg.host.max_duration, |r| {
+                r.max_duration.min(cfg.host.max_duration)
+            });
+        let new_end = (end + duration_ms(allowed.duration)).min(now_ms + duration_ms(cap));
+        let ext = u64::try_from((new_end - end) / 1000).unwrap_or(0);
+        if ext == 0 {
+            return Err(bad(format!(
+                "request {id} already runs as long as role {role} allows from now ({})",
+                humantime::format_duration(cap)
+            )));
+        }
+        row.ext_secs = Some(ext);
+        let requested_detail = json!({"extend_by": duration_secs, "granted_secs": ext,
+                                      "reason": reason, "rule": allowed.rule});
+        let mut st = self.lock();
+        let (event, actor) = if allowed.approval.count == 0 {
+            self.apply_extension(&st, &mut row)?;
+            ("extended", "policy")
+        } else {
+            row.round += 1;
+            row.approval = allowed.approval.clone();
+            let ttl = allowed
+                .approval
+                .timeout
+                .unwrap_or(cfg.settings.requests.pending_ttl);
+            row.ext_until = Some((now_ms + duration_ms(ttl)).min(end));
+            row.message = format!(
+                "extension by {ext}s waiting for approval; {}",
+                allowed.message
+            );
+            ("extension_requested", "policy")
+        };
+        let rid = id.to_string();
+        let detail = decision_detail(&row);
+        let rows = st.store.tx(|tx| {
+            requests::update(tx, &row)?;
+            let a = audit::append(
+                tx,
+                now_ms,
+                "extension_asked",
+                &peer.account.name,
+                Some(&rid),
+                &requested_detail,
+            )?;
+            let b = audit::append(tx, now_ms, event, actor, Some(&rid), &detail)?;
+            Ok::<_, StoreError>(vec![a, b])
+        })?;
+        st.deadlines.retain(|(_, d)| d != id);
+        self.schedule(&mut st, &row);
+        let view = self.view_of(&st, &row, now_ms)?;
+        drop(st);
+        self.after_commit(&rows);
+        if event == "extension_requested" {
+            self.notify_row(&row, None, None);
+        }
+        Ok(Response::Request { request: view })
+    }
+
+    /// One audit row about a request, outside any state change.
+    pub(super) fn audit_only(
+        &self,
+        row: &RequestRow,
+        event: &str,
+        actor: &str,
+        detail: serde_json::Value,
+        now_ms: i64,
+    ) -> Result<(), EngineError> {
+        let rid = row.id.to_string();
+        let mut st = self.lock();
+        let a = st
+            .store
+            .tx(|tx| audit::append(tx, now_ms, event, actor, Some(&rid), &detail))?;
+        drop(st);
+        self.after_commit(&[a]);
+        Ok(())
+    }
+}
