@@ -159,6 +159,7 @@ pub fn unexpected(answer: &Response) -> Failure {
         Response::AuditVerify { .. } => "audit_verify",
         Response::Error { .. } => "error",
         Response::Prompt { .. } => "prompt",
+        Response::Login { .. } => "login",
         Response::Text { .. } => "text",
     };
     Failure::protocol(format!(

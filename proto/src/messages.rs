@@ -151,6 +151,43 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         text: Option<String>,
     },
+    /// From the PAM module's account phase (the caller must be root): may
+    /// `user` log in through `service`? With `request_role`, a user without
+    /// a login grant gets a request filed for that role on their behalf.
+    Login {
+        /// The user logging in.
+        user: String,
+        /// The PAM service (`sshd`, `login`, ...).
+        service: String,
+        /// The remote host, when PAM knows it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rhost: Option<String>,
+        /// The terminal, when PAM knows it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tty: Option<String>,
+        /// File a request for this role when no login grant is active.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_role: Option<RoleName>,
+        /// The reason the user typed for that request.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// From the PAM module's session phase (root only): a session opened or
+    /// closed, audited with the grant that allowed the login.
+    Session {
+        /// The user.
+        user: String,
+        /// The PAM service.
+        service: String,
+        /// `true` when opened, `false` when closed.
+        open: bool,
+        /// The remote host, when PAM knows it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rhost: Option<String>,
+        /// The terminal, when PAM knows it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tty: Option<String>,
+    },
     /// Close the mandatory review of a break-glass grant.
     Review {
         /// The grant.
@@ -196,6 +233,16 @@ pub enum Response {
         style: PromptStyle,
         /// What PAM said.
         text: String,
+    },
+    /// The answer to [`Request::Login`].
+    Login {
+        /// What to do with the login.
+        verdict: LoginVerdict,
+        /// Why, for the user's screen and the log.
+        message: String,
+        /// The grant that allows it, or the request filed for it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<RequestView>,
     },
     /// A text to show or sign, printed as is.
     Text {
@@ -313,6 +360,20 @@ impl std::fmt::Display for RequestState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// The daemon's answer about a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginVerdict {
+    /// The host does not require a grant, the user is exempt, or an active
+    /// grant of a role with `login = true` covers them.
+    Allow,
+    /// No login grant, and none requested (or the request was refused).
+    Deny,
+    /// A request for a login grant is pending; poll it with
+    /// [`Request::Wait`] and ask again once it is decided.
+    Pending,
 }
 
 /// How a re-authentication prompt is shown.
