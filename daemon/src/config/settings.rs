@@ -26,6 +26,8 @@ pub struct Settings {
     pub requests: RequestSettings,
     /// This host's name and tags.
     pub host: HostSettings,
+    /// Whether logins need a grant (the PAM module asks).
+    pub login: LoginSettings,
     /// Webhooks and command hooks told about requests and grants.
     #[serde(default)]
     pub notify: crate::notify::NotifySettings,
@@ -141,6 +143,19 @@ impl Default for RequestSettings {
             warn_before: Duration::from_secs(300),
         }
     }
+}
+
+/// `[login]`: just-in-time login access through `pam_elevate.so`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoginSettings {
+    /// Logins need an active grant of a role with `login = true` (off by
+    /// default). Root is always exempt.
+    pub require_grant: bool,
+    /// Users who never need a grant.
+    pub exempt_users: Vec<String>,
+    /// Members of these groups never need a grant.
+    pub exempt_groups: Vec<String>,
 }
 
 /// `[host]`.

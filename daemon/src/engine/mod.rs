@@ -7,6 +7,7 @@
 mod approve;
 mod extend;
 mod lifecycle;
+mod login;
 mod notify;
 mod request;
 mod view;
@@ -286,6 +287,44 @@ impl Engine {
                 reason,
             } => self.extend(peer, &id, duration_secs, reason, reauth, now),
             Request::Review { id, comment } => self.review(peer, &id, comment, now),
+            Request::Login {
+                user,
+                service,
+                rhost,
+                tty,
+                request_role,
+                reason,
+            } => self.login(
+                peer,
+                login::LoginQuery {
+                    user,
+                    service,
+                    rhost,
+                    tty,
+                    request_role,
+                    reason,
+                },
+                now,
+            ),
+            Request::Session {
+                user,
+                service,
+                open,
+                rhost,
+                tty,
+            } => self.session(
+                peer,
+                login::LoginQuery {
+                    user,
+                    service,
+                    rhost,
+                    tty,
+                    request_role: None,
+                    reason: None,
+                },
+                open,
+                now,
+            ),
             Request::Answer { .. } => Err(EngineError::BadRequest(
                 "an answer was sent, but nothing asked a question".into(),
             )),

@@ -126,6 +126,7 @@ fn grant_of(role: &Role, action: Option<GrantCommand>) -> Result<GrantSpec, Engi
             nopasswd: role.sudo.as_ref().is_none_or(|s| s.nopasswd),
         }),
         groups: Vec::new(),
+        login: false,
     })
 }
 

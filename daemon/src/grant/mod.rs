@@ -19,6 +19,9 @@ pub struct GrantSpec {
     /// Groups (recorded; applied once group grants land).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<GroupName>,
+    /// Counts as login access where the host requires it.
+    #[serde(default)]
+    pub login: bool,
 }
 
 /// The sudo part of a grant.
@@ -89,6 +92,7 @@ impl GrantSpec {
                 nopasswd: s.nopasswd,
             }),
             groups: role.groups.clone(),
+            login: role.login,
         }
     }
 

@@ -1,0 +1,235 @@
+//! Login access for the PAM module: may a user log in here now, and the
+//! audit of the sessions such logins open.
+
+use elevated_proto::{LoginVerdict, RequestState, Response, RoleName, UserName};
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::request::{NewRequest, Reauth};
+use super::{ms, Engine, EngineError, Peer};
+use crate::store::{requests, RequestRow};
+use crate::sys::users;
+
+/// What the PAM module says about the login.
+#[derive(Debug, Clone)]
+pub struct LoginQuery {
+    /// The user logging in.
+    pub user: String,
+    /// The PAM service.
+    pub service: String,
+    /// The remote host.
+    pub rhost: Option<String>,
+    /// The terminal.
+    pub tty: Option<String>,
+    /// File a request for this role if no login grant is active.
+    pub request_role: Option<RoleName>,
+    /// The reason the user typed.
+    pub reason: Option<String>,
+}
+
+fn answer(
+    verdict: LoginVerdict,
+    message: String,
+    request: Option<elevated_proto::RequestView>,
+) -> Response {
+    Response::Login {
+        verdict,
+        message,
+        request,
+    }
+}
+
+impl Engine {
+    /// The user's active grant that counts as login access, if any.
+    fn login_grant(&self, uid: u32) -> Result<Option<RequestRow>, EngineError> {
+        let st = self.lock();
+        Ok(requests::open_of(st.store.conn(), uid)?
+            .into_iter()
+            .find(|r| r.state == RequestState::Active && r.grant.login))
+    }
+
+    pub(super) fn login(
+        &self,
+        peer: &Peer,
+        q: LoginQuery,
+        now: Timestamp,
+    ) -> Result<Response, EngineError> {
+        // Only the PAM module, running as root inside sshd/login, asks.
+        if !peer.is_root() {
+            return Err(EngineError::Forbidden(
+                "only root (the PAM module) may ask about logins".into(),
+            ));
+        }
+        let cfg = self.config();
+        let login = &cfg.settings.login;
+        let deny = |m: String| Ok(answer(LoginVerdict::Deny, m, None));
+        if UserName::parse(&q.user).is_err() {
+            return deny(format!("{:?} is not a user name elevated accepts", q.user));
+        }
+        if !login.require_grant {
+            return Ok(answer(
+                LoginVerdict::Allow,
+                "this host does not require a grant to log in".into(),
+                None,
+            ));
+        }
+        let Ok(account) = users::by_name(&q.user) else {
+            return deny(format!("no user {} on this host", q.user));
+        };
+        // Root is never locked out.
+        if account.uid == 0 {
+            return Ok(answer(
+                LoginVerdict::Allow,
+                "root is always exempt".into(),
+                None,
+            ));
+        }
+        if login.exempt_users.contains(&account.name) {
+            return Ok(answer(
+                LoginVerdict::Allow,
+                format!("{} is exempt", account.name),
+                None,
+            ));
+        }
+        if let Some(g) = login
+            .exempt_groups
+            .iter()
+            .find(|g| account.groups.contains(g.as_str()))
+        {
+            return Ok(answer(
+                LoginVerdict::Allow,
+                format!("members of {g} are exempt"),
+                None,
+            ));
+        }
+        let now_ms = ms(now);
+        let detail =
+            json!({"user": account.name, "service": q.service, "rhost": q.rhost, "tty": q.tty});
+        if let Some(g) = self.login_grant(account.uid)? {
+            let mut d = detail.clone();
+            d["grant"] = json!(g.id.as_str());
+            self.audit_only(&g, "login_allowed", "pam", d, now_ms)?;
+            let st = self.lock();
+            let view = self.view_of(&st, &g, now_ms)?;
+            return Ok(answer(
+                LoginVerdict::Allow,
+                format!("allowed by grant {} of role {}", g.id, g.role),
+                Some(view),
+            ));
+        }
+        let as_user = Peer {
+            uid: account.uid,
+            pid: None,
+            account: account.clone(),
+        };
+        let Some(role) = q.request_role else {
+            let roles: Vec<String> = cfg
+                .policy
+                .roles
+                .values()
+                .filter(|r| r.login)
+                .map(|r| r.name.to_string())
+                .collect();
+            return deny(format!(
+                "{} needs an active grant of a login role ({}) to log in here; ask with `elevate request ROLE`",
+                account.name,
+                if roles.is_empty() { "none defined".to_owned() } else { roles.join(", ") }
+            ));
+        };
+        if !cfg.policy.roles.get(&role).is_some_and(|r| r.login) {
+            return deny(format!("role {role} does not grant login access"));
+        }
+        // One pending request per user and role: a second login attempt
+        // waits on the first request instead of filing another.
+        let existing = {
+            let st = self.lock();
+            requests::open_of(st.store.conn(), account.uid)?
+                .into_iter()
+                .find(|r| r.state == RequestState::Pending && r.role == role.as_str())
+        };
+        if let Some(p) = existing {
+            let st = self.lock();
+            let view = self.view_of(&st, &p, now_ms)?;
+            return Ok(answer(
+                LoginVerdict::Pending,
+                format!("request {} is waiting for approval", p.id),
+                Some(view),
+            ));
+        }
+        let filed = self.request(
+            &as_user,
+            NewRequest {
+                role,
+                duration_secs: None,
+                command: None,
+                reason: q.reason,
+                ticket: None,
+            },
+            Reauth::NotTried,
+            now,
+        );
+        let view = match filed {
+            Ok(Response::Request { request }) => request,
+            Ok(other) => return Ok(other),
+            Err(EngineError::NeedsReauth) => {
+                return deny(
+                    "this role needs re-authentication; request it with `elevate request`".into(),
+                )
+            }
+            Err(e) => return deny(e.to_string()),
+        };
+        let verdict = match view.state {
+            RequestState::Active => LoginVerdict::Allow,
+            RequestState::Pending => LoginVerdict::Pending,
+            _ => LoginVerdict::Deny,
+        };
+        Ok(answer(verdict, view.message.clone(), Some(view)))
+    }
+
+    /// Audits a session opened or closed under a login (`q` without a role).
+    pub(super) fn session(
+        &self,
+        peer: &Peer,
+        q: LoginQuery,
+        open: bool,
+        now: Timestamp,
+    ) -> Result<Response, EngineError> {
+        let LoginQuery {
+            user,
+            service,
+            rhost,
+            tty,
+            ..
+        } = q;
+        let user = user.as_str();
+        if !peer.is_root() {
+            return Err(EngineError::Forbidden(
+                "only root (the PAM module) may report sessions".into(),
+            ));
+        }
+        let event = if open {
+            "session_open"
+        } else {
+            "session_close"
+        };
+        let grant = match users::by_name(user) {
+            Ok(a) => self.login_grant(a.uid)?,
+            Err(_) => None,
+        };
+        let detail = json!({"user": user, "service": service, "rhost": rhost, "tty": tty,
+                            "grant": grant.as_ref().map(|g| g.id.to_string())});
+        let now_ms = ms(now);
+        let mut st = self.lock();
+        let rid = grant.as_ref().map(|g| g.id.to_string());
+        let row = st.store.tx(|tx| {
+            crate::store::audit::append(tx, now_ms, event, user, rid.as_deref(), &detail)
+        })?;
+        drop(st);
+        self.after_commit(&[row]);
+        Ok(Response::Login {
+            verdict: LoginVerdict::Allow,
+            message: format!("{event} recorded"),
+            request: None,
+        })
+    }
+}
