@@ -39,6 +39,13 @@ pub enum StartError {
     /// Start-up reconciliation failed.
     #[error("reconciling the host with the store failed: {0}")]
     Reconcile(String),
+    /// The socket systemd passed is unusable.
+    #[error("socket activation: {0}")]
+    Activation(String),
+    /// Capabilities could not be dropped; refusing to run with more than
+    /// the daemon needs.
+    #[error("dropping capabilities failed: {0}")]
+    Capabilities(String),
 }
 
 fn io_err<'a>(
@@ -126,11 +133,32 @@ pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
     let engine = prepare(config.as_deref())?;
     let cfg = engine.config();
     let socket = cfg.settings.daemon.socket.clone();
-    let listener = bind(&socket)?;
+    // Socket activation: systemd's listening socket, else our own.
+    let activated = crate::sys::systemd::listener_from_systemd().map_err(StartError::Activation)?;
+    let by_systemd = activated.is_some();
+    let listener = match activated {
+        Some(std_listener) => {
+            std_listener
+                .set_nonblocking(true)
+                .map_err(io_err("socket from systemd", &socket))?;
+            UnixListener::from_std(std_listener).map_err(io_err("socket from systemd", &socket))?
+        }
+        None => bind(&socket)?,
+    };
+    // The socket is bound and the store open: from here on the daemon needs
+    // only what grants, revocations and PAM need.
+    match crate::sys::caps::drop_unneeded() {
+        Ok(kept) if kept.is_empty() => {
+            tracing::warn!("not running as root: no capabilities to keep")
+        }
+        Ok(kept) => tracing::info!("capabilities kept: {}", kept.join(" ")),
+        Err(e) => return Err(StartError::Capabilities(e.to_string())),
+    }
     tracing::info!(
-        "elevated {} serving on {} for host {}",
+        "elevated {} serving on {}{} for host {}",
         env!("CARGO_PKG_VERSION"),
         socket.display(),
+        if by_systemd { " (from systemd)" } else { "" },
         cfg.host.name
     );
     let server = tokio::spawn(crate::server::serve(
@@ -143,6 +171,9 @@ pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
         engine.clone(),
         cfg.settings.daemon.reconcile_interval,
     ));
+    let watchdog = crate::sys::systemd::watchdog_interval()
+        .map(|every| tokio::spawn(watchdog(engine.clone(), every)));
+    crate::sys::systemd::notify(&format!("READY=1\nSTATUS=serving on {}", socket.display()));
     let mut term = signal(SignalKind::terminate()).map_err(io_err("signals", Path::new("-")))?;
     let mut int = signal(SignalKind::interrupt()).map_err(io_err("signals", Path::new("-")))?;
     let mut hup = signal(SignalKind::hangup()).map_err(io_err("signals", Path::new("-")))?;
@@ -150,15 +181,43 @@ pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
         tokio::select! {
             _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
             _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
-            _ = hup.recv() => reload(&engine, config.as_deref()).await,
+            _ = hup.recv() => {
+                crate::sys::systemd::notify("RELOADING=1");
+                reload(&engine, config.as_deref()).await;
+                crate::sys::systemd::notify("READY=1");
+            }
         }
     }
+    crate::sys::systemd::notify("STOPPING=1");
     server.abort();
     timer.abort();
     reconciler.abort();
-    // Grants stay: they are in the store and bounded by NOTAFTER.
-    let _ = std::fs::remove_file(&socket);
+    if let Some(w) = watchdog {
+        w.abort();
+    }
+    // Grants stay: they are in the store and bounded by NOTAFTER. A socket
+    // systemd passed belongs to systemd.
+    if !by_systemd {
+        let _ = std::fs::remove_file(&socket);
+    }
     Ok(())
+}
+
+/// Tells systemd the daemon is alive, but only while the engine answers:
+/// a wedged engine (its lock never released) stops the pings and systemd
+/// restarts the daemon.
+async fn watchdog(engine: Arc<Engine>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let e = engine.clone();
+        if tokio::task::spawn_blocking(move || e.next_deadline())
+            .await
+            .is_ok()
+        {
+            crate::sys::systemd::notify("WATCHDOG=1");
+        }
+    }
 }
 
 /// Re-reads settings, policy, host and user files. On any error the old

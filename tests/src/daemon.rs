@@ -104,16 +104,32 @@ impl Daemon {
 
     /// Starts the daemon and waits until it answers.
     pub fn start(&mut self) {
+        self.start_with(&[], &[]);
+    }
+
+    /// Starts the daemon behind `wrapper` (e.g. `systemd-socket-activate
+    /// -l PATH`) with extra environment, and waits until it answers on
+    /// `self.socket`.
+    pub fn start_with(&mut self, wrapper: &[&str], env: &[(&str, &str)]) {
         assert!(self.child.is_none(), "already running");
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)
             .unwrap();
-        let child = Command::new(bin("elevated"))
+        let mut cmd = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(bin("elevated"));
+                c
+            }
+            None => Command::new(bin("elevated")),
+        };
+        let child = cmd
             .arg("--config")
             .arg(&self.config)
             .env("ELEVATED_LOG", "debug")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -160,6 +176,11 @@ impl Daemon {
             .status()
             .unwrap();
         assert!(st.success());
+    }
+
+    /// The daemon's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("not running").id()
     }
 
     /// Whether the process is still running.

@@ -1,8 +1,11 @@
-//! The only place for raw system calls. Nothing here needs `unsafe` yet:
-//! user and group lookups go through `nix`, peer credentials through tokio.
-//! Any future `unsafe` block lives in this module and carries a
-//! `// SAFETY:` comment.
+//! The only place for raw system calls and the only module allowed `unsafe`
+//! (taking ownership of the socket systemd passes); every `unsafe` block
+//! carries a `// SAFETY:` comment. User and group lookups go through `nix`,
+//! peer credentials through tokio.
+#![allow(unsafe_code)]
 
+pub mod caps;
+pub mod systemd;
 pub mod users;
 
 /// The kernel's host name, or `localhost` if it cannot be read.
