@@ -46,6 +46,10 @@ pub enum Cmd {
         /// The window asked for (e.g. 30m; default the role's).
         #[arg(long = "for", value_name = "DURATION")]
         duration: Option<String>,
+        /// A session fact as logind would report it (`session=remote`,
+        /// `service=sshd`, `tty=pts/0`, `rhost=10.0.0.1`); repeatable.
+        #[arg(long = "context", value_name = "KEY=VALUE")]
+        context: Vec<String>,
     },
 }
 
@@ -68,12 +72,16 @@ pub fn main() -> ExitCode {
             role,
             at,
             duration,
+            context,
         }) => explain(
             args.config,
-            &user,
-            &role,
-            at.as_deref(),
-            duration.as_deref(),
+            &Query {
+                user,
+                role,
+                at,
+                duration,
+                context,
+            },
         ),
     }
 }
@@ -127,13 +135,22 @@ fn check_config(config: Option<PathBuf>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn explain(
-    config: Option<PathBuf>,
-    user: &str,
-    role: &str,
-    at: Option<&str>,
-    duration: Option<&str>,
-) -> ExitCode {
+/// What `explain` is asked.
+struct Query {
+    user: String,
+    role: String,
+    at: Option<String>,
+    duration: Option<String>,
+    context: Vec<String>,
+}
+
+fn explain(config: Option<PathBuf>, q: &Query) -> ExitCode {
+    let (user, role, at, duration) = (
+        q.user.as_str(),
+        q.role.as_str(),
+        q.at.as_deref(),
+        q.duration.as_deref(),
+    );
     let usage = |msg: String| {
         eprintln!("elevated explain: {msg}");
         ExitCode::from(2)
@@ -158,11 +175,19 @@ fn explain(
         Ok(c) => c,
         Err(code) => return code,
     };
+    let mut context = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for kv in &q.context {
+        let Some((k, v)) = kv.split_once('=') else {
+            return usage(format!("--context {kv:?} is not KEY=VALUE"));
+        };
+        context.entry(k.to_owned()).or_default().push(v.to_owned());
+    }
     let subject = Subject {
         user: account.name.clone(),
         uid: account.uid,
         groups: account.groups.clone(),
         attributes: cfg.attributes_of(&account.name),
+        context,
     };
     let decision = decide(&cfg.policy, &subject, &cfg.host, &role, requested, now);
     let groups: Vec<&str> = subject.groups.iter().map(String::as_str).collect();

@@ -161,10 +161,13 @@ pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
         if by_systemd { " (from systemd)" } else { "" },
         cfg.host.name
     );
+    let bus_slot = crate::bus::BusSlot::default();
+    let bus = crate::bus::start(engine.clone(), bus_slot.clone());
     let server = tokio::spawn(crate::server::serve(
         engine.clone(),
         listener,
         cfg.settings.limits.clone(),
+        bus_slot,
     ));
     let timer = tokio::spawn(timer(engine.clone()));
     let reconciler = tokio::spawn(reconcile_loop(
@@ -190,6 +193,7 @@ pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
     }
     crate::sys::systemd::notify("STOPPING=1");
     server.abort();
+    bus.abort();
     timer.abort();
     reconciler.abort();
     if let Some(w) = watchdog {

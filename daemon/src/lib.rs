@@ -3,6 +3,7 @@
 
 pub mod approval;
 pub mod audit;
+pub mod bus;
 pub mod cmd;
 pub mod config;
 pub mod daemon;

@@ -21,12 +21,14 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 use tokio::time::{timeout, Instant};
 
+use crate::bus::{Bus, BusSlot};
 use crate::config::settings::Limits;
 use crate::engine::{Engine, EngineError, Peer, Reauth};
 use crate::sys::users;
 
-/// Accepts connections until the task is dropped.
-pub async fn serve(engine: Arc<Engine>, listener: UnixListener, limits: Limits) {
+/// Accepts connections until the task is dropped. `bus` fills in once the
+/// daemon is on D-Bus; until then session facts are unknown.
+pub async fn serve(engine: Arc<Engine>, listener: UnixListener, limits: Limits, bus: BusSlot) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let limits = Arc::new(limits);
     loop {
@@ -42,8 +44,9 @@ pub async fn serve(engine: Arc<Engine>, listener: UnixListener, limits: Limits) 
         match slots.clone().try_acquire_owned() {
             Ok(permit) => {
                 let (engine, limits) = (engine.clone(), limits.clone());
+                let bus = bus.get().cloned();
                 tokio::spawn(async move {
-                    connection(engine, stream, &limits).await;
+                    connection(engine, stream, &limits, bus).await;
                     drop(permit);
                 });
             }
@@ -129,7 +132,12 @@ async fn read_message(stream: &mut UnixStream, wait: Duration, frame: Duration) 
     }
 }
 
-async fn connection(engine: Arc<Engine>, mut stream: UnixStream, limits: &Limits) {
+async fn connection(
+    engine: Arc<Engine>,
+    mut stream: UnixStream,
+    limits: &Limits,
+    bus: Option<Bus>,
+) {
     // Identity from the kernel, never from the message.
     let Ok(cred) = stream.peer_cred() else {
         return;
@@ -145,10 +153,15 @@ async fn connection(engine: Arc<Engine>, mut stream: UnixStream, limits: &Limits
         }
         Err(_) => return,
     };
+    let context = match (&bus, cred.pid()) {
+        (Some(bus), Some(pid)) => bus.session_facts(pid).await,
+        _ => Default::default(),
+    };
     let peer = Arc::new(Peer {
         uid,
         pid: cred.pid(),
         account,
+        context,
     });
     let mut wait = limits.frame_timeout;
     loop {

@@ -133,6 +133,7 @@ fn good_policy_parses_into_the_model() {
                 }]),
                 tz: jiff::tz::TimeZone::get("Europe/Berlin").unwrap(),
             }),
+            context: None,
             approval: Approval {
                 count: 2,
                 approvers: Approvers {

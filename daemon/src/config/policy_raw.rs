@@ -62,6 +62,7 @@ pub(super) struct RawRule {
     #[serde(rename = "where")]
     pub where_: Option<RawWhere>,
     pub when: Option<RawWhen>,
+    pub context: Option<SpannedTags>,
     pub approval: Option<Spanned<RawApproval>>,
 }
 

@@ -117,10 +117,21 @@ impl Engine {
                 Some(view),
             ));
         }
+        // The login's own facts, as PAM reports them: a request filed here
+        // is decided on them.
+        let mut context = std::collections::BTreeMap::new();
+        context.insert("service".to_owned(), vec![q.service.clone()]);
+        if let Some(t) = &q.tty {
+            context.insert("tty".to_owned(), vec![t.clone()]);
+        }
+        if let Some(h) = &q.rhost {
+            context.insert("rhost".to_owned(), vec![h.clone()]);
+        }
         let as_user = Peer {
             uid: account.uid,
             pid: None,
             account: account.clone(),
+            context,
         };
         let Some(role) = q.request_role else {
             let roles: Vec<String> = cfg

@@ -38,6 +38,9 @@ pub struct Peer {
     pub pid: Option<i32>,
     /// NSS facts about `uid`.
     pub account: Account,
+    /// The peer's login-session facts from logind (`session`, `service`,
+    /// `tty`, `rhost`); empty when unknown.
+    pub context: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Peer {
@@ -122,6 +125,8 @@ pub struct Engine {
     pub changed: tokio::sync::Notify,
     /// Notified when a deadline was added; the timer re-plans.
     pub deadlines_changed: tokio::sync::Notify,
+    /// Every committed audit row, for the D-Bus signals.
+    transitions: tokio::sync::broadcast::Sender<AuditRow>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -163,6 +168,7 @@ impl Engine {
             syslog,
             changed: tokio::sync::Notify::new(),
             deadlines_changed: tokio::sync::Notify::new(),
+            transitions: tokio::sync::broadcast::channel(1024).0,
         }
     }
 
@@ -176,8 +182,36 @@ impl Engine {
     fn after_commit(&self, rows: &[AuditRow]) {
         if !rows.is_empty() {
             self.syslog.emit(rows);
+            for row in rows {
+                // No subscriber (no bus) is fine; a slow one lags, never blocks.
+                let _ = self.transitions.send(row.clone());
+            }
             self.changed.notify_waiters();
         }
+    }
+
+    /// Committed audit rows from now on.
+    #[must_use]
+    pub fn transitions(&self) -> tokio::sync::broadcast::Receiver<AuditRow> {
+        self.transitions.subscribe()
+    }
+
+    /// `list` as root sees it (for the D-Bus methods, whose callers the bus
+    /// policy restricts).
+    pub fn list_as_root(&self, pending: bool) -> Response {
+        let root = Peer {
+            uid: 0,
+            pid: None,
+            account: Account {
+                name: "root".into(),
+                uid: 0,
+                gid: 0,
+                groups: Default::default(),
+            },
+            context: Default::default(),
+        };
+        self.list(&root, pending, false, false, Timestamp::now())
+            .unwrap_or_else(EngineError::into_response)
     }
 
     /// The configuration in use.

@@ -61,6 +61,7 @@ fn rule(role: &str, approvals: u32, index: usize) -> Rule {
         }),
         r#where: None,
         when: None,
+        context: None,
         approval: Approval {
             count: approvals,
             approvers: Approvers {
@@ -142,6 +143,7 @@ fn peer_in(name: &str, uid: u32, groups: &[&str]) -> Peer {
             gid: uid,
             groups: all,
         },
+        context: Default::default(),
     }
 }
 

@@ -137,6 +137,7 @@ impl Engine {
             uid: peer.uid,
             groups: peer.account.groups.clone(),
             attributes: st.cfg.attributes_of(&peer.account.name),
+            context: peer.context.clone(),
         }
     }
 

@@ -204,7 +204,24 @@ pub fn check_rule(
     if let Some(when) = &rule.when {
         check_when(when, now)?;
     }
+    if let Some(ctx) = &rule.context {
+        check_context(ctx, rule.effect, subject)?;
+    }
     Ok(())
+}
+
+/// Session facts. Never fail open: an unknown fact does not satisfy an
+/// allow rule, and does satisfy a deny rule.
+fn check_context(
+    wanted: &std::collections::BTreeMap<String, Vec<String>>,
+    effect: crate::policy::Effect,
+    s: &Subject,
+) -> Result<(), String> {
+    let missing = wanted.keys().any(|k| !s.context.contains_key(k));
+    if missing && effect == crate::policy::Effect::Deny {
+        return Ok(());
+    }
+    check_values(wanted, &s.context, &s.user, "session fact")
 }
 
 fn list<T: AsRef<str>>(v: &[T]) -> String {

@@ -128,3 +128,48 @@ fn where_selectors() {
         ),
     ]);
 }
+
+#[test]
+fn context_selectors_never_fail_open() {
+    let allow = policy(&[(
+        "a.toml",
+        "[roles.r]\n[[rules]]\nrole = \"r\"\ncontext = { session = [\"remote\"], service = [\"sshd\"] }\n",
+    )]);
+    let deny = policy(&[(
+        "a.toml",
+        "[roles.r]\n[[rules]]\nrole = \"r\"\n\n[[rules]]\nrole = \"r\"\neffect = \"deny\"\ncontext = { session = [\"remote\"] }\n",
+    )]);
+    let with = |facts: &[(&str, &[&str])]| {
+        let mut s = user("ferris");
+        s.context = map(facts);
+        s
+    };
+    let remote_ssh = with(&[("session", &["remote"]), ("service", &["sshd"])]);
+    let remote_other = with(&[("session", &["remote"]), ("service", &["cron"])]);
+    let local = with(&[("session", &["local"])]);
+    let unknown = user("ferris");
+    let now: jiff::Timestamp = "2026-11-24T10:00:00Z".parse().unwrap();
+    let role = RoleName::parse("r").unwrap();
+    let ok = |p: &Policy, s: &Subject| decide(p, s, &host("web1"), &role, None, now).is_allowed();
+    // An allow rule needs every fact, known and matching.
+    assert!(ok(&allow, &remote_ssh));
+    assert!(!ok(&allow, &remote_other));
+    assert!(!ok(&allow, &local));
+    assert!(
+        !ok(&allow, &unknown),
+        "unknown facts must not satisfy an allow rule"
+    );
+    let msg = decide(&allow, &unknown, &host("web1"), &role, None, now);
+    assert!(
+        msg.message().contains("has no session fact"),
+        "{}",
+        msg.message()
+    );
+    // A deny rule applies when its facts match, and also when they are unknown.
+    assert!(!ok(&deny, &remote_ssh));
+    assert!(ok(&deny, &local));
+    assert!(
+        !ok(&deny, &unknown),
+        "unknown facts must not lift a deny rule"
+    );
+}

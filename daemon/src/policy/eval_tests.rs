@@ -43,6 +43,7 @@ fn user(name: &str) -> Subject {
             .map(|g| (*g).to_owned())
             .collect::<BTreeSet<_>>(),
         attributes: map(attrs),
+        context: BTreeMap::new(),
     }
 }
 

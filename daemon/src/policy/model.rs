@@ -106,6 +106,11 @@ pub struct Rule {
     pub r#where: Option<Where>,
     /// When it applies (`None`: always).
     pub when: Option<When>,
+    /// Facts about the requester's login session from logind (`session`:
+    /// `local`/`remote`, `service`, `tty`, `rhost`). A fact that is not
+    /// known (no bus, no logind, no session) never satisfies an allow rule
+    /// and always satisfies a deny rule, so missing facts never open access.
+    pub context: Option<BTreeMap<String, Vec<String>>>,
     /// How a request it allows is approved.
     pub approval: Approval,
 }
@@ -250,6 +255,8 @@ pub struct Subject {
     pub groups: BTreeSet<String>,
     /// Attributes from `users.d`.
     pub attributes: BTreeMap<String, Vec<String>>,
+    /// Session facts from logind (empty when unknown).
+    pub context: BTreeMap<String, Vec<String>>,
 }
 
 /// Facts about this host.

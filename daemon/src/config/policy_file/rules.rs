@@ -40,6 +40,10 @@ pub(super) fn rule(cx: &mut Cx<'_>, index_in_file: usize, raw: Spanned<RawRule>)
         Some(w) => when(cx, w).map(Some),
         None => Some(None),
     };
+    let context = match &raw.context {
+        Some(c) => context(cx, c).map(Some),
+        None => Some(None),
+    };
     let approval = match &raw.approval {
         Some(a) if effect == Some(Effect::Deny) => {
             cx.err(
@@ -59,8 +63,40 @@ pub(super) fn rule(cx: &mut Cx<'_>, index_in_file: usize, raw: Spanned<RawRule>)
         who: who?,
         r#where: r#where?,
         when: when?,
+        context: context?,
         approval: approval?,
     })
+}
+
+/// `context = { session = ["local"|"remote"], service = [...], tty = [...], rhost = [...] }`.
+fn context(
+    cx: &mut Cx<'_>,
+    raw: &crate::config::policy_raw::SpannedTags,
+) -> Option<std::collections::BTreeMap<String, Vec<String>>> {
+    let facts = cx.tags(raw, "context", "session fact")?;
+    let mut ok = true;
+    for (key, values) in &facts {
+        match key.as_str() {
+            "session" => {
+                if let Some(v) = values.iter().find(|v| *v != "local" && *v != "remote") {
+                    cx.err(
+                        raw.span(),
+                        format!("context.session: {v:?} is neither \"local\" nor \"remote\""),
+                    );
+                    ok = false;
+                }
+            }
+            "service" | "tty" | "rhost" => {}
+            other => {
+                cx.err(
+                    raw.span(),
+                    format!("context: unknown fact {other:?}; known: session, service, tty, rhost"),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(facts)
 }
 
 /// A selector list of names: present and non-empty, every name valid.
