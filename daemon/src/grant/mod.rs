@@ -1,10 +1,11 @@
-//! How a grant touches the host: sudoers drop-ins and local group
-//! membership.
+//! How a grant touches the host: sudoers drop-ins, local group membership,
+//! and the choice of processes to end when a grant's window closes.
 #![forbid(unsafe_code)]
 
 pub mod groups;
 pub mod privileged;
 pub mod sudoers;
+pub mod sweep;
 #[cfg(test)]
 pub(crate) mod test_host;
 

@@ -2,7 +2,7 @@
 //! named `elvt...`, removed by `Drop` even when a test fails, and a lock so
 //! that tests do not fight over `/etc/group`.
 
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -114,11 +114,69 @@ impl TestUser {
             .map(str::to_owned)
             .collect()
     }
+
+    /// Starts `args` as the user with the given supplementary gids and the
+    /// extra environment variables (nothing else in the environment).
+    pub fn spawn(&self, gids: &[u32], env: &[(&str, &str)], args: &[&str]) -> Spawned {
+        let groups = if gids.is_empty() {
+            "--clear-groups".to_owned()
+        } else {
+            let list: Vec<String> = gids.iter().map(u32::to_string).collect();
+            format!("--groups={}", list.join(","))
+        };
+        Command::new("setpriv")
+            .args([
+                &format!("--reuid={}", self.uid),
+                &format!("--regid={}", self.gid),
+                &groups,
+                "--",
+            ])
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .spawn()
+            .map(Spawned)
+            .unwrap()
+    }
 }
 
 impl Drop for TestUser {
     fn drop(&mut self) {
         let _ = shadow("userdel", &["-f", &self.name]);
+    }
+}
+
+/// A child process, killed and reaped when dropped (a failing test leaves
+/// nothing running).
+#[derive(Debug)]
+pub struct Spawned(pub Child);
+
+impl Spawned {
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Waits up to `limit` for the exit; the wait status, if it exited.
+    pub fn wait_for(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(st) = self.0.try_wait().unwrap() {
+                return Some(st);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

@@ -1,8 +1,10 @@
 //! The only place for raw system calls. Nothing here needs `unsafe` yet:
-//! user and group lookups go through `nix`, peer credentials through tokio.
+//! user and group lookups and signals go through `nix`, peer credentials
+//! through tokio.
 //! Any future `unsafe` block lives in this module and carries a
 //! `// SAFETY:` comment.
 
+pub mod procs;
 pub mod users;
 
 /// The kernel's host name, or `localhost` if it cannot be read.
