@@ -40,6 +40,14 @@ const CASES: &[(&str, u32, &str)] = &[
     ("[roles.r]\nsudo = { commands = [\"/usr/bin/systemctl restart *\"] }\n", 2, "command argument \"*\" contains '*'"),
     ("[roles.r]\nsudo = { commands = [\"/bin/\"] }\n", 2, "ends in '/'"),
     ("[roles.r]\nsudo = { commands = [\"/usr//bin/x\"] }\n", 2, "contains '//'"),
+    // groups and what happens at expiry
+    ("[roles.r]\ngroups = [\"adm\", \"docker\"]\n", 2, "groups: docker is a privileged group (its members drive the Docker daemon"),
+    ("[roles.r]\ngroups = [\n  \"adm\",\n  \"sudo\",\n]\n", 4, "groups: sudo is a privileged group (sudoers grants its members full sudo (Debian, Ubuntu)); set allow_privileged_groups = true in this role to grant it anyway"),
+    ("[roles.r]\nallow_privileged_groups = \"yes\"\n", 2, "invalid type: string \"yes\", expected a boolean"),
+    ("[roles.r]\n\non_expiry = \"kill\"\n", 3, "on_expiry: \"kill\" is neither \"warn\" nor \"terminate\""),
+    ("[roles.r]\non_expiry = \"terminate\"\nterminate_grace = \"1h\"\n", 3, "terminate_grace 1h is longer than 10m"),
+    ("[roles.r]\non_expiry = \"terminate\"\nterminate_grace = \"soon\"\n", 3, "terminate_grace: \"soon\" is not a duration"),
+    ("[roles.r]\nterminate_grace = \"3s\"\n", 2, "terminate_grace is set but on_expiry is not \"terminate\""),
     // rules
     ("[roles.r]\n[[rules]]\nrole = \"r\"\neffect = \"permit\"\n", 4, "effect: \"permit\" is neither \"allow\" nor \"deny\""),
     ("[roles.r]\n[[rules]]\nrole = \"r\"\neffect = \"deny\"\napproval = { count = 0 }\n", 5, "a deny rule is never approved"),

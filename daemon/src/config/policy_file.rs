@@ -10,7 +10,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use elevated_proto::{GroupName, NameError, RoleName, UserName};
+use elevated_proto::{NameError, RoleName, UserName};
 use toml::Spanned;
 
 use super::attrs::{check_key, check_value};
@@ -20,7 +20,10 @@ use super::policy_check as check;
 use super::policy_raw::{RawFile, RawRole, RawRule, SpannedList, SpannedTags};
 use crate::policy::{Command, Policy, Role, SourceRef, SudoSpec};
 
+mod role_groups;
 mod rules;
+
+pub use role_groups::{GroupLookup, DEFAULT_TERMINATE_GRACE, MAX_TERMINATE_GRACE};
 
 /// `max_duration` of a role that names none.
 pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(8 * 3600);
@@ -35,7 +38,11 @@ pub const DEFAULT_ACTION_DURATION: Duration = Duration::from_secs(300);
 /// Loads every `*.toml` in `dir` in lexical order (a missing directory is an
 /// empty policy). Unsafe files (see [`super::files::read_trusted`]) are
 /// errors too. All errors of all files are returned together, in file order.
-pub fn load_policy_dir(dir: &Path) -> Result<Policy, ConfigErrors> {
+/// With `groups`, role groups are checked against the host too.
+pub fn load_policy_dir(
+    dir: &Path,
+    groups: Option<GroupLookup<'_>>,
+) -> Result<Policy, ConfigErrors> {
     let files = read_toml_dir(dir).map_err(|e| ConfigErrors(vec![e]))?;
     let order: Vec<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
     let mut texts = Vec::new();
@@ -46,7 +53,7 @@ pub fn load_policy_dir(dir: &Path) -> Result<Policy, ConfigErrors> {
             Err(e) => errors.push(e),
         }
     }
-    let parsed = parse_policy_files(&texts);
+    let parsed = parse_policy_files_with(&texts, groups);
     if errors.is_empty() {
         return parsed;
     }
@@ -58,9 +65,20 @@ pub fn load_policy_dir(dir: &Path) -> Result<Policy, ConfigErrors> {
 }
 
 /// Parses policy files given in evaluation order (the caller sorts them).
-/// Pure: no file system access. All errors are returned, in file order and
-/// then line order.
+/// Pure: no file system access, no look at the host's groups (privileged
+/// group names are still refused). All errors are returned, in file order
+/// and then line order.
 pub fn parse_policy_files(files: &[(PathBuf, String)]) -> Result<Policy, ConfigErrors> {
+    parse_policy_files_with(files, None)
+}
+
+/// [`parse_policy_files`], and with `groups`, also checks every group a
+/// role grants against the host: it must exist, and a gid 0 group counts
+/// as privileged whatever its name.
+pub fn parse_policy_files_with(
+    files: &[(PathBuf, String)],
+    groups: Option<GroupLookup<'_>>,
+) -> Result<Policy, ConfigErrors> {
     let mut errors = Vec::new();
     let mut policy = Policy::default();
     let mut defined: BTreeMap<RoleName, (PathBuf, u32)> = BTreeMap::new();
@@ -81,6 +99,7 @@ pub fn parse_policy_files(files: &[(PathBuf, String)]) -> Result<Policy, ConfigE
                 |n| n.to_string_lossy().into_owned(),
             ),
             errors: &mut errors,
+            groups,
         };
         for (name, raw_role) in raw.roles {
             let line = cx.line(name.span());
@@ -142,12 +161,14 @@ fn sort_errors(errors: &mut [ConfigError], order: &[PathBuf]) {
     });
 }
 
-/// What the checks of one file share: where they are and where errors go.
+/// What the checks of one file share: where they are, where errors go,
+/// and how to look the host's groups up (`None`: not checked).
 struct Cx<'a> {
     path: &'a Path,
     src: &'a str,
     file: String,
     errors: &'a mut Vec<ConfigError>,
+    groups: Option<GroupLookup<'a>>,
 }
 
 impl Cx<'_> {
@@ -265,10 +286,8 @@ impl Cx<'_> {
             Some(s) => self.sudo(s).map(Some),
             None => Some(None),
         };
-        let groups = match &raw.groups {
-            Some(g) => self.names(g, "groups", GroupName::parse),
-            None => Some(Vec::new()),
-        };
+        let groups = role_groups::groups(self, &raw);
+        let expiry = role_groups::expiry(self, &raw);
         let max = match &raw.max_duration {
             Some(s) => self.duration(s, "max_duration"),
             None => Some(DEFAULT_MAX_DURATION),
@@ -301,6 +320,7 @@ impl Cx<'_> {
             Some(s) => self.duration(s, "action_duration"),
             None => Some(DEFAULT_ACTION_DURATION),
         };
+        let (on_expiry, terminate_grace) = expiry?;
         Some(Role {
             name: role_name?,
             actions: actions?,
@@ -309,6 +329,9 @@ impl Cx<'_> {
             description: raw.description,
             sudo: sudo?,
             groups: groups?,
+            allow_privileged_groups: raw.allow_privileged_groups,
+            on_expiry,
+            terminate_grace,
             login: raw.login,
             default_duration: default?,
             max_duration: max?,

@@ -1,5 +1,6 @@
 use super::*;
-use crate::policy::{Approval, Approvers, Effect, HourRange, Rule, When, Where, Who};
+use crate::policy::{Approval, Approvers, Effect, HourRange, OnExpiry, Rule, When, Where, Who};
+use elevated_proto::GroupName;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
@@ -8,6 +9,8 @@ const GOOD: &str = r#"# database team
 description      = "Administer PostgreSQL"
 sudo             = { runas = "postgres", commands = ["/usr/bin/psql", "/usr/bin/pg_dump"], nopasswd = false }
 groups           = ["adm"]
+on_expiry        = "terminate"
+terminate_grace  = "10s"
 login            = false
 default_duration = "30m"
 max_duration     = "2h"
@@ -77,6 +80,9 @@ fn good_policy_parses_into_the_model() {
                 nopasswd: false,
             }),
             groups: vec![GroupName::parse("adm").unwrap()],
+            allow_privileged_groups: false,
+            on_expiry: OnExpiry::Terminate,
+            terminate_grace: Duration::from_secs(10),
             login: false,
             actions: vec![],
             action_duration: Duration::from_secs(300),
@@ -96,7 +102,10 @@ fn good_policy_parses_into_the_model() {
     assert!(ops.login);
     assert_eq!(ops.max_duration, Duration::from_secs(8 * 3600));
     assert_eq!(ops.default_duration, Duration::from_secs(3600));
-    assert_eq!(ops.source.line, 10);
+    assert_eq!(ops.source.line, 12);
+    assert_eq!(ops.on_expiry, OnExpiry::Warn);
+    assert_eq!(ops.terminate_grace, DEFAULT_TERMINATE_GRACE);
+    assert!(!ops.allow_privileged_groups);
 
     assert_eq!(p.rules.len(), 3);
     let r = &p.rules[0];
@@ -106,7 +115,7 @@ fn good_policy_parses_into_the_model() {
             index_in_file: 1,
             source: SourceRef {
                 file: "10-db.toml".into(),
-                line: 14
+                line: 16
             },
             role: role("db-admin"),
             effect: Effect::Allow,
@@ -150,11 +159,11 @@ fn good_policy_parses_into_the_model() {
             },
         }
     );
-    assert_eq!(r.label(), "10-db.toml rule 1 (line 14)");
+    assert_eq!(r.label(), "10-db.toml rule 1 (line 16)");
     let deny = &p.rules[1];
     assert_eq!(
         (deny.effect, deny.index_in_file, deny.source.line),
-        (Effect::Deny, 2, 22)
+        (Effect::Deny, 2, 24)
     );
     let w = deny.when.as_ref().unwrap();
     assert_eq!(w.days, None);
@@ -175,7 +184,7 @@ fn good_policy_parses_into_the_model() {
     let last = &p.rules[2];
     assert_eq!(
         (last.effect, last.index_in_file, last.source.line),
-        (Effect::Allow, 3, 27)
+        (Effect::Allow, 3, 29)
     );
     assert!(last.who.is_none() && last.r#where.is_none() && last.when.is_none());
     assert_eq!(last.approval, Approval::default());
@@ -252,7 +261,7 @@ fn load_dir(list: &[(&str, &str, u32)]) -> (tempfile::TempDir, Result<Policy, Co
         fs::write(&f, text).unwrap();
         fs::set_permissions(&f, fs::Permissions::from_mode(*mode)).unwrap();
     }
-    let r = load_policy_dir(d.path());
+    let r = load_policy_dir(d.path(), None);
     (d, r)
 }
 
@@ -270,7 +279,7 @@ fn load_dir_reads_in_lexical_order() {
     let p = r.unwrap();
     assert_eq!(p.rules[0].source.file, "10-a.toml");
     assert_eq!(p.rules[1].source.file, "20-b.toml");
-    let missing = load_policy_dir(std::path::Path::new("/nonexistent/policy.d")).unwrap();
+    let missing = load_policy_dir(std::path::Path::new("/nonexistent/policy.d"), None).unwrap();
     assert!(missing.roles.is_empty() && missing.rules.is_empty());
 }
 

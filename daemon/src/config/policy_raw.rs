@@ -34,6 +34,10 @@ pub(super) struct RawRole {
     pub sudo: Option<Spanned<RawSudo>>,
     pub groups: Option<SpannedList>,
     #[serde(default)]
+    pub allow_privileged_groups: bool,
+    pub on_expiry: Option<Spanned<String>>,
+    pub terminate_grace: Option<Spanned<String>>,
+    #[serde(default)]
     pub login: bool,
     pub default_duration: Option<Spanned<String>>,
     pub max_duration: Option<Spanned<String>>,

@@ -1,8 +1,13 @@
-//! How a grant touches the host. Today: sudoers drop-ins. Group membership
-//! slots in beside `sudoers` with the same install/remove/list shape.
+//! How a grant touches the host: sudoers drop-ins, local group membership,
+//! and the choice of processes to end when a grant's window closes.
 #![forbid(unsafe_code)]
 
+pub mod groups;
+pub mod privileged;
 pub mod sudoers;
+pub mod sweep;
+#[cfg(test)]
+pub(crate) mod test_host;
 
 use elevated_proto::{GroupName, SudoView, UserName};
 use serde::{Deserialize, Serialize};
@@ -130,6 +135,14 @@ pub enum GrantError {
         /// The temporary file checked.
         path: String,
         /// visudo's output or the reason it could not run.
+        detail: String,
+    },
+    /// An external command (such as `gpasswd`) failed or could not run.
+    #[error("{command} failed: {detail}")]
+    Command {
+        /// The command line, as run.
+        command: String,
+        /// Its exit status and error output, or the reason it could not run.
         detail: String,
     },
 }

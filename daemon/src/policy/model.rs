@@ -36,6 +36,13 @@ pub struct Role {
     pub sudo: Option<SudoSpec>,
     /// Supplementary groups for the window.
     pub groups: Vec<GroupName>,
+    /// `groups` may name privileged groups (root-equivalent ones).
+    pub allow_privileged_groups: bool,
+    /// What happens to processes still using the grant when it ends.
+    pub on_expiry: OnExpiry,
+    /// With [`OnExpiry::Terminate`]: how long processes have between
+    /// SIGTERM and SIGKILL.
+    pub terminate_grace: Duration,
     /// Counts as login access where the host requires it.
     pub login: bool,
     /// Window when the request names none.
@@ -52,6 +59,18 @@ pub struct Role {
     pub reauth: bool,
     /// Where it was defined.
     pub source: SourceRef,
+}
+
+/// What the daemon does, when a grant ends, about the processes that still
+/// hold a granted group or were started through the grant's sudo rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnExpiry {
+    /// Leave them running; log and audit them.
+    #[default]
+    Warn,
+    /// SIGTERM, then SIGKILL after the role's `terminate_grace`.
+    Terminate,
 }
 
 /// The sudo part of a role.

@@ -1,0 +1,268 @@
+//! Processes read from `/proc`, and ending them: SIGTERM, a grace period,
+//! then SIGKILL. Which processes to choose is decided by the pure
+//! functions of `crate::grant::sweep`.
+//!
+//! Everything here blocks (reading `/proc`, sleeping through the grace
+//! period): async callers run it with `spawn_blocking`.
+#![forbid(unsafe_code)]
+
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::{sysconf, Pid, SysconfVar};
+
+use crate::grant::sweep::{
+    parse_btime, parse_environ, parse_stat, parse_status, select, Clock, ProcInfo, SudoEnv, Target,
+    Victim,
+};
+use crate::grant::GrantError;
+
+/// The real `/proc`.
+pub const PROC: &str = "/proc";
+
+/// Most of a process environment read when looking for `SUDO_UID`.
+const ENVIRON_LIMIT: u64 = 1 << 20;
+
+/// How often a signalled process is checked for having exited.
+const POLL: Duration = Duration::from_millis(50);
+
+/// How long to wait for a process to disappear after SIGKILL.
+const KILL_WAIT: Duration = Duration::from_secs(2);
+
+fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> GrantError + 'a {
+    move |source| GrantError::Io {
+        action,
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Boot time from `ROOT/stat` and the kernel's clock tick rate.
+pub fn clock(root: &Path) -> Result<Clock, GrantError> {
+    let path = root.join("stat");
+    let text = fs::read_to_string(&path).map_err(io("reading", &path))?;
+    let btime = parse_btime(&text).ok_or_else(|| GrantError::Io {
+        action: "parsing",
+        path: path.display().to_string(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, "no btime line"),
+    })?;
+    let ticks_per_sec = match sysconf(SysconfVar::CLK_TCK) {
+        Ok(Some(t)) => u64::try_from(t).unwrap_or(100),
+        _ => 100,
+    };
+    Ok(Clock {
+        btime,
+        ticks_per_sec,
+    })
+}
+
+fn read_environ(path: &Path) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    File::open(path)
+        .ok()?
+        .take(ENVIRON_LIMIT)
+        .read_to_end(&mut buf)
+        .ok()?;
+    Some(buf)
+}
+
+/// One process from `ROOT/PID`; `None` when it is gone or unreadable.
+#[must_use]
+pub fn read_proc(root: &Path, pid: u32) -> Option<ProcInfo> {
+    let dir = root.join(pid.to_string());
+    let stat = parse_stat(&fs::read_to_string(dir.join("stat")).ok()?)?;
+    let status = parse_status(&fs::read_to_string(dir.join("status")).ok()?)?;
+    // Kernel threads have no environment; an unreadable one counts as
+    // empty (the process cannot be matched through SUDO_UID then).
+    let env = if stat.is_kernel_thread() {
+        SudoEnv::default()
+    } else {
+        read_environ(&dir.join("environ"))
+            .map(|b| parse_environ(&b))
+            .unwrap_or_default()
+    };
+    Some(ProcInfo {
+        pid,
+        stat,
+        status,
+        env,
+    })
+}
+
+/// Every process under `root` (normally [`PROC`]); processes that exit
+/// during the scan are skipped.
+pub fn scan(root: &Path) -> Result<Vec<ProcInfo>, GrantError> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(root).map_err(io("listing", root))? {
+        let entry = entry.map_err(io("listing", root))?;
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if let Some(p) = read_proc(root, pid) {
+            out.push(p);
+        }
+    }
+    out.sort_by_key(|p| p.pid);
+    Ok(out)
+}
+
+/// The processes under `root` to end for `target` (never this process).
+pub fn find(root: &Path, target: &Target) -> Result<Vec<Victim>, GrantError> {
+    let clock = clock(root)?;
+    let procs = scan(root)?;
+    Ok(select(&procs, target, &clock, std::process::id()))
+}
+
+/// What happened to one process.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// It had exited before any signal.
+    AlreadyGone,
+    /// It exited within the grace period after SIGTERM.
+    Terminated,
+    /// It outlived the grace period and was killed with SIGKILL.
+    Killed,
+    /// It was still there after SIGKILL (uninterruptible sleep, most
+    /// likely); it dies when the kernel lets it.
+    Survived,
+    /// A signal could not be sent.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
+/// Per-process results of [`terminate`], for the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Report {
+    /// Each process with its outcome, in the order given.
+    pub ended: Vec<(Victim, Outcome)>,
+}
+
+impl Report {
+    /// Whether every process is gone (or was gone).
+    #[must_use]
+    pub fn all_gone(&self) -> bool {
+        self.ended.iter().all(|(_, o)| {
+            matches!(
+                o,
+                Outcome::AlreadyGone | Outcome::Terminated | Outcome::Killed
+            )
+        })
+    }
+}
+
+/// Whether the process is still the one chosen and has not exited. A pid
+/// with another start time has been reused: the chosen one is gone.
+fn alive(v: &Victim) -> bool {
+    let Ok(text) = fs::read_to_string(Path::new(PROC).join(v.pid.to_string()).join("stat")) else {
+        return false;
+    };
+    parse_stat(&text).is_some_and(|s| s.start_ticks == v.start_ticks && !s.is_dead())
+}
+
+fn signal(v: &Victim, sig: Signal) -> Result<bool, String> {
+    let pid = i32::try_from(v.pid).map_err(|_| format!("pid {} out of range", v.pid))?;
+    if !alive(v) {
+        return Ok(false);
+    }
+    match kill(Pid::from_raw(pid), sig) {
+        Ok(()) => Ok(true),
+        Err(Errno::ESRCH) => Ok(false),
+        Err(e) => Err(format!("{sig}: {e}")),
+    }
+}
+
+/// Waits until none of `pending` is alive or `limit` has passed; returns
+/// the indexes still alive.
+fn wait_gone(victims: &[Victim], mut pending: Vec<usize>, limit: Duration) -> Vec<usize> {
+    let deadline = Instant::now() + limit;
+    loop {
+        pending.retain(|i| victims.get(*i).is_some_and(alive));
+        if pending.is_empty() || Instant::now() >= deadline {
+            return pending;
+        }
+        std::thread::sleep(POLL.min(deadline.saturating_duration_since(Instant::now())));
+    }
+}
+
+/// Sends SIGTERM to every process, waits up to `grace` for them to exit,
+/// then SIGKILLs the rest. Each process is checked against its start time
+/// before every signal, so a reused pid is never signalled.
+#[must_use]
+pub fn terminate(victims: &[Victim], grace: Duration) -> Report {
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; victims.len()];
+    let mut pending = Vec::new();
+    for (i, v) in victims.iter().enumerate() {
+        match signal(v, Signal::SIGTERM) {
+            Ok(true) => pending.push(i),
+            Ok(false) => outcomes[i] = Some(Outcome::AlreadyGone),
+            Err(error) => outcomes[i] = Some(Outcome::Failed { error }),
+        }
+    }
+    let stubborn = wait_gone(victims, pending.clone(), grace);
+    let mut killed = Vec::new();
+    for i in &pending {
+        if !stubborn.contains(i) {
+            outcomes[*i] = Some(Outcome::Terminated);
+            continue;
+        }
+        match victims.get(*i).map(|v| signal(v, Signal::SIGKILL)) {
+            Some(Ok(true)) => killed.push(*i),
+            Some(Ok(false)) => outcomes[*i] = Some(Outcome::Terminated),
+            Some(Err(error)) => outcomes[*i] = Some(Outcome::Failed { error }),
+            None => {}
+        }
+    }
+    let survivors = wait_gone(victims, killed.clone(), KILL_WAIT);
+    for i in killed {
+        outcomes[i] = Some(if survivors.contains(&i) {
+            Outcome::Survived
+        } else {
+            Outcome::Killed
+        });
+    }
+    Report {
+        ended: victims
+            .iter()
+            .cloned()
+            .zip(
+                outcomes
+                    .into_iter()
+                    .map(|o| o.unwrap_or(Outcome::AlreadyGone)),
+            )
+            .collect(),
+    }
+}
+
+/// Finds and ends the processes of `target` in the real `/proc`, then looks
+/// once more for any started meanwhile (a child forked during the grace
+/// period) and ends those too.
+pub fn end_processes(target: &Target, grace: Duration) -> Result<Report, GrantError> {
+    let root = Path::new(PROC);
+    let mut report = terminate(&find(root, target)?, grace);
+    let mut again = find(root, target)?;
+    again.retain(|v| {
+        !report
+            .ended
+            .iter()
+            .any(|(w, _)| w.pid == v.pid && w.start_ticks == v.start_ticks)
+    });
+    if !again.is_empty() {
+        report.ended.extend(terminate(&again, grace).ended);
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+#[path = "procs_tests.rs"]
+mod tests;
