@@ -18,8 +18,6 @@ pub enum PamResult {
     PermDenied,
     /// `PAM_USER_UNKNOWN`: PAM could not tell which user is logging in.
     UserUnknown,
-    /// `PAM_AUTHINFO_UNAVAIL`: the information needed is unavailable.
-    AuthInfoUnavail,
     /// `PAM_IGNORE`: this module has nothing to say (authentication,
     /// credentials, or a session the daemon could not record).
     Ignore,

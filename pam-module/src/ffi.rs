@@ -110,7 +110,6 @@ fn code(r: PamResult) -> PamResultCode {
         PamResult::Success => PamResultCode::PAM_SUCCESS,
         PamResult::PermDenied => PamResultCode::PAM_PERM_DENIED,
         PamResult::UserUnknown => PamResultCode::PAM_USER_UNKNOWN,
-        PamResult::AuthInfoUnavail => PamResultCode::PAM_AUTHINFO_UNAVAIL,
         PamResult::Ignore => PamResultCode::PAM_IGNORE,
         PamResult::Abort => PamResultCode::PAM_ABORT,
     }
