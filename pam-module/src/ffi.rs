@@ -78,13 +78,13 @@ impl PamHooks for PamElevate {
 }
 
 fn run(pamh: &mut PamHandle, args: &[&CStr], flags: PamFlag, phase: Phase) -> PamResultCode {
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
     let silent = flags & PAM_SILENT != 0;
     let mut h = Handle::new(pamh, phase.name());
     let outcome = guarded(|| {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         let opts = core::options(&mut h, &args);
         match phase {
             Phase::Account => core::account(&mut h, &opts, silent),
