@@ -125,6 +125,7 @@ impl<E: PamEnv> Check<'_, E> {
         if self.screen.silent {
             return None;
         }
+        self.daemon.hang_up();
         let started = Instant::now();
         let text = format!("Reason for this login (a request for role {role}): ");
         let answer = self.env.prompt(&text, true);

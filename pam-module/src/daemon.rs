@@ -88,6 +88,13 @@ impl<'a> Daemon<'a> {
         }
     }
 
+    /// Closes the connection; the next call opens a new one. Used before
+    /// waiting on the user, so the daemon's idle limit cannot close it
+    /// under us.
+    pub fn hang_up(&mut self) {
+        self.client = None;
+    }
+
     /// Sends `request` and reads the answer, waiting for it at most `read`
     /// (and never past `deadline`).
     pub fn call(

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::io::Write;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -144,6 +144,8 @@ pub struct FakeDaemon {
     pub socket: PathBuf,
     /// Every request received, in order.
     pub seen: Arc<Mutex<Vec<Request>>>,
+    /// Connections accepted so far.
+    pub connections: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
@@ -155,12 +157,14 @@ impl FakeDaemon {
         listener.set_nonblocking(true).unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (s, st) = (seen.clone(), stop.clone());
-        std::thread::spawn(move || serve(&listener, steps.into(), &s, &st));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (s, st, c) = (seen.clone(), stop.clone(), connections.clone());
+        std::thread::spawn(move || serve(&listener, steps.into(), &s, &st, &c));
         Self {
             _dir: dir,
             socket,
             seen,
+            connections,
             stop,
         }
     }
@@ -190,11 +194,15 @@ fn serve(
     mut steps: VecDeque<Step>,
     seen: &Mutex<Vec<Request>>,
     stop: &AtomicBool,
+    connections: &AtomicUsize,
 ) {
     let mut held = Vec::new();
     while !stop.load(Ordering::SeqCst) {
         let mut stream = match listener.accept() {
-            Ok((s, _)) => s,
+            Ok((s, _)) => {
+                connections.fetch_add(1, Ordering::SeqCst);
+                s
+            }
             Err(_) => {
                 std::thread::sleep(Duration::from_millis(5));
                 continue;

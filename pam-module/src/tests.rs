@@ -231,6 +231,8 @@ fn request_asks_a_reason_and_pending_then_approved_is_success() {
     );
     // The last question files nothing new.
     assert_eq!(login_fields(&seen[4]), (None, None));
+    // No connection is kept open while the user types.
+    assert_eq!(d.connections.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
 #[test]
