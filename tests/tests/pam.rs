@@ -1,0 +1,251 @@
+//! `pam_elevate.so` loaded by the real libpam through `pamtester`, against
+//! a real daemon and against fake ones that answer garbage or nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use elevated_tests::daemon::text;
+use elevated_tests::pam::{output_text, wait_bounded, PamService};
+use elevated_tests::{require_root, Daemon, TestGroup, TestUser};
+
+const NOT_ANSWERING: &str = "elevated is not answering; login denied";
+
+/// A daemon requiring login grants, with role `shell` (login = true)
+/// granted to `alice` automatically, or after one approval by `approver`.
+fn daemon(alice: &TestUser, approver: Option<&TestUser>, extra: &str) -> Daemon {
+    let mut d = Daemon::new(&format!("[login]\nrequire_grant = true\n{extra}"));
+    let approval = match approver {
+        Some(b) => format!(
+            "approval = {{ count = 1, approvers = {{ users = [\"{}\"] }}, reason = true }}\n",
+            b.name
+        ),
+        None => String::new(),
+    };
+    d.policy(
+        "10-shell.toml",
+        &format!(
+            "[roles.shell]\nsudo = {{ commands = [\"/usr/bin/id\"] }}\nlogin = true\n\n\
+             [[rules]]\nrole = \"shell\"\nwho = {{ users = [\"{}\"] }}\n{approval}",
+            alice.name
+        ),
+    );
+    d.start();
+    d
+}
+
+fn service(d: &Daemon, args: &str) -> PamService {
+    PamService::new(&format!("socket={} {args}", d.socket.display()))
+}
+
+#[test]
+fn a_login_grant_opens_logins_until_it_expires() {
+    require_root();
+    let alice = TestUser::new("a", &[]);
+    let d = daemon(&alice, None, "");
+    let pam = service(&d, "timeout=3");
+
+    let (ok, out, _) = pam.account(&alice.name, "");
+    assert!(!ok, "allowed without a grant: {out}");
+    assert!(
+        out.contains("needs an active grant of a login role (shell)"),
+        "{out}"
+    );
+
+    let r = d.elevate(
+        Some(&alice),
+        &["--json", "request", "shell", "--for", "2s", "--reason", "r"],
+    );
+    assert_eq!(r.status.code(), Some(0), "{:?}", text(&r));
+    let (ok, out, _) = pam.account(&alice.name, "");
+    assert!(ok, "denied with a grant: {out}");
+
+    let start = Instant::now();
+    loop {
+        let (ok, out, _) = pam.account(&alice.name, "");
+        if !ok {
+            assert!(out.contains("needs an active grant"), "{out}");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "never expired");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn root_and_exempt_groups_pass() {
+    require_root();
+    let exempt = TestGroup::new("ex");
+    let alice = TestUser::new("a", &[]);
+    let carol = TestUser::new("c", &[&exempt]);
+    let d = daemon(
+        &alice,
+        None,
+        &format!("exempt_groups = [\"{}\"]\n", exempt.name),
+    );
+    let pam = service(&d, "timeout=3");
+    let (ok, out, _) = pam.account("root", "");
+    assert!(ok, "root denied: {out}");
+    let (ok, out, _) = pam.account(&carol.name, "");
+    assert!(ok, "exempt member denied: {out}");
+    let (ok, _, _) = pam.account(&alice.name, "");
+    assert!(!ok);
+}
+
+#[test]
+fn a_stopped_daemon_fails_closed_within_the_timeout_or_open_when_told() {
+    require_root();
+    let breakglass = TestGroup::new("bg");
+    let alice = TestUser::new("a", &[]);
+    let carol = TestUser::new("c", &[&breakglass]);
+    let mut d = daemon(&alice, None, "");
+    let r = d.elevate(Some(&alice), &["request", "shell", "--for", "10m"]);
+    assert_eq!(r.status.code(), Some(0), "{:?}", text(&r));
+    d.stop();
+
+    let closed = service(&d, &format!("timeout=2 exempt_groups={}", breakglass.name));
+    let (ok, out, took) = closed.account(&alice.name, "");
+    assert!(!ok, "allowed with the daemon down: {out}");
+    assert!(out.contains(NOT_ANSWERING), "{out}");
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    // Root and the locally exempt group are never locked out.
+    let (ok, out, _) = closed.account("root", "");
+    assert!(ok, "root locked out: {out}");
+    let (ok, out, _) = closed.account(&carol.name, "");
+    assert!(ok, "break-glass member locked out: {out}");
+
+    let open = service(&d, "timeout=2 fail=open");
+    let (ok, out, _) = open.account(&alice.name, "");
+    assert!(ok, "fail=open denied: {out}");
+}
+
+/// A fake daemon on a socket of its own: `garbage` answers every
+/// connection with junk and hangs up; otherwise it accepts and never
+/// answers.
+fn fake(garbage: bool) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new()
+        .prefix("elvt-fake")
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join("fake.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { continue };
+            if garbage {
+                let mut buf = [0u8; 256];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"\x00\x00\x00\x09not json!");
+            } else {
+                held.push(s);
+            }
+        }
+    });
+    (dir, path)
+}
+
+#[test]
+fn garbage_or_silence_does_not_hang_the_login() {
+    require_root();
+    let alice = TestUser::new("a", &[]);
+    for garbage in [true, false] {
+        let (_dir, sock) = fake(garbage);
+        let pam = PamService::new(&format!("socket={} timeout=2", sock.display()));
+        let (ok, out, took) = pam.account(&alice.name, "");
+        assert!(!ok, "allowed (garbage={garbage}): {out}");
+        assert!(out.contains(NOT_ANSWERING), "{out}");
+        assert!(took < Duration::from_secs(4), "garbage={garbage}: {took:?}");
+        // Sessions are never failed by the daemon, and do not hang either.
+        let (o, took) = pam.run(&alice.name, &["open_session", "close_session"], "");
+        assert!(o.status.success(), "{}", output_text(&o));
+        assert!(took < Duration::from_secs(7), "{took:?}");
+    }
+}
+
+#[test]
+fn sessions_are_audited() {
+    require_root();
+    let alice = TestUser::new("a", &[]);
+    let d = daemon(&alice, None, "");
+    let r = d.elevate(Some(&alice), &["request", "shell", "--for", "10m"]);
+    assert_eq!(r.status.code(), Some(0), "{:?}", text(&r));
+    let pam = service(&d, "timeout=3");
+    let (o, _) = pam.run(
+        &alice.name,
+        &["acct_mgmt", "open_session", "close_session"],
+        "",
+    );
+    assert!(o.status.success(), "{}", output_text(&o));
+    let audit = d.elevate(None, &["--json", "audit"]);
+    let v: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    let events: Vec<&str> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["event"].as_str().unwrap())
+        .collect();
+    for e in ["login_allowed", "session_open", "session_close"] {
+        assert!(events.contains(&e), "{e} missing from {events:?}");
+    }
+}
+
+/// The id of the only pending request, waiting for it to appear.
+fn pending_id(d: &Daemon) -> String {
+    for _ in 0..300 {
+        let out = d.elevate(None, &["--json", "list", "--pending"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if let Some(first) = v["requests"].as_array().and_then(|a| a.first()) {
+            return first["id"].as_str().unwrap().to_owned();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no request appeared:\n{}", d.log_text());
+}
+
+#[test]
+fn a_request_filed_at_login_is_denied_while_nobody_approves() {
+    require_root();
+    let alice = TestUser::new("a", &[]);
+    let bob = TestUser::new("b", &[]);
+    let d = daemon(&alice, Some(&bob), "");
+    let pam = service(&d, "timeout=3 wait=3 request=shell");
+    let (ok, out, took) = pam.account(&alice.name, "restore the backup\n");
+    assert!(!ok, "allowed while pending: {out}");
+    assert!(out.contains("Reason for this login"), "{out}");
+    assert!(out.contains("waiting for approval by"), "{out}");
+    assert!(out.contains(&bob.name), "approvers not named: {out}");
+    assert!(out.contains("still waiting for approval"), "{out}");
+    assert!(took >= Duration::from_secs(3), "{took:?}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    let id = pending_id(&d);
+    let show = d.elevate(None, &["--json", "show", &id]);
+    let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(v["reason"], "restore the backup");
+    assert_eq!(v["user"], alice.name.as_str());
+}
+
+#[test]
+fn a_request_filed_at_login_is_allowed_when_approved_during_the_wait() {
+    require_root();
+    let alice = TestUser::new("a", &[]);
+    let bob = TestUser::new("b", &[]);
+    let d = daemon(&alice, Some(&bob), "");
+    let pam = service(&d, "timeout=3 wait=60 request=shell");
+    let start = Instant::now();
+    let mut child = pam.spawn(&alice.name, &["acct_mgmt"], "on call\n");
+    let id = pending_id(&d);
+    let r = d.elevate(Some(&bob), &["approve", &id]);
+    assert_eq!(r.status.code(), Some(0), "{:?}", text(&r));
+    let out = wait_bounded(&mut child, Duration::from_secs(90));
+    let all = output_text(&out);
+    assert!(out.status.success(), "denied after approval: {all}");
+    assert!(all.contains(&format!("Request {id}")), "{all}");
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        start.elapsed()
+    );
+}
