@@ -101,18 +101,11 @@ pub fn bind(path: &Path) -> Result<UnixListener, StartError> {
 /// the part of start-up that can fail with a clear message.
 pub fn prepare(config: Option<&Path>) -> Result<Arc<Engine>, StartError> {
     let cfg = Loaded::load(config, &crate::sys::hostname())?;
-    for role in cfg.policy.roles.values() {
-        if !role.groups.is_empty() {
-            tracing::warn!(
-                "role {}: group grants are not enforced by this version; only sudo rights are granted",
-                role.name
-            );
-        }
-    }
     let state_dir = cfg.settings.daemon.state_dir.clone();
     make_dir(&state_dir, 0o700)?;
     let store = Store::open(&state_dir.join("elevated.db"))?;
     let engine = Arc::new(Engine::new(store, Arc::new(cfg)));
+    engine.attach();
     let report = engine
         .reconcile(Timestamp::now())
         .map_err(|e| StartError::Reconcile(e.to_string()))?;

@@ -55,6 +55,8 @@ pub struct DaemonSettings {
     pub syslog_socket: PathBuf,
     /// The `visudo` used to check every drop-in before it is installed.
     pub visudo: PathBuf,
+    /// The `gpasswd` used for group grants.
+    pub gpasswd: PathBuf,
     /// The PAM service run when a rule asks for re-authentication.
     pub reauth_service: String,
     /// How often the host is reconciled with the store.
@@ -74,6 +76,7 @@ impl Default for DaemonSettings {
             allowed_signers: PathBuf::from("/etc/elevated/allowed_signers"),
             syslog_socket: PathBuf::from("/dev/log"),
             visudo: PathBuf::from("/usr/sbin/visudo"),
+            gpasswd: PathBuf::from("/usr/bin/gpasswd"),
             reauth_service: "elevate".to_owned(),
             reconcile_interval: Duration::from_secs(60),
         }
@@ -244,6 +247,7 @@ impl Settings {
             ("allowed_signers", &d.allowed_signers),
             ("syslog_socket", &d.syslog_socket),
             ("visudo", &d.visudo),
+            ("gpasswd", &d.gpasswd),
         ] {
             if !p.is_absolute() {
                 errs.push(ConfigError::file(

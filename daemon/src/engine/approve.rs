@@ -239,7 +239,7 @@ impl Engine {
                 self.apply_extension(&st, &mut row)?;
                 closing = Some(("extended", decision_detail(&row)));
             } else {
-                activate(&st, &mut row, now_ms)?;
+                activate(&mut st, &mut row, now_ms)?;
                 row.message = format!(
                     "approved by {approvals_now} of {needed}; granted until {}",
                     row.expires_at.map(rfc3339).unwrap_or_default()
@@ -276,6 +276,9 @@ impl Engine {
             )?];
             if let Some((ev, d)) = &closing {
                 out.push(audit::append(tx, now_ms, ev, &approver, Some(&rid), d)?);
+                if *ev == "granted" {
+                    out.extend(super::groups::confirm_groups(tx, &rid, &approver, now_ms)?);
+                }
             }
             Ok(out)
         });

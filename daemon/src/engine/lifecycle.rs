@@ -21,6 +21,10 @@ pub struct ReconcileReport {
     pub removed: Vec<String>,
     /// Active grants whose drop-in was missing or altered, re-written.
     pub rewritten: Vec<String>,
+    /// Group memberships taken back because no active grant owes them.
+    pub groups_removed: usize,
+    /// Memberships of active grants found missing and added again.
+    pub groups_restored: usize,
 }
 
 /// When the expiry warning of an active grant is due, if it has one:
@@ -63,11 +67,22 @@ impl Engine {
             Ok::<_, StoreError>(vec![a])
         })?;
         st.deadlines.retain(|(_, d)| d != &row.id);
+        let mut rows = rows;
         if was_active {
             if let Err(e) = st.sudoers.remove(&row.id) {
                 // The store already says ended; the next reconciliation
                 // retries the removal and NOTAFTER bounds the file meanwhile.
                 tracing::error!("removing the drop-in of {}: {e}", row.id);
+            }
+            match super::groups::take_back(st, &id, now_ms) {
+                Ok(taken) => {
+                    rows.extend(taken.rows);
+                    if let Some(target) = super::groups::sweep_target(&row, taken.gids) {
+                        self.sweep(&row, target);
+                    }
+                }
+                // The journal still lists them: reconciliation retries.
+                Err(e) => tracing::error!("taking back the groups of {}: {e}", row.id),
             }
         }
         Ok((row, rows))
@@ -383,8 +398,65 @@ impl Engine {
                 report.removed.push(file.name);
             }
         }
+        self.reconcile_groups(&mut st, &active, now_ms, &mut report, &mut published)?;
         drop(st);
         self.after_commit(&published);
         Ok(report)
+    }
+
+    /// Memberships: journal rows of grants that are no longer active (a
+    /// crash between `gpasswd` and the commit, or a failed removal) are
+    /// taken back; a membership an active grant owes but the host lost is
+    /// added again.
+    fn reconcile_groups(
+        &self,
+        st: &mut State,
+        active: &[RequestRow],
+        now_ms: i64,
+        report: &mut ReconcileReport,
+        published: &mut Vec<AuditRow>,
+    ) -> Result<(), EngineError> {
+        let open = crate::store::memberships::open(st.store.conn(), None)?;
+        let mut stale: Vec<String> = open
+            .iter()
+            .filter(|m| !active.iter().any(|r| r.id.as_str() == m.request_id))
+            .map(|m| m.request_id.clone())
+            .collect();
+        stale.dedup();
+        for rid in stale {
+            let taken = super::groups::take_back(st, &rid, now_ms)?;
+            report.groups_removed += taken.rows.len();
+            published.extend(taken.rows);
+        }
+        for m in open
+            .iter()
+            .filter(|m| m.state == "added" && active.iter().any(|r| r.id.as_str() == m.request_id))
+        {
+            let (Ok(user), Ok(group)) = (
+                elevated_proto::UserName::parse(&m.user),
+                elevated_proto::GroupName::parse(&m.group),
+            ) else {
+                continue;
+            };
+            if st.groups.is_member(&user, &group)? {
+                continue;
+            }
+            st.groups.add(&user, &group)?;
+            let detail = json!({"user": m.user, "group": m.group});
+            let rid = m.request_id.clone();
+            let row = st.store.tx(|tx| {
+                audit::append(
+                    tx,
+                    now_ms,
+                    "reconcile_group_restored",
+                    "daemon",
+                    Some(&rid),
+                    &detail,
+                )
+            })?;
+            published.push(row);
+            report.groups_restored += 1;
+        }
+        Ok(())
     }
 }

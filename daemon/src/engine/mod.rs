@@ -6,6 +6,7 @@
 
 mod approve;
 mod extend;
+mod groups;
 mod lifecycle;
 mod login;
 mod notify;
@@ -110,6 +111,7 @@ struct State {
     store: Store,
     cfg: Arc<Loaded>,
     sudoers: SudoersDir,
+    groups: crate::grant::groups::Groups,
     /// (deadline ms, id) for every active grant's end and pending request's
     /// timeout. Rebuilt from the store at start.
     deadlines: BTreeSet<(i64, GrantId)>,
@@ -127,6 +129,8 @@ pub struct Engine {
     pub deadlines_changed: tokio::sync::Notify,
     /// Every committed audit row, for the D-Bus signals.
     transitions: tokio::sync::broadcast::Sender<AuditRow>,
+    /// Set by [`Engine::attach`] for work on other threads.
+    me: std::sync::OnceLock<std::sync::Weak<Engine>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -155,6 +159,10 @@ impl Engine {
     pub fn new(store: Store, cfg: Arc<Loaded>) -> Self {
         let d = &cfg.settings.daemon;
         let sudoers = SudoersDir::new(d.sudoers_dir.clone(), d.visudo.clone());
+        let groups = crate::grant::groups::Groups::new(
+            d.gpasswd.clone(),
+            std::path::PathBuf::from(crate::grant::groups::DEFAULT_GROUP_FILE),
+        );
         let syslog = Syslog::new(&d.syslog_socket);
         let notifier = Mutex::new(Arc::new(notifier_for(&cfg)));
         Self {
@@ -163,12 +171,14 @@ impl Engine {
                 store,
                 cfg,
                 sudoers,
+                groups,
                 deadlines: BTreeSet::new(),
             }),
             syslog,
             changed: tokio::sync::Notify::new(),
             deadlines_changed: tokio::sync::Notify::new(),
             transitions: tokio::sync::broadcast::channel(1024).0,
+            me: std::sync::OnceLock::new(),
         }
     }
 

@@ -126,6 +126,8 @@ fn grant_of(role: &Role, action: Option<GrantCommand>) -> Result<GrantSpec, Engi
             nopasswd: role.sudo.as_ref().is_none_or(|s| s.nopasswd),
         }),
         groups: Vec::new(),
+        on_expiry: crate::policy::OnExpiry::Warn,
+        terminate_grace_secs: 0,
         login: false,
     })
 }
@@ -268,10 +270,11 @@ impl Engine {
         if !allowed.clamped {
             row.message = allowed.message.clone();
         }
-        let st = self.lock();
+        let mut st = self.lock();
         // Host first, then the store: a crash in between leaves a drop-in
-        // without an active grant, which reconciliation removes at start.
-        if let Err(e) = activate(&st, &mut row, now_ms) {
+        // (and journalled memberships) without an active grant, which
+        // reconciliation removes at start.
+        if let Err(e) = activate(&mut st, &mut row, now_ms) {
             drop(st);
             tracing::error!("grant {} for {}: {e}", row.id, row.user);
             row.state = RequestState::Denied;
@@ -337,6 +340,9 @@ impl Engine {
                     &detail,
                 )?);
             }
+            if row.state == RequestState::Active {
+                out.extend(super::groups::confirm_groups(tx, &id, "policy", now_ms)?);
+            }
             Ok::<_, StoreError>(out)
         })?;
         self.schedule(&mut st, &row);
@@ -360,7 +366,11 @@ pub(super) fn decision_detail(row: &RequestRow) -> serde_json::Value {
 
 /// Opens the window now (on a whole second, so that NOTAFTER and the timer
 /// agree) and writes the drop-in. The caller commits the row.
-pub(super) fn activate(st: &State, row: &mut RequestRow, now_ms: i64) -> Result<(), EngineError> {
+pub(super) fn activate(
+    st: &mut State,
+    row: &mut RequestRow,
+    now_ms: i64,
+) -> Result<(), EngineError> {
     let start = now_ms - now_ms.rem_euclid(1000);
     let end = start + secs_ms(row.duration_secs);
     row.state = RequestState::Active;
@@ -368,7 +378,12 @@ pub(super) fn activate(st: &State, row: &mut RequestRow, now_ms: i64) -> Result<
     row.pending_until = None;
     row.starts_at = Some(start);
     row.expires_at = Some(end);
-    install(st, row)
+    install(st, row)?;
+    if let Err(e) = super::groups::add_groups(st, row) {
+        let _ = st.sudoers.remove(&row.id);
+        return Err(e);
+    }
+    Ok(())
 }
 
 pub(super) fn duration_ms(d: Duration) -> i64 {

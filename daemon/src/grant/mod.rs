@@ -21,9 +21,17 @@ pub struct GrantSpec {
     /// Sudo rights.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sudo: Option<SudoGrant>,
-    /// Groups (recorded; applied once group grants land).
+    /// Supplementary groups for the window (added with `gpasswd -a` unless
+    /// the user already had them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<GroupName>,
+    /// What happens, at the end, to processes still holding a granted group
+    /// or started through the sudo rule.
+    #[serde(default)]
+    pub on_expiry: crate::policy::OnExpiry,
+    /// SIGTERM to SIGKILL delay with `on_expiry = "terminate"`, in seconds.
+    #[serde(default)]
+    pub terminate_grace_secs: u64,
     /// Counts as login access where the host requires it.
     #[serde(default)]
     pub login: bool,
@@ -97,6 +105,8 @@ impl GrantSpec {
                 nopasswd: s.nopasswd,
             }),
             groups: role.groups.clone(),
+            on_expiry: role.on_expiry,
+            terminate_grace_secs: role.terminate_grace.as_secs(),
             login: role.login,
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod approvals;
 pub mod audit;
+pub mod memberships;
 pub mod requests;
 mod schema;
 

@@ -67,6 +67,20 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (request_id, round, approver)
     );
     CREATE INDEX requests_review ON requests(break_glass, reviewed_at);",
+    // 3: group memberships the daemon adds, journalled *before* `gpasswd -a`
+    // runs ('adding'), confirmed with the grant ('added'), and closed when
+    // taken back ('removed'), so that a crash at any point leaves a row
+    // that tells reconciliation what the daemon may owe or must take back.
+    // No foreign key: the journal row is written before the request row
+    // that it belongs to is committed.
+    "CREATE TABLE memberships (
+        request_id TEXT NOT NULL,
+        user       TEXT NOT NULL,
+        grp        TEXT NOT NULL,
+        state      TEXT NOT NULL,
+        PRIMARY KEY (request_id, grp)
+    );
+    CREATE INDEX memberships_open ON memberships(state);",
 ];
 
 /// Brings the schema up to date.

@@ -1,0 +1,210 @@
+//! Group grants on the host: memberships added when a grant becomes active,
+//! taken back when it ends, and the processes that outlive it found and
+//! (with `on_expiry = "terminate"`) ended.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use elevated_proto::{GroupName, RequestState, UserName};
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::{Engine, EngineError, State};
+use crate::grant::groups::Added;
+use crate::grant::sweep::Target;
+use crate::policy::OnExpiry;
+use crate::store::{audit, memberships, requests, AuditRow, RequestRow, StoreError};
+
+/// Adds `row`'s groups. Each membership is journalled before `gpasswd -a`
+/// runs, so a crash at any point leaves a row reconciliation acts on. A
+/// membership the user already had is never journalled, so never removed.
+/// On failure, takes back what it added.
+pub(super) fn add_groups(st: &mut State, row: &RequestRow) -> Result<(), EngineError> {
+    if row.grant.groups.is_empty() {
+        return Ok(());
+    }
+    let user = UserName::parse(&row.user)
+        .map_err(|e| EngineError::Forbidden(format!("stored user name: {e}")))?;
+    let rid = row.id.to_string();
+    for g in &row.grant.groups {
+        if st.groups.is_member(&user, g)? {
+            continue;
+        }
+        st.store
+            .tx(|tx| memberships::begin(tx, &rid, &row.user, g.as_str()))?;
+        match st.groups.add(&user, g) {
+            Ok(Added::Now) => {}
+            Ok(Added::AlreadyMember) => {
+                st.store.tx(|tx| memberships::close(tx, &rid, g.as_str()))?;
+            }
+            Err(e) => {
+                if let Err(undo) = take_back(st, &rid, 0) {
+                    tracing::error!("taking back the groups of {rid}: {undo}");
+                }
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// In the transaction that makes a grant active: confirms its journalled
+/// memberships and audits each.
+pub(super) fn confirm_groups(
+    tx: &Connection,
+    rid: &str,
+    actor: &str,
+    now_ms: i64,
+) -> Result<Vec<AuditRow>, StoreError> {
+    let mut out = Vec::new();
+    for m in memberships::open(tx, Some(rid))? {
+        let detail = json!({"user": m.user, "group": m.group});
+        out.push(audit::append(
+            tx,
+            now_ms,
+            "group_added",
+            actor,
+            Some(rid),
+            &detail,
+        )?);
+    }
+    memberships::confirm(tx, rid)?;
+    Ok(out)
+}
+
+/// What [`take_back`] did.
+#[derive(Debug, Default)]
+pub(super) struct TakenBack {
+    /// Audit rows to publish.
+    pub rows: Vec<AuditRow>,
+    /// Gids of the memberships removed (for the process sweep).
+    pub gids: Vec<u32>,
+}
+
+/// Takes back every membership grant `rid` still owes. One that another
+/// active grant of the same user also owes is handed to that grant instead.
+pub(super) fn take_back(st: &mut State, rid: &str, now_ms: i64) -> Result<TakenBack, EngineError> {
+    let mut done = TakenBack::default();
+    let owed = memberships::open(st.store.conn(), Some(rid))?;
+    if owed.is_empty() {
+        return Ok(done);
+    }
+    let active = requests::in_state(st.store.conn(), RequestState::Active)?;
+    for m in owed {
+        let (Ok(user), Ok(group)) = (UserName::parse(&m.user), GroupName::parse(&m.group)) else {
+            st.store.tx(|tx| memberships::close(tx, rid, &m.group))?;
+            continue;
+        };
+        let heir = active
+            .iter()
+            .find(|r| r.id.as_str() != rid && r.user == m.user && r.grant.groups.contains(&group));
+        if let Some(h) = heir {
+            let to = h.id.to_string();
+            let detail = json!({"user": m.user, "group": m.group, "to": to});
+            let row = st.store.tx(|tx| {
+                memberships::transfer(tx, rid, &to, &m.group)?;
+                audit::append(tx, now_ms, "group_kept", "daemon", Some(rid), &detail)
+            })?;
+            done.rows.push(row);
+            continue;
+        }
+        if let Ok(Some(gid)) = st.groups.gid(&group) {
+            done.gids.push(gid);
+        }
+        let was_member = st.groups.remove(&user, &group)?;
+        let detail = json!({"user": m.user, "group": m.group, "was_member": was_member});
+        let row = st.store.tx(|tx| {
+            memberships::close(tx, rid, &m.group)?;
+            audit::append(tx, now_ms, "group_removed", "daemon", Some(rid), &detail)
+        })?;
+        done.rows.push(row);
+    }
+    Ok(done)
+}
+
+/// The processes to look for when `row` ends: those of its user still
+/// holding `gids`, and those started through its sudo rule in its window.
+pub(super) fn sweep_target(row: &RequestRow, gids: Vec<u32>) -> Option<Target> {
+    let user = UserName::parse(&row.user).ok()?;
+    let runas_uid = row.grant.sudo.as_ref().and_then(|s| {
+        nix::unistd::User::from_name(s.runas.as_str())
+            .ok()
+            .flatten()
+            .map(|u| u.uid.as_raw())
+    });
+    if gids.is_empty() && runas_uid.is_none() {
+        return None;
+    }
+    Some(Target {
+        user,
+        uid: row.uid,
+        gids,
+        runas_uid,
+        starts_at: row.starts_at?,
+        expires_at: row.ended_at.or(row.expires_at)?,
+    })
+}
+
+impl Engine {
+    /// Looks for (and with `terminate`, ends) what outlived a grant, on a
+    /// thread of its own: a grace period must never hold up other
+    /// requests or expiries. Every pid found or signalled is audited.
+    pub(super) fn sweep(&self, row: &RequestRow, target: Target) {
+        let rid = row.id.to_string();
+        let mode = row.grant.on_expiry;
+        let grace = Duration::from_secs(row.grant.terminate_grace_secs.max(1));
+        let weak = self.me.get().cloned();
+        let job = move |engine: &Engine| {
+            let (event, detail) = match mode {
+                OnExpiry::Terminate => match crate::sys::procs::end_processes(&target, grace) {
+                    Ok(report) if report.ended.is_empty() => return,
+                    Ok(report) => ("processes_ended", json!({"report": report})),
+                    Err(e) => ("processes_sweep_failed", json!({"error": e.to_string()})),
+                },
+                OnExpiry::Warn => match crate::sys::procs::find(Path::new("/proc"), &target) {
+                    Ok(found) if found.is_empty() => return,
+                    Ok(found) => ("processes_outlived", json!({"found": found})),
+                    Err(e) => ("processes_sweep_failed", json!({"error": e.to_string()})),
+                },
+            };
+            if let Err(e) = engine.audit_event(&rid, event, &detail) {
+                tracing::error!("auditing the process sweep of {rid}: {e}");
+            }
+        };
+        match weak.and_then(|w| w.upgrade()) {
+            Some(engine) => {
+                let spawned = std::thread::Builder::new()
+                    .name("elevated-sweep".into())
+                    .spawn(move || job(&engine));
+                if let Err(e) = spawned {
+                    tracing::error!("cannot start the process sweep: {e}");
+                }
+            }
+            // Not attached to an Arc (unit tests): sweep in place.
+            None => job(self),
+        }
+    }
+
+    /// Lets background work (process sweeps) reach the engine.
+    pub fn attach(self: &Arc<Self>) {
+        let _ = self.me.set(Arc::downgrade(self));
+    }
+
+    /// One audit row about a request id, outside any transition.
+    pub(super) fn audit_event(
+        &self,
+        rid: &str,
+        event: &str,
+        detail: &serde_json::Value,
+    ) -> Result<(), EngineError> {
+        let now_ms = jiff::Timestamp::now().as_millisecond();
+        let mut st = self.lock();
+        let row = st
+            .store
+            .tx(|tx| audit::append(tx, now_ms, event, "daemon", Some(rid), detail))?;
+        drop(st);
+        self.after_commit(&[row]);
+        Ok(())
+    }
+}

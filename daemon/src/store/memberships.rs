@@ -1,0 +1,77 @@
+//! The journal of group memberships the daemon adds for grants.
+
+use rusqlite::{params, Connection};
+
+use super::StoreError;
+
+/// One membership the daemon added, or is adding, for a grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    /// The grant.
+    pub request_id: String,
+    /// The member.
+    pub user: String,
+    /// The group.
+    pub group: String,
+    /// `adding` (journalled, `gpasswd -a` may or may not have run) or
+    /// `added` (confirmed with the grant).
+    pub state: String,
+}
+
+/// Journals a membership about to be added.
+pub fn begin(
+    conn: &Connection,
+    request_id: &str,
+    user: &str,
+    group: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO memberships (request_id, user, grp, state) VALUES (?1, ?2, ?3, 'adding')",
+    )?
+    .execute(params![request_id, user, group])?;
+    Ok(())
+}
+
+/// Confirms every membership journalled for a grant that became active.
+pub fn confirm(conn: &Connection, request_id: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE memberships SET state = 'added' WHERE request_id = ?1 AND state = 'adding'",
+    )?
+    .execute([request_id])?;
+    Ok(())
+}
+
+/// Marks a membership taken back (or found not to be ours).
+pub fn close(conn: &Connection, request_id: &str, group: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE memberships SET state = 'removed' WHERE request_id = ?1 AND grp = ?2",
+    )?
+    .execute(params![request_id, group])?;
+    Ok(())
+}
+
+/// Hands a membership to another grant of the same user that also owes it.
+pub fn transfer(conn: &Connection, from: &str, to: &str, group: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE memberships SET request_id = ?2, state = 'added' WHERE request_id = ?1 AND grp = ?3",
+    )?
+    .execute(params![from, to, group])?;
+    Ok(())
+}
+
+/// Memberships still owed or being added: of one grant, or of all.
+pub fn open(conn: &Connection, request_id: Option<&str>) -> Result<Vec<Membership>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT request_id, user, grp, state FROM memberships \
+         WHERE state IN ('adding', 'added') AND (?1 IS NULL OR request_id = ?1) ORDER BY request_id, grp",
+    )?;
+    let rows = stmt.query_map([request_id], |r| {
+        Ok(Membership {
+            request_id: r.get(0)?,
+            user: r.get(1)?,
+            group: r.get(2)?,
+            state: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}

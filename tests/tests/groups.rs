@@ -1,0 +1,234 @@
+//! Group grants with the real gpasswd, id and getent; processes that outlive
+//! a grant; reconciliation after a crash.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use elevated_tests::daemon::text;
+use elevated_tests::{as_user, require_root, Daemon, TestGroup, TestUser};
+
+fn json(out: &Output) -> serde_json::Value {
+    let (stdout, stderr) = text(out);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout:?} {stderr:?}"))
+}
+
+fn groups_of(user: &TestUser) -> String {
+    text(
+        &Command::new("id")
+            .args(["-nG", &user.name])
+            .output()
+            .unwrap(),
+    )
+    .0
+}
+
+fn member(user: &TestUser, group: &TestGroup) -> bool {
+    groups_of(user).split_whitespace().any(|g| g == group.name)
+}
+
+fn getent(group: &TestGroup) -> String {
+    text(
+        &Command::new("getent")
+            .args(["group", &group.name])
+            .output()
+            .unwrap(),
+    )
+    .0
+}
+
+fn daemon(user: &TestUser, group: &TestGroup, on_expiry: &str) -> Daemon {
+    let mut d = Daemon::new("").with_real_sudo();
+    d.policy(
+        "10-g.toml",
+        &format!(
+            "[roles.grp]\ngroups = [\"{g}\"]\nsudo = {{ commands = [\"/usr/bin/sleep\"] }}\n\
+             on_expiry = \"{on_expiry}\"\n{grace}\n\n[[rules]]\nrole = \"grp\"\nwho = {{ users = [\"{u}\"] }}\n",
+            g = group.name,
+            u = user.name,
+            grace = if on_expiry == "terminate" { "terminate_grace = \"1s\"" } else { "" },
+        ),
+    );
+    d.start();
+    d
+}
+
+fn request(d: &Daemon, user: &TestUser, secs: &str) -> serde_json::Value {
+    let out = d.elevate(Some(user), &["--json", "request", "grp", "--for", secs]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    json(&out)
+}
+
+fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn audit_events(d: &Daemon) -> Vec<String> {
+    let v = json(&d.elevate(None, &["--json", "audit"]));
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["event"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn gone(child: &mut Child) -> bool {
+    child.try_wait().unwrap().is_some()
+}
+
+#[test]
+fn membership_lasts_the_window_and_a_prior_one_survives() {
+    require_root();
+    let granted = TestGroup::new("gg");
+    let had = TestGroup::new("gh");
+    let user = TestUser::new("g", &[&had]);
+    let mut d = Daemon::new("");
+    d.policy(
+        "10-g.toml",
+        &format!(
+            "[roles.grp]\ngroups = [\"{a}\", \"{b}\"]\n\n[[rules]]\nrole = \"grp\"\nwho = {{ users = [\"{u}\"] }}\n",
+            a = granted.name,
+            b = had.name,
+            u = user.name
+        ),
+    );
+    d.start();
+    assert!(!member(&user, &granted));
+    let v = request(&d, &user, "2s");
+    assert!(member(&user, &granted), "{}", groups_of(&user));
+    assert!(getent(&granted).contains(&user.name));
+    let end: jiff::Timestamp = v["expires_at"].as_str().unwrap().parse().unwrap();
+    wait_until("the membership to go", Duration::from_secs(10), || {
+        !member(&user, &granted)
+    });
+    let lag = (jiff::Timestamp::now() - end)
+        .total(jiff::Unit::Millisecond)
+        .unwrap();
+    assert!(lag < 1500.0, "membership removed {lag} ms after the end");
+    assert!(!getent(&granted).contains(&user.name));
+    assert!(
+        member(&user, &had),
+        "a membership the user already had must survive"
+    );
+    let events = audit_events(&d);
+    assert!(
+        events.contains(&"group_added".to_owned()) && events.contains(&"group_removed".to_owned()),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn terminate_ends_processes_holding_the_group_and_sudo_sessions() {
+    require_root();
+    let group = TestGroup::new("gt");
+    let user = TestUser::new("t", &[]);
+    let d = daemon(&user, &group, "terminate");
+    let _v = request(&d, &user, "3s");
+    // A long-running process that picked up the group (login shell style).
+    let mut holder = as_user(&user, "sleep", &["60"]).spawn().unwrap();
+    // A command started through the grant's sudo rule, outliving the rule.
+    let mut via_sudo = as_user(&user, "sudo", &["-n", "/usr/bin/sleep", "61"])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !gone(&mut holder) && !gone(&mut via_sudo),
+        "both must run during the window"
+    );
+    wait_until("the processes to be ended", Duration::from_secs(15), || {
+        gone(&mut holder) && gone(&mut via_sudo)
+    });
+    wait_until("the audit row", Duration::from_secs(5), || {
+        audit_events(&d).contains(&"processes_ended".to_owned())
+    });
+    let v = json(&d.elevate(None, &["--json", "audit"]));
+    let ended = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["event"] == "processes_ended")
+        .unwrap();
+    let text = ended["detail"].to_string();
+    assert!(text.contains(&holder.id().to_string()), "{text}");
+}
+
+#[test]
+fn warn_leaves_processes_alone_and_audits_them() {
+    require_root();
+    let group = TestGroup::new("gw");
+    let user = TestUser::new("w", &[]);
+    let d = daemon(&user, &group, "warn");
+    let _v = request(&d, &user, "2s");
+    let mut holder = as_user(&user, "sleep", &["30"]).spawn().unwrap();
+    wait_until("the audit row", Duration::from_secs(10), || {
+        audit_events(&d).contains(&"processes_outlived".to_owned())
+    });
+    assert!(!gone(&mut holder), "warn must not signal anything");
+    assert!(!member(&user, &group));
+    let _ = holder.kill();
+    let _ = holder.wait();
+}
+
+#[test]
+fn after_a_crash_reconciliation_takes_back_only_what_ended() {
+    require_root();
+    let short = TestGroup::new("gs");
+    let long = TestGroup::new("gl");
+    let user = TestUser::new("k", &[]);
+    let mut d = Daemon::new("");
+    d.policy(
+        "10-g.toml",
+        &format!(
+            "[roles.short]\ngroups = [\"{s}\"]\n\n[roles.long]\ngroups = [\"{l}\"]\n\n\
+             [[rules]]\nrole = \"short\"\nwho = {{ users = [\"{u}\"] }}\n\n[[rules]]\nrole = \"long\"\nwho = {{ users = [\"{u}\"] }}\n",
+            s = short.name,
+            l = long.name,
+            u = user.name
+        ),
+    );
+    d.start();
+    assert_eq!(
+        d.elevate(Some(&user), &["request", "short", "--for", "2s"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        d.elevate(Some(&user), &["request", "long", "--for", "10m"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert!(member(&user, &short) && member(&user, &long));
+    d.kill();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        member(&user, &short),
+        "nobody removed it while the daemon was down"
+    );
+    d.start();
+    assert!(
+        !member(&user, &short),
+        "reconciliation must remove the ended grant's membership"
+    );
+    assert!(
+        member(&user, &long),
+        "the active grant's membership must stay"
+    );
+    // A membership an active grant owes but the host lost comes back.
+    let out = Command::new("gpasswd")
+        .args(["-d", &user.name, &long.name])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    d.signal("HUP");
+    d.stop();
+    d.start();
+    assert!(member(&user, &long), "{}", groups_of(&user));
+}
