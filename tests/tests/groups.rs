@@ -232,3 +232,39 @@ fn after_a_crash_reconciliation_takes_back_only_what_ended() {
     d.start();
     assert!(member(&user, &long), "{}", groups_of(&user));
 }
+
+#[test]
+fn a_login_grant_that_ends_ends_the_sessions_it_allowed() {
+    require_root();
+    let user = TestUser::new("s", &[]);
+    let mut d = Daemon::new("[login]\nrequire_grant = true\n");
+    d.policy(
+        "10-login.toml",
+        &format!(
+            "[roles.shell]\nlogin = true\non_expiry = \"terminate\"\nterminate_grace = \"1s\"\n\n\
+             [[rules]]\nrole = \"shell\"\nwho = {{ users = [\"{}\"] }}\n",
+            user.name
+        ),
+    );
+    d.start();
+    // Started before the grant: not a session it allowed.
+    let mut before = as_user(&user, "sleep", &["30"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let out = d.elevate(Some(&user), &["--json", "request", "shell", "--for", "3s"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    std::thread::sleep(Duration::from_millis(1200));
+    // A "login session" opened under the grant.
+    let mut session = as_user(&user, "sleep", &["30"]).spawn().unwrap();
+    wait_until("the session to be ended", Duration::from_secs(15), || {
+        gone(&mut session)
+    });
+    assert!(
+        !gone(&mut before),
+        "a process from before the window must be left alone"
+    );
+    let _ = before.kill();
+    let _ = before.wait();
+    wait_until("the audit row", Duration::from_secs(5), || {
+        audit_events(&d).contains(&"processes_ended".to_owned())
+    });
+}

@@ -133,7 +133,8 @@ pub(super) fn sweep_target(row: &RequestRow, gids: Vec<u32>) -> Option<Target> {
             .flatten()
             .map(|u| u.uid.as_raw())
     });
-    if gids.is_empty() && runas_uid.is_none() {
+    let login_sessions = row.grant.login;
+    if gids.is_empty() && runas_uid.is_none() && !login_sessions {
         return None;
     }
     Some(Target {
@@ -143,6 +144,7 @@ pub(super) fn sweep_target(row: &RequestRow, gids: Vec<u32>) -> Option<Target> {
         runas_uid,
         starts_at: row.starts_at?,
         expires_at: row.ended_at.or(row.expires_at)?,
+        login_sessions,
     })
 }
 

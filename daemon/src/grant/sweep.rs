@@ -211,6 +211,10 @@ pub struct Target {
     pub starts_at: i64,
     /// Window end, Unix ms.
     pub expires_at: i64,
+    /// The grant gave login access (`login = true`): the user's processes
+    /// started during the window (the logins it allowed and what they ran)
+    /// count as its sessions.
+    pub login_sessions: bool,
 }
 
 /// Why a process was chosen.
@@ -229,6 +233,8 @@ pub enum Reason {
         /// That process.
         ancestor: u32,
     },
+    /// A process of the user started during a login grant's window.
+    LoginSession,
 }
 
 /// A process to end, with what identifies it against pid reuse.
@@ -276,6 +282,15 @@ fn started_by_sudo(p: &ProcInfo, t: &Target, clock: &Clock) -> bool {
         && start <= t.expires_at
 }
 
+fn login_session(p: &ProcInfo, t: &Target, clock: &Clock) -> bool {
+    let [ruid, euid, ..] = p.status.uids;
+    let start = clock.start_ms(p.stat.start_ticks);
+    t.login_sessions
+        && (ruid == t.uid || euid == t.uid)
+        && start.saturating_add(START_SLACK_MS) >= t.starts_at
+        && start <= t.expires_at
+}
+
 /// The processes to end for `target`, by pid; `own_pid` (the daemon) is
 /// never chosen.
 #[must_use]
@@ -292,6 +307,8 @@ pub fn select(procs: &[ProcInfo], target: &Target, clock: &Clock, own_pid: u32) 
             roots.push(p.pid);
         } else if let Some(gid) = holds_group(p, target) {
             chosen.insert(p.pid, (p, Reason::HoldsGroup { gid }));
+        } else if login_session(p, target, clock) {
+            chosen.insert(p.pid, (p, Reason::LoginSession));
         }
     }
     for root in roots {

@@ -44,6 +44,7 @@ fn target() -> Target {
         runas_uid: Some(0),
         starts_at: START,
         expires_at: END,
+        login_sessions: false,
     }
 }
 

@@ -97,6 +97,7 @@ fn scans_a_fixture_tree() {
         runas_uid: Some(0),
         starts_at: (BTIME + 600) * 1000,
         expires_at: (BTIME + 1200) * 1000,
+        login_sessions: false,
     };
     let got = find(root, &target).unwrap();
     assert_eq!(
@@ -151,6 +152,7 @@ fn root_processes_holding_a_granted_group_are_terminated_or_killed() {
         runas_uid: None,
         starts_at: now_ms() - 60_000,
         expires_at: now_ms(),
+        login_sessions: false,
     };
     let found = find(Path::new(PROC), &target).unwrap();
     let pids: Vec<u32> = found.iter().map(|v| v.pid).collect();
@@ -200,6 +202,7 @@ fn root_sudo_sessions_in_the_window_are_found_with_descendants() {
         runas_uid: Some(user.uid),
         starts_at,
         expires_at: now_ms() + 60_000,
+        login_sessions: false,
     };
     let found = find(Path::new(PROC), &target).unwrap();
     assert_eq!(found.len(), 2, "{found:?}");
