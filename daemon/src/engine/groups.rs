@@ -174,17 +174,17 @@ impl Engine {
                 tracing::error!("auditing the process sweep of {rid}: {e}");
             }
         };
-        match weak.and_then(|w| w.upgrade()) {
-            Some(engine) => {
-                let spawned = std::thread::Builder::new()
-                    .name("elevated-sweep".into())
-                    .spawn(move || job(&engine));
-                if let Err(e) = spawned {
-                    tracing::error!("cannot start the process sweep: {e}");
-                }
-            }
-            // Not attached to an Arc (unit tests): sweep in place.
-            None => job(self),
+        // Always on another thread: the caller holds the engine's lock,
+        // which the audit row at the end needs.
+        let Some(engine) = weak.and_then(|w| w.upgrade()) else {
+            tracing::warn!("process sweep of {rid} skipped: engine not attached");
+            return;
+        };
+        let spawned = std::thread::Builder::new()
+            .name("elevated-sweep".into())
+            .spawn(move || job(&engine));
+        if let Err(e) = spawned {
+            tracing::error!("cannot start the process sweep: {e}");
         }
     }
 
