@@ -177,7 +177,7 @@ impl Engine {
         // Always on another thread: the caller holds the engine's lock,
         // which the audit row at the end needs.
         let Some(engine) = weak.and_then(|w| w.upgrade()) else {
-            tracing::warn!("process sweep of {rid} skipped: engine not attached");
+            tracing::warn!("process sweep of {} skipped: engine not attached", row.id);
             return;
         };
         let spawned = std::thread::Builder::new()
