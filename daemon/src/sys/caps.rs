@@ -1,20 +1,18 @@
 //! Dropping capabilities once the daemon has bound its socket and opened its
-//! store. What is kept, and why (see docs/hardening.md):
+//! store. Root owns everything the daemon writes (`/etc/sudoers.d`, its
+//! store, and the `/etc/group` and `/etc/gshadow` that `gpasswd` rewrites),
+//! so plain owner permissions suffice and no `CAP_DAC_*` is kept. What is
+//! kept, and why (see docs/hardening.md):
 //!
-//! - `CAP_CHOWN`: drop-ins are made root:root 0440 before they are checked.
-//! - `CAP_DAC_OVERRIDE`: writing `/etc/sudoers.d`, and `gpasswd` rewriting
-//!   `/etc/group` and `/etc/gshadow`; PAM modules reading `/etc/shadow` and
-//!   updating their state files.
-//! - `CAP_DAC_READ_SEARCH`: reading `/proc/PID/status` of every process to
-//!   find those still holding a granted group.
-//! - `CAP_FOWNER`: renaming and fsyncing files owned by others in
-//!   root-owned directories with restrictive modes.
-//! - `CAP_KILL`: ending processes of a grant whose role says
-//!   `on_expiry = "terminate"`.
-//! - `CAP_SETUID`, `CAP_SETGID`: `gpasswd` and PAM helpers switch ids.
-//! - `CAP_AUDIT_WRITE`: PAM modules write login audit records.
-//! - `CAP_SYS_PTRACE`: reading `/proc/PID/environ` of other users' processes
-//!   (`SUDO_UID`) to find those started through a grant's sudo rule.
+//! - `CAP_CHOWN`: drop-ins are made root:root before they are checked,
+//!   whatever group the daemon's files would otherwise get.
+//! - `CAP_KILL`: ending processes of other users when a grant whose role
+//!   says `on_expiry = "terminate"` ends.
+//! - `CAP_SYS_PTRACE`: reading `/proc/PID/environ` of other users'
+//!   processes (`SUDO_UID`) to find those started through a grant's sudo
+//!   rule; without it such sessions would be silently missed.
+//! - `CAP_AUDIT_WRITE`: PAM modules write audit records during
+//!   re-authentication.
 //!
 //! Everything else is dropped from the effective, permitted, inheritable,
 //! ambient and bounding sets, so children (`visudo`, `gpasswd`) can never
@@ -26,14 +24,9 @@ use caps::{CapSet, Capability, CapsHashSet};
 /// The capabilities the daemon keeps.
 pub const KEPT: &[Capability] = &[
     Capability::CAP_CHOWN,
-    Capability::CAP_DAC_OVERRIDE,
-    Capability::CAP_DAC_READ_SEARCH,
-    Capability::CAP_FOWNER,
     Capability::CAP_KILL,
-    Capability::CAP_SETUID,
-    Capability::CAP_SETGID,
-    Capability::CAP_AUDIT_WRITE,
     Capability::CAP_SYS_PTRACE,
+    Capability::CAP_AUDIT_WRITE,
 ];
 
 /// Drops every capability not in [`KEPT`]. Returns the names kept, for the
