@@ -35,7 +35,8 @@ fn receiver() -> (String, mpsc::Receiver<serde_json::Value>) {
             if reader.read_exact(&mut body).is_ok() {
                 let _ = tx.send(serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null));
             }
-            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = conn
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
         }
     });
     (url, rx)
@@ -74,24 +75,48 @@ fn decisions_reach_webhooks_and_a_dead_endpoint_delays_nothing() {
         ),
     );
     d.start();
-    let out = d.elevate(Some(&alice), &["--json", "request", "ops", "--no-wait", "--reason", "<!channel> deploy"]);
+    let out = d.elevate(
+        Some(&alice),
+        &[
+            "--json",
+            "request",
+            "ops",
+            "--no-wait",
+            "--reason",
+            "<!channel> deploy",
+        ],
+    );
     assert_eq!(out.status.code(), Some(3), "{:?}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let id = v["id"].as_str().unwrap().to_owned();
 
-    let created = rx.recv_timeout(Duration::from_secs(10)).expect("no request_created event");
+    let created = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("no request_created event");
     assert_eq!(created["event"], "request_created");
     assert_eq!(created["id"], id.as_str());
-    assert_eq!(created["approve_command"], format!("elevate approve {id}").as_str());
-    assert!(created["approval_text"].as_str().unwrap().contains(&format!("request: {id}")));
+    assert_eq!(
+        created["approve_command"],
+        format!("elevate approve {id}").as_str()
+    );
+    assert!(created["approval_text"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("request: {id}")));
     assert_eq!(created["reason"], "<!channel> deploy");
 
     // The endpoint that never answers does not hold up the decision.
     let start = Instant::now();
     let out = d.elevate(Some(&bob), &["approve", &id]);
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
-    assert!(start.elapsed() < Duration::from_secs(5), "approval took {:?}", start.elapsed());
-    let approved = rx.recv_timeout(Duration::from_secs(10)).expect("no approved event");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "approval took {:?}",
+        start.elapsed()
+    );
+    let approved = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("no approved event");
     assert_eq!(approved["event"], "approved");
     assert_eq!(approved["decided_by"], bob.name.as_str());
 }
