@@ -8,6 +8,7 @@
 
 pub mod daemon;
 pub mod host;
+pub mod packages;
 
 pub use daemon::Daemon;
 pub use host::{as_user, require_root, TestGroup, TestUser};
