@@ -221,8 +221,15 @@ fn copy_with_libs(program: &str, root: &Path, dest: &str) {
     }
 }
 
-/// The installed daemon run by hand (as systemd would: confined), on a
-/// short-lived settings file that moves only the socket.
+/// Whether systemd is the init system here (the maintainer scripts' test).
+pub fn systemd_runs() -> bool {
+    Path::new("/run/systemd/system").is_dir()
+}
+
+/// The installed daemon. Where systemd runs it is the packaged units,
+/// restarted so that they read the test's policy; elsewhere it is
+/// `/usr/sbin/elevated` started by hand, confined as the unit confines it,
+/// on a short-lived settings file that moves only the socket.
 pub struct InstalledDaemon {
     child: Option<Child>,
     dir: tempfile::TempDir,
@@ -237,23 +244,33 @@ impl InstalledDaemon {
             .tempdir()
             .unwrap();
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-        let socket = dir.path().join("elevated.sock").display().to_string();
-        let config = dir.path().join("elevated.toml");
-        fs::write(&config, format!("[daemon]\nsocket = \"{socket}\"\n")).unwrap();
-        let log = fs::File::create(dir.path().join("log")).unwrap();
-        let caps = bounding_set(Path::new("/lib/systemd/system/elevated.service"));
-        let child = confined(&caps, "/usr/sbin/elevated")
-            .arg("--config")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let mut served = Self {
-            child: Some(child),
-            dir,
-            socket,
+        let mut served = if systemd_runs() {
+            // Type=notify: returns once the daemon said READY=1.
+            ok(Command::new("systemctl").args(["restart", "elevated.socket", "elevated.service"]));
+            Self {
+                child: None,
+                dir,
+                socket: "/run/elevated/elevated.sock".to_owned(),
+            }
+        } else {
+            let socket = dir.path().join("elevated.sock").display().to_string();
+            let config = dir.path().join("elevated.toml");
+            fs::write(&config, format!("[daemon]\nsocket = \"{socket}\"\n")).unwrap();
+            let log = fs::File::create(dir.path().join("log")).unwrap();
+            let caps = bounding_set(Path::new("/lib/systemd/system/elevated.service"));
+            let child = confined(&caps, "/usr/sbin/elevated")
+                .arg("--config")
+                .arg(&config)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap();
+            Self {
+                child: Some(child),
+                dir,
+                socket,
+            }
         };
         let start = Instant::now();
         loop {
@@ -267,9 +284,12 @@ impl InstalledDaemon {
             if out.status.success() {
                 return served;
             }
-            let exited = served.child.as_mut().unwrap().try_wait().unwrap();
+            let exited = match served.child.as_mut() {
+                Some(c) => c.try_wait().unwrap().is_some(),
+                None => false,
+            };
             assert!(
-                exited.is_none() && start.elapsed() < Duration::from_secs(20),
+                !exited && start.elapsed() < Duration::from_secs(20),
                 "daemon did not answer:\n{}",
                 served.log()
             );
@@ -284,14 +304,32 @@ impl InstalledDaemon {
 
     /// What it logged.
     pub fn log(&self) -> String {
+        if self.child.is_none() && systemd_runs() {
+            let out = run(Command::new("journalctl").args([
+                "-u",
+                "elevated.service",
+                "--no-pager",
+                "-n",
+                "100",
+            ]));
+            return text(&out).0;
+        }
         fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
     }
 
-    /// SIGTERM and wait.
+    /// Stops it (SIGTERM, or `systemctl stop`) and waits.
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").arg(c.id().to_string()).status();
-            let _ = c.wait();
+        match self.child.take() {
+            Some(mut c) => {
+                let _ = Command::new("kill").arg(c.id().to_string()).status();
+                let _ = c.wait();
+            }
+            None if systemd_runs() => {
+                let _ = Command::new("systemctl")
+                    .args(["stop", "elevated.service", "elevated.socket"])
+                    .status();
+            }
+            None => {}
         }
     }
 }

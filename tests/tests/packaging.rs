@@ -1,6 +1,9 @@
 //! The packages: build both with `scripts/package`; install, run and purge
 //! the .deb on this host; check the .rpm's paths and run its scriptlets in a
 //! scratch root; lintian; the shipped units' verification and exposure.
+//! The installed daemon serves through the packaged units where systemd is
+//! PID 1, and is started by hand, confined like the unit confines it,
+//! elsewhere.
 //!
 //! Installing touches the real /usr, /etc and /var/lib. The test refuses to
 //! run when the package is already installed by someone else, and marks its
