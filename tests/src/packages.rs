@@ -163,8 +163,8 @@ pub fn documented_lintian_tags() -> Vec<String> {
         .collect()
 }
 
-/// A directory holding just enough of a system for RPM scriptlets: `/bin/sh`
-/// and the few tools they use, with their shared libraries.
+/// A directory holding just enough of a system for RPM scriptlets: `/bin/sh`,
+/// `/dev/null` and the few tools they use, with their shared libraries.
 pub struct ScratchRoot {
     pub dir: tempfile::TempDir,
 }
@@ -177,9 +177,21 @@ impl ScratchRoot {
             .unwrap();
         let root = dir.path();
         fs::set_permissions(root, fs::Permissions::from_mode(0o755)).unwrap();
-        for sub in ["bin", "usr/bin", "etc/sudoers.d", "tmp", "var/tmp", "run"] {
+        for sub in [
+            "bin",
+            "usr/bin",
+            "dev",
+            "etc/sudoers.d",
+            "tmp",
+            "var/tmp",
+            "run",
+        ] {
             fs::create_dir_all(root.join(sub)).unwrap();
         }
+        ok(Command::new("mknod")
+            .args(["-m", "666"])
+            .arg(root.join("dev/null"))
+            .args(["c", "1", "3"]));
         let sh = ["/bin/dash", "/bin/sh"]
             .into_iter()
             .find(|p| Path::new(p).exists())
