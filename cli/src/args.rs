@@ -64,6 +64,16 @@ pub enum Command {
     Review(ReviewArgs),
     /// Show the audit log, or verify its hash chain.
     Audit(AuditArgs),
+    /// Print a shell completion script on stdout (for packagers).
+    #[command(hide = true)]
+    Completions {
+        /// The shell.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout (for packagers).
+    #[command(hide = true)]
+    Man,
 }
 
 /// What a request carries besides the role.
@@ -310,6 +320,19 @@ mod tests {
         ])
         .is_err());
         assert!(parse(&["elevate", "list", "--pending", "--unreviewed"]).is_err());
+    }
+
+    #[test]
+    fn packaging_helpers_are_hidden() {
+        let cli = parse(&["elevate", "completions", "fish"]).unwrap();
+        assert!(matches!(cli.command, Command::Completions { .. }));
+        assert!(matches!(
+            parse(&["elevate", "man"]).unwrap().command,
+            Command::Man
+        ));
+        let help = Cli::command().render_help().to_string();
+        let listed = |name: &str| help.lines().any(|l| l.trim_start().starts_with(name));
+        assert!(!listed("completions ") && !listed("man "), "{help}");
     }
 
     #[test]

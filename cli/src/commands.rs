@@ -29,6 +29,8 @@ pub fn dispatch(cli: Cli, out: &Out) -> Result<u8, Failure> {
         Command::Extend(args) => extend::extend(socket, args, out),
         Command::Review(args) => decide::review(socket, args, out),
         Command::Audit(args) => audit(socket, &args, out),
+        Command::Completions { shell } => crate::app::completions(shell),
+        Command::Man => crate::app::man(),
     }
 }
 

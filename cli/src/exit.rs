@@ -62,7 +62,7 @@ pub struct Failure {
     pub status: u8,
     /// A short machine-readable kind, the `code` of the JSON error object:
     /// a daemon [`ErrorCode`] name, or `usage`, `unreachable`, `protocol`,
-    /// `no_role`, `exec`.
+    /// `no_role`, `exec`, `io`.
     pub code: &'static str,
     /// What went wrong, for people.
     pub message: String,

@@ -51,11 +51,17 @@ pub enum Cmd {
         #[arg(long = "context", value_name = "KEY=VALUE")]
         context: Vec<String>,
     },
+    /// Print the manual page (roff) on stdout, for packagers.
+    #[command(hide = true)]
+    Man,
 }
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(Cmd::Man) = args.command {
+        return man();
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_env("ELEVATED_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
@@ -67,6 +73,7 @@ pub fn main() -> ExitCode {
     match args.command {
         None => run_daemon(args.config),
         Some(Cmd::CheckConfig) => check_config(args.config),
+        Some(Cmd::Man) => man(),
         Some(Cmd::Explain {
             user,
             role,
@@ -83,6 +90,28 @@ pub fn main() -> ExitCode {
                 context,
             },
         ),
+    }
+}
+
+/// `elevated man`: the manual page, section 8, on stdout.
+fn man() -> ExitCode {
+    use clap::CommandFactory;
+    use std::io::Write;
+    let mut buf = Vec::new();
+    let rendered = clap_mangen::Man::new(Args::command())
+        .section("8")
+        .manual("elevated")
+        .render(&mut buf);
+    let mut out = std::io::stdout().lock();
+    match rendered
+        .and_then(|()| out.write_all(&buf))
+        .and_then(|()| out.flush())
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("elevated man: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod daemon;
 pub mod host;
+pub mod packages;
 pub mod pam;
 
 pub use daemon::Daemon;
