@@ -34,6 +34,7 @@ const COMMON: &[&str] = &[
     "/usr/sbin/elevated",
     "/usr/bin/elevate",
     "/usr/lib/tmpfiles.d/elevated.conf",
+    "/usr/share/dbus-1/system.d/org.elevated.Elevated1.conf",
     "/etc/elevated/elevated.toml",
     "/etc/elevated/policy.d/00-example.toml",
     "/etc/pam.d/elevate",
