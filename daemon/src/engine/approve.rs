@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::request::{activate, check_text, decision_detail};
 use super::view::{describe_approvers, rfc3339};
-use super::{ms, Engine, EngineError, Peer};
+use super::{ms, update_audited, Engine, EngineError, Peer};
 use crate::approval::signers::AllowedSigners;
 use crate::approval::sshsig;
 use crate::policy::Approvers;
@@ -346,20 +346,16 @@ impl Engine {
         let now_ms = ms(now);
         row.reviewed_by = Some(peer.account.name.clone());
         row.reviewed_at = Some(now_ms);
-        let rid = id.to_string();
         let detail = json!({"comment": comment, "uid": peer.uid});
         let mut st = self.lock();
-        let rows = st.store.tx(|tx| {
-            requests::update(tx, &row)?;
-            Ok::<_, StoreError>(vec![audit::append(
-                tx,
-                now_ms,
-                "reviewed",
-                &peer.account.name,
-                Some(&rid),
-                &detail,
-            )?])
-        })?;
+        let rows = update_audited(
+            &mut st,
+            &row,
+            "reviewed",
+            &peer.account.name,
+            &detail,
+            now_ms,
+        )?;
         let view = self.view_of(&st, &row, now_ms)?;
         drop(st);
         self.after_commit(&rows);

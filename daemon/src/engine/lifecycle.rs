@@ -6,8 +6,8 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use super::request::{duration_ms, expected_text, install};
-use super::{ms, Engine, EngineError, Peer, State};
-use crate::store::{audit, requests, AuditRow, RequestRow, StoreError};
+use super::{ms, update_audited, Engine, EngineError, Peer, State};
+use crate::store::{audit, requests, AuditRow, RequestRow};
 
 /// What one reconciliation pass changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,13 +61,8 @@ impl Engine {
             row.decided_at = Some(now_ms);
         }
         let id = row.id.to_string();
-        let rows = st.store.tx(|tx| {
-            requests::update(tx, &row)?;
-            let a = audit::append(tx, now_ms, state.as_str(), actor, Some(&id), &detail)?;
-            Ok::<_, StoreError>(vec![a])
-        })?;
+        let mut rows = update_audited(st, &row, state.as_str(), actor, &detail, now_ms)?;
         st.deadlines.retain(|(_, d)| d != &row.id);
-        let mut rows = rows;
         if was_active {
             if let Err(e) = st.sudoers.remove(&row.id) {
                 // The store already says ended; the next reconciliation
@@ -156,19 +151,15 @@ impl Engine {
         row.ext_secs = None;
         row.ext_until = None;
         row.message = format!("extension withdrawn by {}", peer.account.name);
-        let rid = row.id.to_string();
         let mut st = self.lock();
-        let rows = st.store.tx(|tx| {
-            requests::update(tx, &row)?;
-            Ok::<_, StoreError>(vec![audit::append(
-                tx,
-                now_ms,
-                "extension_cancelled",
-                &peer.account.name,
-                Some(&rid),
-                &detail,
-            )?])
-        })?;
+        let rows = update_audited(
+            &mut st,
+            &row,
+            "extension_cancelled",
+            &peer.account.name,
+            &detail,
+            now_ms,
+        )?;
         st.deadlines.retain(|(_, d)| d != &row.id);
         self.schedule(&mut st, &row);
         let view = self.view_of(&st, &row, now_ms)?;
@@ -247,18 +238,8 @@ impl Engine {
                 row.ext_secs = None;
                 row.ext_until = None;
                 row.message = "nobody decided on the extension in time".into();
-                let rid = row.id.to_string();
-                let rows = st.store.tx(|tx| {
-                    requests::update(tx, &row)?;
-                    Ok::<_, StoreError>(vec![audit::append(
-                        tx,
-                        now_ms,
-                        "extension_timed_out",
-                        "daemon",
-                        Some(&rid),
-                        &detail,
-                    )?])
-                })?;
+                let rows =
+                    update_audited(st, &row, "extension_timed_out", "daemon", &detail, now_ms)?;
                 Ok(Some(rows))
             }
             (RequestState::Active, Some(end), _)

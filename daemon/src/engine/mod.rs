@@ -149,6 +149,30 @@ fn notifier_for(cfg: &Loaded) -> crate::notify::Notifier {
     })
 }
 
+/// Writes `row` and one audit row about it in one transaction; returns the
+/// audit row for publishing once the caller releases the lock.
+fn update_audited(
+    st: &mut State,
+    row: &crate::store::RequestRow,
+    event: &str,
+    actor: &str,
+    detail: &serde_json::Value,
+    now_ms: i64,
+) -> Result<Vec<AuditRow>, EngineError> {
+    let rid = row.id.to_string();
+    Ok(st.store.tx(|tx| {
+        crate::store::requests::update(tx, row)?;
+        Ok::<_, crate::store::StoreError>(vec![crate::store::audit::append(
+            tx,
+            now_ms,
+            event,
+            actor,
+            Some(&rid),
+            detail,
+        )?])
+    })?)
+}
+
 fn ms(now: Timestamp) -> i64 {
     now.as_millisecond()
 }
