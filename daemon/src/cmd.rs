@@ -157,7 +157,7 @@ fn check_config(config: Option<PathBuf>) -> ExitCode {
     println!(
         "elevated: configuration OK (settings: {from}; policy: {} roles, {} rules from {}; host {})",
         cfg.policy.roles.len(),
-        cfg.policy.rules.len(),
+        cfg.policy.rules().len(),
         cfg.settings.daemon.policy_dir.display(),
         cfg.host.name
     );
@@ -252,7 +252,7 @@ fn explain(config: Option<PathBuf>, q: &Query) -> ExitCode {
                 0 => println!("approval: automatic"),
                 n => println!("approval: {n} approver(s)"),
             }
-            println!("why:      {}", a.message);
+            println!("why:      {}", a.message());
             ExitCode::SUCCESS
         }
         Decision::Deny(d) => {

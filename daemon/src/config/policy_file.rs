@@ -130,7 +130,7 @@ pub fn parse_policy_files_with(
                 role_refs.push((path.clone(), cx.line(role.span()), name));
             }
             if let Some(rule) = cx.rule(i + 1, raw_rule) {
-                policy.rules.push(rule);
+                policy.push_rule(rule);
             }
         }
     }

@@ -107,8 +107,8 @@ fn good_policy_parses_into_the_model() {
     assert_eq!(ops.terminate_grace, DEFAULT_TERMINATE_GRACE);
     assert!(!ops.allow_privileged_groups);
 
-    assert_eq!(p.rules.len(), 3);
-    let r = &p.rules[0];
+    assert_eq!(p.rules().len(), 3);
+    let r = &p.rules()[0];
     assert_eq!(
         r,
         &Rule {
@@ -160,7 +160,7 @@ fn good_policy_parses_into_the_model() {
         }
     );
     assert_eq!(r.label(), "10-db.toml rule 1 (line 16)");
-    let deny = &p.rules[1];
+    let deny = &p.rules()[1];
     assert_eq!(
         (deny.effect, deny.index_in_file, deny.source.line),
         (Effect::Deny, 2, 24)
@@ -181,7 +181,7 @@ fn good_policy_parses_into_the_model() {
             }
         ]
     );
-    let last = &p.rules[2];
+    let last = &p.rules()[2];
     assert_eq!(
         (last.effect, last.index_in_file, last.source.line),
         (Effect::Allow, 3, 29)
@@ -200,7 +200,7 @@ fn rules_keep_file_order_and_may_use_roles_from_later_files() {
         ("20-b.toml", "[roles.late]\n[[rules]]\nrole = \"late\"\n"),
     ]))
     .unwrap();
-    let labels: Vec<String> = p.rules.iter().map(Rule::label).collect();
+    let labels: Vec<String> = p.rules().iter().map(Rule::label).collect();
     assert_eq!(
         labels,
         [
@@ -277,10 +277,10 @@ fn load_dir_reads_in_lexical_order() {
         ("README", "not toml", 0o644),
     ]);
     let p = r.unwrap();
-    assert_eq!(p.rules[0].source.file, "10-a.toml");
-    assert_eq!(p.rules[1].source.file, "20-b.toml");
+    assert_eq!(p.rules()[0].source.file, "10-a.toml");
+    assert_eq!(p.rules()[1].source.file, "20-b.toml");
     let missing = load_policy_dir(std::path::Path::new("/nonexistent/policy.d"), None).unwrap();
-    assert!(missing.roles.is_empty() && missing.rules.is_empty());
+    assert!(missing.roles.is_empty() && missing.rules().is_empty());
 }
 
 #[test]

@@ -155,7 +155,7 @@ impl Engine {
             row.ext_until = Some((now_ms + duration_ms(ttl)).min(end));
             row.message = format!(
                 "extension by {ext}s waiting for approval; {}",
-                allowed.message
+                allowed.message()
             );
             ("extension_requested", "policy")
         };

@@ -275,7 +275,7 @@ impl Engine {
         tracing::info!(
             "reloaded: {} roles, {} rules, host {}",
             merged.policy.roles.len(),
-            merged.policy.rules.len(),
+            merged.policy.rules().len(),
             merged.host.name
         );
         st.cfg = Arc::new(merged);

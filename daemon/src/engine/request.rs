@@ -217,7 +217,7 @@ impl Engine {
         row.approvals_needed = allowed.approval.count;
         row.approval = allowed.approval.clone();
         row.grant = grant_of(role_def, action)?;
-        row.message = allowed.message.clone();
+        row.message = allowed.message();
         if allowed.approval.reason && row.reason.is_none() {
             return Err(EngineError::BadRequest(format!(
                 "{} requires a reason; give one with --reason",
@@ -268,7 +268,7 @@ impl Engine {
 
         row.break_glass = allowed.approval.break_glass;
         if !allowed.clamped {
-            row.message = allowed.message.clone();
+            row.message = allowed.message();
         }
         let mut st = self.lock();
         // Host first, then the store: a crash in between leaves a drop-in

@@ -109,7 +109,7 @@ fn env_with(visudo: &str) -> Env {
         policy
             .roles
             .insert(RoleName::parse(name).unwrap(), role(name));
-        policy.rules.push(rule(name, *n, i + 1));
+        policy.push_rule(rule(name, *n, i + 1));
     }
     let cfg = Loaded {
         settings,

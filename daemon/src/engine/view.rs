@@ -162,7 +162,7 @@ impl Engine {
                     allowed,
                     approvals,
                     rule,
-                    reason: d.message().to_owned(),
+                    reason: d.message(),
                     default_duration_secs: role.default_duration.as_secs(),
                     max_duration_secs: role.max_duration.min(cfg.host.max_duration).as_secs(),
                     sudo: spec.sudo_view(),

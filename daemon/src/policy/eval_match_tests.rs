@@ -173,3 +173,25 @@ fn context_selectors_never_fail_open() {
         "unknown facts must not lift a deny rule"
     );
 }
+
+#[test]
+fn a_roles_rules_keep_policy_order_across_files_and_other_roles() {
+    let p = crate::config::policy_file::parse_policy_files(&[
+        (
+            "10-a.toml".into(),
+            "[roles.a]\n[roles.b]\n[[rules]]\nrole = \"a\"\n[[rules]]\nrole = \"b\"\n\
+             [[rules]]\nrole = \"a\"\neffect = \"deny\"\n"
+                .into(),
+        ),
+        (
+            "20-b.toml".into(),
+            "[[rules]]\nrole = \"b\"\n[[rules]]\nrole = \"a\"\n".into(),
+        ),
+    ])
+    .unwrap();
+    let a = RoleName::parse("a").unwrap();
+    let got: Vec<usize> = p.rules_for(&a).map(|(i, _)| i).collect();
+    assert_eq!(got, vec![0, 2, 4]);
+    assert!(p.rules_for(&RoleName::parse("c").unwrap()).next().is_none());
+    assert!(got.iter().all(|&i| p.rules()[i].role == a));
+}

@@ -98,12 +98,12 @@ fn run(cases: &[Case]) {
         assert!(!d.message().contains('\n'), "{}: {d:?}", c.name);
         match (&c.want, &d) {
             (Want::Allow(rule, mins, clamped), Decision::Allow(a)) => {
-                assert_eq!(a.rule, *rule, "{}: {}", c.name, a.message);
+                assert_eq!(a.rule, *rule, "{}: {}", c.name, a.message());
                 assert_eq!(a.duration, Duration::from_secs(mins * 60), "{}", c.name);
-                assert_eq!(a.clamped, *clamped, "{}: {}", c.name, a.message);
-                assert_eq!(p.rules[a.rule_index].label(), a.rule, "{}", c.name);
+                assert_eq!(a.clamped, *clamped, "{}: {}", c.name, a.message());
+                assert_eq!(p.rules()[a.rule_index].label(), a.rule, "{}", c.name);
                 assert!(
-                    a.message.starts_with(&format!("allowed by {rule}; ")),
+                    a.message().starts_with(&format!("allowed by {rule}; ")),
                     "{}",
                     c.name
                 );

@@ -2,6 +2,7 @@
 //! time. No I/O, no clock.
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod eval;
 pub mod model;
 

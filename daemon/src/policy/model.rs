@@ -17,12 +17,46 @@ pub struct SourceRef {
 }
 
 /// The whole policy: roles and rules from every file, in evaluation order.
+///
+/// Rules are only added through [`Policy::push_rule`], which keeps an index
+/// of each role's rules: a decision looks at the requested role's rules
+/// only, so its cost does not grow with the rules of other roles.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
     /// Roles by name.
     pub roles: BTreeMap<RoleName, Role>,
     /// Rules in lexical file order, then file order.
-    pub rules: Vec<Rule>,
+    rules: Vec<Rule>,
+    /// Role -> indices into `rules`, ascending (so in evaluation order).
+    by_role: BTreeMap<RoleName, Vec<usize>>,
+}
+
+impl Policy {
+    /// Every rule, in evaluation order.
+    #[must_use]
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Appends a rule (it comes after every rule added before it).
+    pub fn push_rule(&mut self, rule: Rule) {
+        self.by_role
+            .entry(rule.role.clone())
+            .or_default()
+            .push(self.rules.len());
+        self.rules.push(rule);
+    }
+
+    /// The rules about `role`, with their index in [`Policy::rules`], in
+    /// evaluation order.
+    pub fn rules_for<'a>(&'a self, role: &RoleName) -> impl Iterator<Item = (usize, &'a Rule)> {
+        self.by_role
+            .get(role)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|&i| self.rules.get(i).map(|r| (i, r)))
+    }
 }
 
 /// What a grant of a role gives.
