@@ -16,11 +16,18 @@ pub use host::{as_user, require_root, TestGroup, TestUser};
 
 use std::path::PathBuf;
 
-/// The directory holding the built binaries (`target/debug`).
+/// The directory holding the built binaries: `target/debug` for tests
+/// (which run from `target/debug/deps`), the program's own directory for
+/// programs built beside the binaries (the benchmark driver in
+/// `target/release`).
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    // target/debug/deps/<test> -> target/debug
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
+    let dir = exe.parent().unwrap();
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.parent().unwrap().to_path_buf()
+    } else {
+        dir.to_path_buf()
+    }
 }
 
 /// Path of a built binary, checked to exist.
