@@ -51,12 +51,17 @@ pub fn ok(cmd: &mut Command) -> String {
     stdout
 }
 
-/// Builds both packages once per test binary with `scripts/package`.
+/// Builds both packages once per test binary with `scripts/package
+/// --debug-binaries`.
 pub fn packages() -> &'static Packages {
     static BUILT: OnceLock<Packages> = OnceLock::new();
     BUILT.get_or_init(|| {
         let target = target_dir();
+        // The debug binaries the test run already built: what the packages
+        // install and do is the same, and a release build would double the
+        // run's build time. scripts/package without the flag is for release.
         let out = run(Command::new(workspace().join("scripts/package"))
+            .arg("--debug-binaries")
             .current_dir(workspace())
             .env("CARGO_TARGET_DIR", &target));
         let (stdout, stderr) = text(&out);
@@ -77,7 +82,7 @@ pub fn packages() -> &'static Packages {
         Packages {
             deb: find("deb"),
             rpm: find("rpm"),
-            with_pam: target.join("release/libpam_elevate.so").exists(),
+            with_pam: target.join("package-debug/release/libpam_elevate.so").exists(),
         }
     })
 }
