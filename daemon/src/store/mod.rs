@@ -77,6 +77,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         let out = f(&tx)?;
         tx.commit()?;
+        crate::fault::hit(crate::fault::Point::AfterStoreCommit);
         Ok(out)
     }
 
