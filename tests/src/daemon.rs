@@ -264,6 +264,11 @@ impl Daemon {
 
 /// `elevate --socket SOCKET ARGS` as `user` (root when `None`).
 pub fn elevate_at(socket: &Path, user: Option<&TestUser>, args: &[&str]) -> Output {
+    elevate_command(socket, user, args).output().unwrap()
+}
+
+/// The command [`elevate_at`] runs, for callers that start several at once.
+pub fn elevate_command(socket: &Path, user: Option<&TestUser>, args: &[&str]) -> Command {
     let elevate = bin("elevate");
     let socket = socket.display().to_string();
     let mut full = vec!["--socket", socket.as_str()];
@@ -276,7 +281,10 @@ pub fn elevate_at(socket: &Path, user: Option<&TestUser>, args: &[&str]) -> Outp
             c
         }
     };
-    cmd.stdin(Stdio::null()).output().unwrap()
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
 }
 
 fn short() -> Timeouts {

@@ -173,6 +173,16 @@ fn update_audited(
     })?)
 }
 
+/// What a test runs at [`Engine::between_read_and_lock`].
+#[cfg(test)]
+type Meanwhile = Box<dyn FnOnce(&Engine)>;
+
+#[cfg(test)]
+thread_local! {
+    /// Test seam, see [`Engine::between_read_and_lock`].
+    static BETWEEN: std::cell::RefCell<Option<Meanwhile>> = const { std::cell::RefCell::new(None) };
+}
+
 fn ms(now: Timestamp) -> i64 {
     now.as_millisecond()
 }
@@ -210,6 +220,17 @@ impl Engine {
         // A panic while holding the lock leaves data that the store (the
         // truth) can repair; keep serving rather than failing every call.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Called where a transition was decided on a row read without the
+    /// lock and is about to take it to commit. Tests put another
+    /// transition here (what a concurrent client or the timer may commit
+    /// at that moment); in the daemon it does nothing.
+    fn between_read_and_lock(&self) {
+        #[cfg(test)]
+        if let Some(f) = BETWEEN.with(|b| b.borrow_mut().take()) {
+            f(self);
+        }
     }
 
     /// Publishes committed audit rows and wakes waiters.
@@ -404,5 +425,7 @@ impl Engine {
     }
 }
 
+#[cfg(test)]
+mod race_tests;
 #[cfg(test)]
 mod tests;

@@ -220,7 +220,12 @@ pub fn run(seed: u64, cycles: u64) -> Report {
         serving = true;
         let back = now_ms();
         let checked = Instant::now();
-        let found = violations(&world, &shared.acks.lock().unwrap(), back);
+        // What an earlier cycle reported (the audit log keeps it) is not
+        // reported again.
+        let found: Vec<String> = violations(&world, &shared.acks.lock().unwrap(), back)
+            .into_iter()
+            .filter(|v| !report.violations.iter().any(|(_, old)| old == v))
+            .collect();
         if let Some(trace) = &trace {
             eprintln!(
                 "cycle {cycle}: fault {fault:?}, window {window:?}, check {:?}, at {:.1}s",

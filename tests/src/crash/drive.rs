@@ -12,7 +12,7 @@ use std::path::Path;
 
 use super::rng::Rng;
 use super::world::{Role, Who, APPROVERS, REQUESTERS};
-use crate::daemon::elevate_at;
+use crate::daemon::elevate_command;
 use crate::TestUser;
 
 /// What a worker needs: the socket and the users (not the daemon, which
@@ -24,8 +24,12 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn elevate(&self, who: Option<Who>, args: &[&str]) -> Output {
-        elevate_at(self.socket, who.map(|w| &self.users[w]), args)
+    /// Starts `call`; [`record`] reads its answer.
+    fn start(&self, call: &Call) -> std::process::Child {
+        let args: Vec<&str> = call.args.iter().map(String::as_str).collect();
+        elevate_command(self.socket, call.who.map(|w| &self.users[w]), &args)
+            .spawn()
+            .unwrap()
     }
 }
 
@@ -78,15 +82,18 @@ enum Op {
     Cancel,
     Revoke,
     Extend,
+    /// Two conflicting operations on one request, started at once.
+    Race,
 }
 
-const OPS: [Op; 6] = [
+const OPS: [Op; 7] = [
     Op::Request,
     Op::Approve,
     Op::Deny,
     Op::Cancel,
     Op::Revoke,
     Op::Extend,
+    Op::Race,
 ];
 
 /// What the traffic leans towards, so that an armed fault point is
@@ -104,10 +111,10 @@ pub enum Bias {
 
 impl Bias {
     /// Weights of [`OPS`].
-    fn weights(self) -> [u64; 6] {
+    fn weights(self) -> [u64; 7] {
         match self {
-            Bias::None | Bias::Groups => [30, 16, 5, 10, 14, 25],
-            Bias::GroupEnds => [12, 10, 5, 10, 40, 23],
+            Bias::None | Bias::Groups => [28, 14, 4, 8, 12, 22, 12],
+            Bias::GroupEnds => [12, 10, 4, 8, 40, 20, 6],
         }
     }
 }
@@ -128,13 +135,44 @@ fn view(out: &Output) -> Option<(String, String)> {
     Some((id, state))
 }
 
+/// What an answer acknowledges.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Request(Who, Role),
+    /// An approval (`approval`) or denial (`denial`).
+    Decide(&'static str),
+    Cancel,
+    Revoke,
+    Extend,
+}
+
+/// One `elevate` invocation.
+#[derive(Debug)]
+struct Call {
+    who: Option<Who>,
+    args: Vec<String>,
+    kind: Kind,
+}
+
+fn call(who: Option<Who>, args: &[&str], kind: Kind) -> Call {
+    Call {
+        who,
+        args: args.iter().map(|a| (*a).to_owned()).collect(),
+        kind,
+    }
+}
+
 /// Runs random operations, a few milliseconds apart, until `shared.stop`
 /// is set.
 pub fn worker(ctx: Ctx<'_>, shared: &Shared, seed: u64, bias: Bias) {
     let mut rng = Rng::new(seed);
     while !shared.stop.load(Ordering::SeqCst) {
         let op = OPS[rng.weighted(&bias.weights())];
-        one(ctx, shared, &mut rng, op, bias);
+        let calls = plan(shared, &mut rng, op, bias);
+        let children: Vec<_> = calls.iter().map(|c| ctx.start(c)).collect();
+        for (c, child) in calls.iter().zip(children) {
+            record(shared, c.kind, &child.wait_with_output().unwrap());
+        }
         shared.ops.fetch_add(1, Ordering::SeqCst);
         std::thread::sleep(std::time::Duration::from_millis(rng.below(30)));
     }
@@ -154,33 +192,95 @@ fn recent(shared: &Shared, rng: &mut Rng, filter: impl Fn(&Known) -> bool) -> Op
     Some((*rng.pick(&pool)).clone())
 }
 
-fn one(d: Ctx<'_>, shared: &Shared, rng: &mut Rng, op: Op, bias: Bias) {
+fn decide(rng: &mut Rng, k: &Known, verb: &str, not: Option<Who>) -> Call {
+    let others: Vec<Who> = APPROVERS
+        .iter()
+        .copied()
+        .filter(|a| *a != k.user && Some(*a) != not)
+        .collect();
+    let event = if verb == "approve" {
+        "approval"
+    } else {
+        "denial"
+    };
+    call(
+        Some(*rng.pick(&others)),
+        &["--json", verb, &k.id],
+        Kind::Decide(event),
+    )
+}
+
+fn extend(rng: &mut Rng, k: &Known) -> Call {
+    let secs = format!("{}s", rng.range(1, 2));
+    let args = ["--json", "extend", &k.id, "--for", &secs, "--no-wait"];
+    call(Some(k.user), &args, Kind::Extend)
+}
+
+fn revoke(by: Option<Who>, k: &Known) -> Call {
+    call(by, &["--json", "revoke", &k.id], Kind::Revoke)
+}
+
+fn cancel(k: &Known) -> Call {
+    call(Some(k.user), &["--json", "cancel", &k.id], Kind::Cancel)
+}
+
+fn plan(shared: &Shared, rng: &mut Rng, op: Op, bias: Bias) -> Vec<Call> {
+    if let Op::Request = op {
+        let who = *rng.pick(&REQUESTERS);
+        let role = role_for(rng, bias);
+        let secs = format!("{}s", rng.range(1, 3));
+        let args = [
+            "--json",
+            "request",
+            role.name(),
+            "--for",
+            &secs,
+            "--no-wait",
+        ];
+        return vec![call(Some(who), &args, Kind::Request(who, role))];
+    }
+    let approval = matches!(op, Op::Approve | Op::Deny);
+    let Some(k) = recent(shared, rng, |k| !approval || k.role.needs_approval()) else {
+        return Vec::new();
+    };
     match op {
-        Op::Request => {
-            let who = *rng.pick(&REQUESTERS);
-            let role = role_for(rng, bias);
-            let secs = format!("{}s", rng.range(1, 3));
-            let out = d.elevate(
-                Some(who),
-                &[
-                    "--json",
-                    "request",
-                    role.name(),
-                    "--for",
-                    &secs,
-                    "--no-wait",
-                ],
-            );
-            let Some((id, state)) = view(&out) else {
-                return;
-            };
-            shared.known.lock().unwrap().push(Known {
-                id: id.clone(),
-                user: who,
-                role,
-            });
-            let mut acks = shared.acks.lock().unwrap();
-            acks.total += 1;
+        Op::Request => Vec::new(),
+        Op::Approve => vec![decide(rng, &k, "approve", None)],
+        Op::Deny => vec![decide(rng, &k, "deny", None)],
+        Op::Cancel => vec![cancel(&k)],
+        // The holder or root.
+        Op::Revoke => vec![revoke(rng.chance(50).then_some(k.user), &k)],
+        Op::Extend => vec![extend(rng, &k)],
+        Op::Race => match rng.below(5) {
+            0 => vec![decide(rng, &k, "approve", None), cancel(&k)],
+            1 => {
+                let first = decide(rng, &k, "approve", None);
+                let second = decide(rng, &k, "deny", first.who);
+                vec![first, second]
+            }
+            2 => vec![extend(rng, &k), revoke(None, &k)],
+            3 => vec![revoke(Some(k.user), &k), revoke(None, &k)],
+            _ => vec![extend(rng, &k), extend(rng, &k)],
+        },
+    }
+}
+
+/// Records what an answer acknowledged.
+fn record(shared: &Shared, kind: Kind, out: &Output) {
+    let Some((id, state)) = view(out) else {
+        return;
+    };
+    let code = out.status.code();
+    if let Kind::Request(user, role) = kind {
+        shared.known.lock().unwrap().push(Known {
+            id: id.clone(),
+            user,
+            role,
+        });
+    }
+    let mut acks = shared.acks.lock().unwrap();
+    match kind {
+        Kind::Request(..) => {
             acks.event(&id, "requested");
             match state.as_str() {
                 "active" => acks.event(&id, "granted"),
@@ -188,73 +288,27 @@ fn one(d: Ctx<'_>, shared: &Shared, rng: &mut Rng, op: Op, bias: Bias) {
                 _ => {}
             }
         }
-        Op::Approve | Op::Deny => {
-            let Some(k) = recent(shared, rng, |k| k.role.needs_approval()) else {
-                return;
-            };
-            let others: Vec<Who> = APPROVERS.iter().copied().filter(|a| *a != k.user).collect();
-            let approver = *rng.pick(&others);
-            let (verb, event) = match op {
-                Op::Approve => ("approve", "approval"),
-                _ => ("deny", "denial"),
-            };
-            let out = d.elevate(Some(approver), &["--json", verb, &k.id]);
-            if out.status.success() {
-                if let Some((id, state)) = view(&out) {
-                    let mut acks = shared.acks.lock().unwrap();
-                    acks.total += 1;
-                    acks.event(&id, event);
-                    if state == "denied" {
-                        acks.finals.insert(id, state);
-                    }
-                }
-            }
-        }
-        Op::Cancel => {
-            let Some(k) = recent(shared, rng, |_| true) else {
-                return;
-            };
-            let out = d.elevate(Some(k.user), &["--json", "cancel", &k.id]);
-            if let (true, Some((id, state))) = (out.status.success(), view(&out)) {
-                let mut acks = shared.acks.lock().unwrap();
-                acks.total += 1;
-                if state == "cancelled" {
-                    acks.event(&id, "cancelled");
-                    acks.finals.insert(id, state);
-                } else {
-                    acks.event(&id, "extension_cancelled");
-                }
-            }
-        }
-        Op::Revoke => {
-            let Some(k) = recent(shared, rng, |_| true) else {
-                return;
-            };
-            // The holder or root.
-            let by = if rng.chance(50) { Some(k.user) } else { None };
-            let out = d.elevate(by, &["--json", "revoke", &k.id]);
-            if let (true, Some((id, state))) = (out.status.success(), view(&out)) {
-                let mut acks = shared.acks.lock().unwrap();
-                acks.total += 1;
-                acks.event(&id, "revoked");
+        Kind::Decide(event) if code == Some(0) => {
+            acks.event(&id, event);
+            if state == "denied" {
                 acks.finals.insert(id, state);
             }
         }
-        Op::Extend => {
-            let Some(k) = recent(shared, rng, |_| true) else {
-                return;
-            };
-            let secs = format!("{}s", rng.range(1, 2));
-            let out = d.elevate(
-                Some(k.user),
-                &["--json", "extend", &k.id, "--for", &secs, "--no-wait"],
-            );
-            // 0: extended; 3: the extension waits for approval.
-            if let (Some(0 | 3), Some((id, _))) = (out.status.code(), view(&out)) {
-                let mut acks = shared.acks.lock().unwrap();
-                acks.total += 1;
-                acks.event(&id, "extension_asked");
+        Kind::Cancel if code == Some(0) => {
+            if state == "cancelled" {
+                acks.event(&id, "cancelled");
+                acks.finals.insert(id, state);
+            } else {
+                acks.event(&id, "extension_cancelled");
             }
         }
+        Kind::Revoke if code == Some(0) => {
+            acks.event(&id, "revoked");
+            acks.finals.insert(id, state);
+        }
+        // 0: extended; 3: the extension waits for approval.
+        Kind::Extend if matches!(code, Some(0 | 3)) => acks.event(&id, "extension_asked"),
+        _ => return,
     }
+    acks.total += 1;
 }
