@@ -7,22 +7,63 @@ use std::collections::BTreeMap;
 
 use super::check::Snapshot;
 use super::drive::Acks;
-use super::world::World;
+use super::world::{World, GRACE};
 
-pub fn audit_violations(world: &World, s: &Snapshot, acks: &Acks) -> Vec<String> {
+/// Invariant 4 while the daemon runs: every `expired` and `timed_out` row
+/// was written within [`GRACE`] of its deadline, unless the daemon was down
+/// then, in which case within [`GRACE`] of its return.
+pub fn late_endings(s: &Snapshot, downs: &[(i64, i64)]) -> Vec<String> {
+    let grace = GRACE.as_millis() as i64;
     let mut v = Vec::new();
-    let out = world.d.elevate(None, &["--json", "audit", "--verify"]);
-    if !out.status.success() {
-        v.push(format!(
-            "elevate audit --verify: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ));
+    for e in &s.audit {
+        let key = match e.event.as_str() {
+            "expired" => "expires_at",
+            "timed_out" => "pending_until",
+            _ => continue,
+        };
+        let Some(deadline) = e.detail.get(key).and_then(serde_json::Value::as_i64) else {
+            v.push(format!("{} row without {key}: {}", e.event, e.detail));
+            continue;
+        };
+        let mut allowed = deadline + grace;
+        for (down, back) in downs {
+            if *down < allowed && deadline <= *back {
+                allowed = allowed.max(back + grace);
+            }
+        }
+        if e.at > allowed {
+            v.push(format!(
+                "request {}: {} {} ms after its deadline, with the daemon running",
+                e.request_id.as_deref().unwrap_or("?"),
+                e.event,
+                e.at - deadline
+            ));
+        }
     }
+    v
+}
+
+/// The chain verifies, as the daemon checks it.
+pub fn verify_violations(world: &World) -> Vec<String> {
+    let out = world.d.elevate(None, &["--json", "audit", "--verify"]);
+    if out.status.success() {
+        return Vec::new();
+    }
+    vec![format!(
+        "elevate audit --verify: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )]
+}
+
+/// Acknowledged transitions are audited, and each request's audit rows
+/// follow the state machine to the state the store holds.
+pub fn history_violations(s: &Snapshot, acks: &Acks) -> Vec<String> {
+    let mut v = Vec::new();
     let mut counts: BTreeMap<(&str, &str), u32> = BTreeMap::new();
     let mut life: BTreeMap<&str, &str> = BTreeMap::new();
-    for (rid, event) in &s.audit {
-        let Some(rid) = rid.as_deref() else {
+    for entry in &s.audit {
+        let (Some(rid), event) = (entry.request_id.as_deref(), &entry.event) else {
             continue;
         };
         *counts.entry((rid, event.as_str())).or_default() += 1;

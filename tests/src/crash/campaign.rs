@@ -98,6 +98,81 @@ fn fault_fired(world: &World, offset: u64) -> Option<String> {
     log[at..].split_whitespace().next().map(str::to_owned)
 }
 
+/// Downtime bookkeeping: when the daemon stopped running, and the
+/// intervals it was away (for the expiry bound).
+#[derive(Default)]
+struct Downtime {
+    since: Option<i64>,
+    intervals: Vec<(i64, i64)>,
+}
+
+impl Downtime {
+    fn down(&mut self, at: i64) {
+        self.since.get_or_insert(at);
+    }
+
+    fn back(&mut self) {
+        if let Some(since) = self.since.take() {
+            self.intervals.push((since, now_ms()));
+        }
+    }
+}
+
+/// The fault point a cycle arms, if any: each point once in the first
+/// cycles, so each is exercised; then a random one in half the cycles.
+fn plan_fault(rng: &mut Rng, cycle: u64) -> Option<(&'static str, u64)> {
+    if let Some(p) = POINTS.get(cycle as usize) {
+        return Some((*p, 1));
+    }
+    if !rng.chance(50) {
+        return None;
+    }
+    let p = *rng.pick(&POINTS);
+    let n = if p == "after_store_commit" {
+        rng.range(1, 12)
+    } else {
+        rng.range(1, 2)
+    };
+    Some((p, n))
+}
+
+/// Traffic until the window ends (then SIGKILL) or the daemon kills itself.
+fn drive(
+    world: &mut World,
+    shared: &Shared,
+    seeds: &[u64],
+    bias: Bias,
+    window: Duration,
+    down: &mut Downtime,
+) {
+    shared.stop.store(false, Ordering::SeqCst);
+    let World { d, users, .. } = world;
+    let socket = d.socket.clone();
+    let ctx = Ctx {
+        socket: &socket,
+        users,
+    };
+    std::thread::scope(|s| {
+        for seed in seeds {
+            s.spawn(move || worker(ctx, shared, *seed, bias));
+        }
+        let t = Instant::now();
+        let mut alive = now_ms();
+        while t.elapsed() < window && d.running() {
+            alive = now_ms();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // What is in flight now is cut off by the kill.
+        if d.running() {
+            down.down(now_ms());
+            d.kill();
+        } else {
+            down.down(alive);
+        }
+        shared.stop.store(true, Ordering::SeqCst);
+    });
+}
+
 /// Runs `cycles` kill cycles from `seed`. Prints the seed first, so a
 /// failing run can be replayed.
 pub fn run(seed: u64, cycles: u64) -> Report {
@@ -121,33 +196,29 @@ pub fn run(seed: u64, cycles: u64) -> Report {
         "ELEVATED_LOG",
         if trace.is_some() { "debug" } else { "info" },
     )];
+    let mut down = Downtime::default();
+    down.down(now_ms());
     let mut serving = false;
     let mut bad_cycles = 0;
     for cycle in 0..cycles {
         report.cycles += 1;
-        // The first cycles arm every point once, so each is exercised.
-        let fault = match POINTS.get(cycle as usize) {
-            Some(p) => Some((*p, 1)),
-            None if rng.chance(50) => {
-                let p = *rng.pick(&POINTS);
-                let n = if p == "after_store_commit" {
-                    rng.range(1, 12)
-                } else {
-                    rng.range(1, 2)
-                };
-                Some((p, n))
-            }
-            None => None,
-        };
+        let fault = plan_fault(&mut rng, cycle);
         let window = Duration::from_millis(match fault {
             // Long enough for the point to be reached (the kill ends it).
             Some(_) if (cycle as usize) < POINTS.len() => 15_000,
-            Some(_) => rng.range(150, 1000),
-            None => rng.range(20, 450),
+            Some(_) => rng.range(150, 900),
+            None => rng.range(20, 400),
         });
+        let bias = match fault {
+            Some(("after_gpasswd", _)) => Bias::Groups,
+            Some(("after_gpasswd_remove", _)) => Bias::GroupEnds,
+            _ => Bias::None,
+        };
+        let seeds: Vec<u64> = (0..WORKERS).map(|_| rng.next_u64()).collect();
         let offset = log_len(&world);
         let mut early = None;
         if fault.is_some() || !serving {
+            down.down(now_ms());
             world.d.stop();
             let spec = fault.map(|(p, n)| format!("{p}:{n}")).unwrap_or_default();
             let mut env = quiet.to_vec();
@@ -155,37 +226,12 @@ pub fn run(seed: u64, cycles: u64) -> Report {
                 env.push(("ELEVATED_FAULT", spec.as_str()));
             }
             early = world.d.try_start_with(&[], &env).err();
+            if early.is_none() {
+                down.back();
+            }
         }
-        let bias = match fault {
-            Some(("after_gpasswd", _)) => Bias::Groups,
-            Some(("after_gpasswd_remove", _)) => Bias::GroupEnds,
-            _ => Bias::None,
-        };
-        let seeds: Vec<u64> = (0..WORKERS).map(|_| rng.next_u64()).collect();
         if early.is_none() {
-            shared.stop.store(false, Ordering::SeqCst);
-            let World { d, users, .. } = &mut world;
-            let socket = d.socket.clone();
-            let ctx = Ctx {
-                socket: &socket,
-                users,
-            };
-            std::thread::scope(|s| {
-                for seed in &seeds {
-                    let shared = &shared;
-                    s.spawn(move || worker(ctx, shared, *seed, bias));
-                }
-                let t = Instant::now();
-                while t.elapsed() < window && d.running() {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                // Stops the workers once the daemon is gone: what is in
-                // flight now is cut off by the kill.
-                if d.running() {
-                    d.kill();
-                }
-                shared.stop.store(true, Ordering::SeqCst);
-            });
+            drive(&mut world, &shared, &seeds, bias, window, &mut down);
         }
         let died = world.d.exited().or(early);
         match fault_fired(&world, offset) {
@@ -217,15 +263,18 @@ pub fn run(seed: u64, cycles: u64) -> Report {
             ));
             break;
         }
+        down.back();
         serving = true;
         let back = now_ms();
         let checked = Instant::now();
         // What an earlier cycle reported (the audit log keeps it) is not
         // reported again.
-        let found: Vec<String> = violations(&world, &shared.acks.lock().unwrap(), back)
+        let acks = shared.acks.lock().unwrap();
+        let found: Vec<String> = violations(&world, &acks, back, &down.intervals)
             .into_iter()
             .filter(|v| !report.violations.iter().any(|(_, old)| old == v))
             .collect();
+        drop(acks);
         if let Some(trace) = &trace {
             eprintln!(
                 "cycle {cycle}: fault {fault:?}, window {window:?}, check {:?}, at {:.1}s",

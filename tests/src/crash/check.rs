@@ -29,14 +29,24 @@ pub struct Grant {
     pub groups: Vec<String>,
 }
 
+/// One audit row, as far as the checks care.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub request_id: Option<String>,
+    pub event: String,
+    /// Unix ms.
+    pub at: i64,
+    pub detail: serde_json::Value,
+}
+
 /// The store and the host, read in that order.
 #[derive(Debug)]
 pub struct Snapshot {
     /// Before the store was read.
     pub t0: i64,
     pub grants: BTreeMap<String, Grant>,
-    /// (request id, event) in chain order.
-    pub audit: Vec<(Option<String>, String)>,
+    /// Audit rows in chain order.
+    pub audit: Vec<AuditEntry>,
     /// `elevated_*` files: name, text, mode, owner.
     pub files: Vec<(String, String, u32, u32)>,
     /// Supplementary members of the test group.
@@ -99,10 +109,18 @@ pub fn snapshot(world: &World) -> Snapshot {
         grants.insert(id, grant);
     }
     let mut stmt = db
-        .prepare("SELECT request_id, event FROM audit ORDER BY seq")
+        .prepare("SELECT request_id, event, at, detail FROM audit ORDER BY seq")
         .unwrap();
     let audit = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map([], |r| {
+            let detail: String = r.get(3)?;
+            Ok(AuditEntry {
+                request_id: r.get(0)?,
+                event: r.get(1)?,
+                at: r.get(2)?,
+                detail: serde_json::from_str(&detail).unwrap_or_default(),
+            })
+        })
         .unwrap()
         .map(Result::unwrap)
         .collect();
@@ -157,8 +175,9 @@ fn just_ended(g: &Grant, s: &Snapshot) -> bool {
     g.ended_at.is_some_and(|e| e >= s.t0 - GRACE_MS)
 }
 
-/// Invariant 1: the host matches the store.
-pub fn host_violations(world: &World, s: &Snapshot) -> Vec<String> {
+/// Invariant 1: the host matches the store; `pre` were members of the test
+/// group before any grant.
+pub fn host_violations(s: &Snapshot, pre: &[String]) -> Vec<String> {
     let mut v = Vec::new();
     for (name, text, mode, uid) in &s.files {
         let id = &name["elevated_".len()..];
@@ -193,8 +212,7 @@ pub fn host_violations(world: &World, s: &Snapshot) -> Vec<String> {
             v.push(format!("active grant {id}: {} is not in the group", g.user));
         }
     }
-    let pre = world.preexisting_members();
-    for m in &pre {
+    for m in pre {
         if !s.members.contains(m) {
             v.push(format!("{m} lost a membership the daemon did not add"));
         }
@@ -280,17 +298,20 @@ pub fn real_visudo() -> Result<(), String> {
 /// host; the periodic reconciliation runs every second).
 const SETTLE: Duration = Duration::from_secs(3);
 
-/// Every invariant, after a restart at `back_ms`. Host mismatches are
+/// Every invariant, after a restart at `back_ms`; `downs` are the
+/// intervals (Unix ms) the daemon was not running. Host mismatches are
 /// looked at again for up to [`SETTLE`]; the rest stand as first seen.
-pub fn violations(world: &World, acks: &Acks, back_ms: i64) -> Vec<String> {
+pub fn violations(world: &World, acks: &Acks, back_ms: i64, downs: &[(i64, i64)]) -> Vec<String> {
     let deadline = Instant::now() + SETTLE;
     let first = snapshot(world);
     let mut v = expiry_violations(&first, back_ms);
     v.extend(visudo_violations(world));
-    v.extend(super::audit::audit_violations(world, &first, acks));
+    v.extend(super::audit::verify_violations(world));
+    v.extend(super::audit::history_violations(&first, acks));
+    v.extend(super::audit::late_endings(&first, downs));
     let mut s = first;
     loop {
-        let host = host_violations(world, &s);
+        let host = host_violations(&s, &world.preexisting_members());
         if host.is_empty() || Instant::now() >= deadline {
             v.extend(host);
             break;
@@ -310,3 +331,7 @@ pub fn violations(world: &World, acks: &Acks, back_ms: i64) -> Vec<String> {
     }
     v
 }
+
+#[cfg(test)]
+#[path = "check_tests.rs"]
+mod tests;
