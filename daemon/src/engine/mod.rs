@@ -131,6 +131,8 @@ pub struct Engine {
     transitions: tokio::sync::broadcast::Sender<AuditRow>,
     /// Set by [`Engine::attach`] for work on other threads.
     me: std::sync::OnceLock<std::sync::Weak<Engine>>,
+    /// The store's file, for reads that must not take the lock.
+    db_path: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -199,7 +201,9 @@ impl Engine {
         );
         let syslog = Syslog::new(&d.syslog_socket);
         let notifier = Mutex::new(Arc::new(notifier_for(&cfg)));
+        let db_path = store.path().map(std::path::Path::to_path_buf);
         Self {
+            db_path,
             notifier,
             state: Mutex::new(State {
                 store,

@@ -90,6 +90,11 @@ pub(super) struct Env {
 }
 
 fn env_with(visudo: &str) -> Env {
+    env_stored(visudo, false)
+}
+
+/// An engine whose store is a file (`on_disk`) or in memory.
+pub(super) fn env_stored(visudo: &str, on_disk: bool) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let sudoers = dir.path().join("sudoers.d");
     std::fs::create_dir(&sudoers).unwrap();
@@ -122,7 +127,12 @@ fn env_with(visudo: &str) -> Env {
         },
         users: BTreeMap::new(),
     };
-    let engine = Engine::new(Store::open_in_memory().unwrap(), Arc::new(cfg));
+    let store = if on_disk {
+        Store::open(&dir.path().join("elevated.db")).unwrap()
+    } else {
+        Store::open_in_memory().unwrap()
+    };
+    let engine = Engine::new(store, Arc::new(cfg));
     Env { engine, dir }
 }
 
