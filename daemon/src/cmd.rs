@@ -116,6 +116,10 @@ fn man() -> ExitCode {
 }
 
 fn run_daemon(config: Option<PathBuf>) -> ExitCode {
+    if let Err(e) = crate::fault::init() {
+        eprintln!("elevated: {e}");
+        return ExitCode::FAILURE;
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -4,7 +4,7 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use elevated_proto::{Client, Request, Response, Timeouts};
@@ -22,6 +22,8 @@ pub struct Daemon {
     pub config: PathBuf,
     pub log: PathBuf,
     pub host: String,
+    /// The daemon binary's name in the target directory.
+    binary: String,
     include: Option<PathBuf>,
     child: Option<Child>,
 }
@@ -60,6 +62,7 @@ impl Daemon {
             log: p.join("daemon.log"),
             config,
             host,
+            binary: "elevated".to_owned(),
             include: None,
             child: None,
             dir,
@@ -107,10 +110,29 @@ impl Daemon {
         self.start_with(&[], &[]);
     }
 
+    /// Runs another build of the daemon from the target directory (the
+    /// crash tests use `elevated-faults`).
+    pub fn with_binary(mut self, name: &str) -> Self {
+        self.binary = name.to_owned();
+        self
+    }
+
     /// Starts the daemon behind `wrapper` (e.g. `systemd-socket-activate
     /// -l PATH`) with extra environment, and waits until it answers on
     /// `self.socket`.
     pub fn start_with(&mut self, wrapper: &[&str], env: &[(&str, &str)]) {
+        if let Err(status) = self.try_start_with(wrapper, env) {
+            panic!("elevated exited with {status}:\n{}", self.log_text());
+        }
+    }
+
+    /// Like [`Daemon::start_with`], but a daemon that exits before it
+    /// answers is no failure: its status is returned.
+    pub fn try_start_with(
+        &mut self,
+        wrapper: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<(), ExitStatus> {
         assert!(self.child.is_none(), "already running");
         let log = fs::OpenOptions::new()
             .create(true)
@@ -120,10 +142,10 @@ impl Daemon {
         let mut cmd = match wrapper.split_first() {
             Some((first, rest)) => {
                 let mut c = Command::new(first);
-                c.args(rest).arg(bin("elevated"));
+                c.args(rest).arg(bin(&self.binary));
                 c
             }
-            None => Command::new(bin("elevated")),
+            None => Command::new(bin(&self.binary)),
         };
         let child = cmd
             .arg("--config")
@@ -138,17 +160,24 @@ impl Daemon {
         self.child = Some(child);
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(20) {
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("elevated exited with {status}:\n{}", self.log_text());
+            if let Some(status) = self.exited() {
+                return Err(status);
             }
             if let Ok(mut c) = Client::connect(&self.socket, short()) {
                 if let Ok(Response::Pong { .. }) = c.call(Request::Ping {}) {
-                    return;
+                    return Ok(());
                 }
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("elevated did not answer within 20s:\n{}", self.log_text());
+    }
+
+    /// If the daemon has exited, reaps it and returns its status.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        let status = self.child.as_mut()?.try_wait().unwrap()?;
+        self.child = None;
+        Some(status)
     }
 
     /// SIGKILL: no clean-up of any kind.
@@ -203,19 +232,7 @@ impl Daemon {
 
     /// `elevate --socket S ARGS` as `user` (root when `None`).
     pub fn elevate(&self, user: Option<&TestUser>, args: &[&str]) -> Output {
-        let elevate = bin("elevate");
-        let socket = self.socket.display().to_string();
-        let mut full = vec!["--socket", socket.as_str()];
-        full.extend_from_slice(args);
-        let mut cmd = match user {
-            Some(u) => as_user(u, elevate.to_str().unwrap(), &full),
-            None => {
-                let mut c = Command::new(&elevate);
-                c.args(&full);
-                c
-            }
-        };
-        cmd.stdin(Stdio::null()).output().unwrap()
+        elevate_at(&self.socket, user, args)
     }
 
     /// `elevated SUBCOMMAND --config ...` (check-config, explain).
@@ -243,6 +260,31 @@ impl Daemon {
         v.sort();
         v
     }
+}
+
+/// `elevate --socket SOCKET ARGS` as `user` (root when `None`).
+pub fn elevate_at(socket: &Path, user: Option<&TestUser>, args: &[&str]) -> Output {
+    elevate_command(socket, user, args).output().unwrap()
+}
+
+/// The command [`elevate_at`] runs, for callers that start several at once.
+pub fn elevate_command(socket: &Path, user: Option<&TestUser>, args: &[&str]) -> Command {
+    let elevate = bin("elevate");
+    let socket = socket.display().to_string();
+    let mut full = vec!["--socket", socket.as_str()];
+    full.extend_from_slice(args);
+    let mut cmd = match user {
+        Some(u) => as_user(u, elevate.to_str().unwrap(), &full),
+        None => {
+            let mut c = Command::new(&elevate);
+            c.args(&full);
+            c
+        }
+    };
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
 }
 
 fn short() -> Timeouts {

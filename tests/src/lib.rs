@@ -6,6 +6,7 @@
 //! removed on drop, also when a test fails. Tests need root.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+pub mod crash;
 pub mod daemon;
 pub mod host;
 pub mod packages;
@@ -33,10 +34,11 @@ pub fn bin_dir() -> PathBuf {
 /// Path of a built binary, checked to exist.
 pub fn bin(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
-    assert!(
-        p.exists(),
-        "{} is missing: run `cargo build --workspace` before the tests (scripts/test does)",
-        p.display()
-    );
+    let how = if name.ends_with("-faults") {
+        "scripts/test builds it: the daemon with `--features fault-injection`, copied under that name"
+    } else {
+        "run `cargo build --workspace` before the tests (scripts/test does)"
+    };
+    assert!(p.exists(), "{} is missing: {how}", p.display());
     p
 }

@@ -164,7 +164,7 @@ impl Engine {
             let st = self.lock();
             requests::get(st.store.conn(), id)?
         };
-        let Some(mut row) = row.filter(|r| {
+        let Some(seen) = row.filter(|r| {
             signature.is_some()
                 || peer.is_root()
                 || r.uid == peer.uid
@@ -174,10 +174,10 @@ impl Engine {
                 "no request {id} visible to you"
             )));
         };
-        let extension = row.state == RequestState::Active && row.ext_secs.is_some();
-        let deadline = match row.state {
-            RequestState::Pending => row.pending_until,
-            RequestState::Active if extension => row.ext_until,
+        let extension = seen.state == RequestState::Active && seen.ext_secs.is_some();
+        let deadline = match seen.state {
+            RequestState::Pending => seen.pending_until,
+            RequestState::Active if extension => seen.ext_until,
             s => {
                 return Err(EngineError::BadRequest(format!(
                     "request {id} is {s}; there is nothing to decide"
@@ -190,9 +190,13 @@ impl Engine {
                 deadline.map(rfc3339).unwrap_or_default()
             )));
         }
-        let (approver, key) = self.decider(peer, &row, verdict, signature.as_deref(), now)?;
+        let (approver, key) = self.decider(peer, &seen, verdict, signature.as_deref(), now)?;
 
+        self.between_read_and_lock();
         let mut st = self.lock();
+        // Two approvers at once, or an approval racing a cancellation or
+        // the timer: only the first decision counts on a row as seen.
+        let mut row = super::view::still_as_seen(&st, &seen)?;
         let earlier = approvals::of(st.store.conn(), id.as_str())?;
         let round: Vec<&ApprovalRow> = earlier.iter().filter(|a| a.round == row.round).collect();
         if round.iter().any(|a| a.approver == approver) {
@@ -321,7 +325,7 @@ impl Engine {
     ) -> Result<Response, EngineError> {
         let max_text = self.lock().cfg.settings.limits.max_text;
         let comment = check_text("comment", comment, max_text)?;
-        let mut row = self.visible(peer, id)?;
+        let row = self.visible(peer, id)?;
         if !row.break_glass {
             return Err(EngineError::BadRequest(format!(
                 "request {id} was not granted break-glass; there is nothing to review"
@@ -338,16 +342,21 @@ impl Engine {
                 describe_approvers(&row.approval.approvers)
             )));
         }
+        let now_ms = ms(now);
+        self.between_read_and_lock();
+        let mut st = self.lock();
+        // A review changes only the review fields, of the row as it is now
+        // (the grant may have ended since it was read).
+        let mut row = requests::get(st.store.conn(), id)?
+            .ok_or_else(|| EngineError::NotFound(format!("no request {id} visible to you")))?;
         if let Some(by) = &row.reviewed_by {
             return Err(EngineError::BadRequest(format!(
                 "request {id} was already reviewed by {by}"
             )));
         }
-        let now_ms = ms(now);
         row.reviewed_by = Some(peer.account.name.clone());
         row.reviewed_at = Some(now_ms);
         let detail = json!({"comment": comment, "uid": peer.uid});
-        let mut st = self.lock();
         let rows = update_audited(
             &mut st,
             &row,

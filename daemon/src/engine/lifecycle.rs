@@ -92,16 +92,20 @@ impl Engine {
         verb: &str,
         now: Timestamp,
     ) -> Result<Response, EngineError> {
-        let row = self.visible(peer, id)?;
+        self.visible(peer, id)?;
+        let now_ms = ms(now);
+        self.between_read_and_lock();
+        let mut st = self.lock();
+        // Read again under the lock: the timer or another client may have
+        // ended it since.
+        let mut row = requests::get(st.store.conn(), id)?
+            .ok_or_else(|| EngineError::NotFound(format!("no request {id} visible to you")))?;
         if row.state != from {
             return Err(EngineError::BadRequest(format!(
                 "request {id} is {}, so it cannot be {verb}",
                 row.state
             )));
         }
-        let now_ms = ms(now);
-        let mut st = self.lock();
-        let mut row = row;
         row.message = format!("{verb} by {}", peer.account.name);
         let detail = json!({"uid": peer.uid, "pid": peer.pid});
         let (row, rows) = self.finish(&mut st, row, to, &peer.account.name, detail, now_ms)?;
@@ -137,21 +141,23 @@ impl Engine {
     fn withdraw_extension(
         &self,
         peer: &Peer,
-        mut row: RequestRow,
+        seen: RequestRow,
         now: Timestamp,
     ) -> Result<Response, EngineError> {
-        if row.uid != peer.uid && !peer.is_root() {
+        if seen.uid != peer.uid && !peer.is_root() {
             return Err(EngineError::Forbidden(format!(
                 "only {} can withdraw the extension of request {}",
-                row.user, row.id
+                seen.user, seen.id
             )));
         }
         let now_ms = ms(now);
+        self.between_read_and_lock();
+        let mut st = self.lock();
+        let mut row = super::view::still_as_seen(&st, &seen)?;
         let detail = json!({"ext_secs": row.ext_secs, "uid": peer.uid});
         row.ext_secs = None;
         row.ext_until = None;
         row.message = format!("extension withdrawn by {}", peer.account.name);
-        let mut st = self.lock();
         let rows = update_audited(
             &mut st,
             &row,

@@ -131,6 +131,8 @@ pub struct Engine {
     transitions: tokio::sync::broadcast::Sender<AuditRow>,
     /// Set by [`Engine::attach`] for work on other threads.
     me: std::sync::OnceLock<std::sync::Weak<Engine>>,
+    /// The store's file, for reads that must not take the lock.
+    db_path: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -173,6 +175,16 @@ fn update_audited(
     })?)
 }
 
+/// What a test runs at [`Engine::between_read_and_lock`].
+#[cfg(test)]
+type Meanwhile = Box<dyn FnOnce(&Engine)>;
+
+#[cfg(test)]
+thread_local! {
+    /// Test seam, see [`Engine::between_read_and_lock`].
+    static BETWEEN: std::cell::RefCell<Option<Meanwhile>> = const { std::cell::RefCell::new(None) };
+}
+
 fn ms(now: Timestamp) -> i64 {
     now.as_millisecond()
 }
@@ -189,7 +201,9 @@ impl Engine {
         );
         let syslog = Syslog::new(&d.syslog_socket);
         let notifier = Mutex::new(Arc::new(notifier_for(&cfg)));
+        let db_path = store.path().map(std::path::Path::to_path_buf);
         Self {
+            db_path,
             notifier,
             state: Mutex::new(State {
                 store,
@@ -210,6 +224,17 @@ impl Engine {
         // A panic while holding the lock leaves data that the store (the
         // truth) can repair; keep serving rather than failing every call.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Called where a transition was decided on a row read without the
+    /// lock and is about to take it to commit. Tests put another
+    /// transition here (what a concurrent client or the timer may commit
+    /// at that moment); in the daemon it does nothing.
+    fn between_read_and_lock(&self) {
+        #[cfg(test)]
+        if let Some(f) = BETWEEN.with(|b| b.borrow_mut().take()) {
+            f(self);
+        }
     }
 
     /// Publishes committed audit rows and wakes waiters.
@@ -404,5 +429,7 @@ impl Engine {
     }
 }
 
+#[cfg(test)]
+mod race_tests;
 #[cfg(test)]
 mod tests;

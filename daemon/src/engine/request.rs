@@ -1,5 +1,6 @@
 //! A new request: validate, decide, then deny, leave pending, or grant.
 
+use std::sync::MutexGuard;
 use std::time::Duration;
 
 use elevated_proto::{RequestState, Response, RoleName, UserName};
@@ -244,6 +245,8 @@ impl Engine {
             (reauth == Reauth::Passed).then(|| ("reauthenticated", json!({"service": "elevate"})));
 
         if allowed.approval.count > 0 {
+            // Counted and inserted under one lock, so that concurrent
+            // requests cannot pass the limit together.
             let st = self.lock();
             let limit = cfg.settings.limits.max_pending_per_user;
             if requests::pending_count(st.store.conn(), peer.uid)? >= limit {
@@ -251,7 +254,6 @@ impl Engine {
                     "you already have {limit} pending requests; cancel one first"
                 )));
             }
-            drop(st);
             let ttl = allowed
                 .approval
                 .timeout
@@ -263,7 +265,7 @@ impl Engine {
                 .into_iter()
                 .chain([("pending", json!({}))])
                 .collect();
-            return self.record(row, requested_detail, &events, now_ms);
+            return self.record_locked(st, row, requested_detail, &events, now_ms);
         }
 
         row.break_glass = allowed.approval.break_glass;
@@ -271,9 +273,11 @@ impl Engine {
             row.message = allowed.message();
         }
         let mut st = self.lock();
-        // Host first, then the store: a crash in between leaves a drop-in
-        // (and journalled memberships) without an active grant, which
-        // reconciliation removes at start.
+        // Host first, then the store, under one lock: a crash in between
+        // leaves a drop-in (and journalled memberships) without an active
+        // grant, which reconciliation removes at start; and no
+        // reconciliation may run in between (it would take them away from
+        // a grant about to be committed).
         if let Err(e) = activate(&mut st, &mut row, now_ms) {
             drop(st);
             tracing::error!("grant {} for {}: {e}", row.id, row.user);
@@ -288,15 +292,15 @@ impl Engine {
                 now_ms,
             );
         }
-        drop(st);
         let id = row.id.clone();
         let mut events: Vec<_> = reauth_row.into_iter().collect();
         events.push(("granted", json!({})));
         if row.break_glass {
             events.push(("break_glass", json!({"review": "required"})));
         }
-        let result = self.record(row, requested_detail, &events, now_ms);
+        let result = self.record_locked(st, row, requested_detail, &events, now_ms);
         if result.is_err() {
+            // Memberships stay journalled: reconciliation takes them back.
             let _ = self.lock().sudoers.remove(&id);
         }
         result
@@ -312,10 +316,21 @@ impl Engine {
         events: &[(&str, serde_json::Value)],
         now_ms: i64,
     ) -> Result<Response, EngineError> {
+        self.record_locked(self.lock(), row, requested, events, now_ms)
+    }
+
+    /// [`Self::record`] under a lock the caller already holds (and gives up).
+    fn record_locked(
+        &self,
+        mut st: MutexGuard<'_, State>,
+        row: RequestRow,
+        requested: serde_json::Value,
+        events: &[(&str, serde_json::Value)],
+        now_ms: i64,
+    ) -> Result<Response, EngineError> {
         let id = row.id.to_string();
         let decision = decision_detail(&row);
         let actor = row.user.clone();
-        let mut st = self.lock();
         let rows = st.store.tx(|tx| {
             requests::insert(tx, &row)?;
             let mut out = vec![audit::append(

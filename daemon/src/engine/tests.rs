@@ -84,12 +84,17 @@ fn rule(role: &str, approvals: u32, index: usize) -> Rule {
     }
 }
 
-struct Env {
-    engine: Engine,
-    dir: tempfile::TempDir,
+pub(super) struct Env {
+    pub(super) engine: Engine,
+    pub(super) dir: tempfile::TempDir,
 }
 
 fn env_with(visudo: &str) -> Env {
+    env_stored(visudo, false)
+}
+
+/// An engine whose store is a file (`on_disk`) or in memory.
+pub(super) fn env_stored(visudo: &str, on_disk: bool) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let sudoers = dir.path().join("sudoers.d");
     std::fs::create_dir(&sudoers).unwrap();
@@ -122,19 +127,24 @@ fn env_with(visudo: &str) -> Env {
         },
         users: BTreeMap::new(),
     };
-    let engine = Engine::new(Store::open_in_memory().unwrap(), Arc::new(cfg));
+    let store = if on_disk {
+        Store::open(&dir.path().join("elevated.db")).unwrap()
+    } else {
+        Store::open_in_memory().unwrap()
+    };
+    let engine = Engine::new(store, Arc::new(cfg));
     Env { engine, dir }
 }
 
-fn env() -> Env {
+pub(super) fn env() -> Env {
     env_with("/usr/sbin/visudo")
 }
 
-fn peer(name: &str, uid: u32) -> Peer {
+pub(super) fn peer(name: &str, uid: u32) -> Peer {
     peer_in(name, uid, &[])
 }
 
-fn peer_in(name: &str, uid: u32, groups: &[&str]) -> Peer {
+pub(super) fn peer_in(name: &str, uid: u32, groups: &[&str]) -> Peer {
     let mut all = BTreeSet::from([name.to_owned()]);
     all.extend(groups.iter().map(|g| (*g).to_owned()));
     Peer {
@@ -150,11 +160,11 @@ fn peer_in(name: &str, uid: u32, groups: &[&str]) -> Peer {
     }
 }
 
-fn t(secs: i64) -> Timestamp {
+pub(super) fn t(secs: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + secs).unwrap()
 }
 
-fn ask(
+pub(super) fn ask(
     e: &Env,
     who: &Peer,
     role: &str,
@@ -175,25 +185,25 @@ fn ask(
     )
 }
 
-fn view(r: Response) -> RequestView {
+pub(super) fn view(r: Response) -> RequestView {
     match r {
         Response::Request { request } => request,
         other => panic!("expected a request, got {other:?}"),
     }
 }
 
-fn err(r: Response) -> (ErrorCode, String) {
+pub(super) fn err(r: Response) -> (ErrorCode, String) {
     match r {
         Response::Error { code, message } => (code, message),
         other => panic!("expected an error, got {other:?}"),
     }
 }
 
-fn id(v: &RequestView) -> GrantId {
+pub(super) fn id(v: &RequestView) -> GrantId {
     GrantId::parse(&v.id).unwrap()
 }
 
-fn events(e: &Env) -> Vec<String> {
+pub(super) fn events(e: &Env) -> Vec<String> {
     let st = e.engine.lock();
     audit::list(st.store.conn(), None, 1000, None)
         .unwrap()
@@ -202,7 +212,7 @@ fn events(e: &Env) -> Vec<String> {
         .collect()
 }
 
-fn file(e: &Env, v: &RequestView) -> PathBuf {
+pub(super) fn file(e: &Env, v: &RequestView) -> PathBuf {
     e.dir
         .path()
         .join("sudoers.d")
@@ -403,7 +413,7 @@ fn a_grant_visudo_rejects_is_not_granted() {
     assert_eq!(events(&e), ["requested", "grant_failed"]);
 }
 
-fn approve(e: &Env, who: &Peer, v: &RequestView, now: Timestamp) -> Response {
+pub(super) fn approve(e: &Env, who: &Peer, v: &RequestView, now: Timestamp) -> Response {
     e.engine.handle(
         who,
         Request::Approve {

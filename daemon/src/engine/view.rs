@@ -316,8 +316,14 @@ impl Engine {
     }
 
     pub(super) fn verify(&self) -> Result<Response, EngineError> {
-        let st = self.lock();
-        let v = audit::verify(st.store.conn())?;
+        // Hashing the whole chain takes a while on a long log; any user may
+        // ask for it, and holding the engine's lock meanwhile would hold up
+        // every grant, revocation and expiry. A reader of its own needs no
+        // lock.
+        let v = match &self.db_path {
+            Some(path) => audit::verify(&crate::store::Store::reader(path)?)?,
+            None => audit::verify(self.lock().store.conn())?,
+        };
         Ok(match v.first_bad {
             None => Response::AuditVerify {
                 ok: true,
@@ -332,5 +338,32 @@ impl Engine {
                 message: format!("audit chain broken at row {seq}: {why}"),
             },
         })
+    }
+}
+
+/// The row as stored now, read under the caller's lock, provided it is
+/// still in the state, window, extension and approval round `seen` was
+/// read in. Transitions are decided on a row read before the lock is taken
+/// (policy, signatures and NSS are consulted without holding it); if
+/// another one committed meanwhile (an approval, a cancellation, the
+/// timer), writing the old row back would undo it or revive a request
+/// that already ended.
+pub(super) fn still_as_seen(st: &State, seen: &RequestRow) -> Result<RequestRow, EngineError> {
+    let now = requests::get(st.store.conn(), &seen.id)?
+        .ok_or_else(|| EngineError::NotFound(format!("no request {}", seen.id)))?;
+    let same = now.state == seen.state
+        && now.starts_at == seen.starts_at
+        && now.expires_at == seen.expires_at
+        && now.ext_secs == seen.ext_secs
+        && now.ext_until == seen.ext_until
+        && now.round == seen.round
+        && now.reviewed_at == seen.reviewed_at;
+    if same {
+        Ok(now)
+    } else {
+        Err(EngineError::BadRequest(format!(
+            "request {} changed while this was being decided (it is {} now); look at it again",
+            seen.id, now.state
+        )))
     }
 }

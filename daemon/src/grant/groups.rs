@@ -163,6 +163,7 @@ impl Groups {
             }
         }
         let stderr = self.gpasswd("-a", user, group)?;
+        crate::fault::hit(crate::fault::Point::AfterGpasswd);
         if !self.is_member(user, group)? {
             return Err(GrantError::Command {
                 command: self.show("-a", user, group),
@@ -189,6 +190,7 @@ impl Groups {
         }
         match self.gpasswd("-d", user, group) {
             Ok(stderr) => {
+                crate::fault::hit(crate::fault::Point::AfterGpasswdRemove);
                 if self.is_member(user, group)? {
                     return Err(GrantError::Command {
                         command: self.show("-d", user, group),

@@ -202,8 +202,10 @@ impl SudoersDir {
             let _ = fs::remove_file(&tmp);
             return Err(e);
         }
+        crate::fault::hit(crate::fault::Point::BeforeSudoersRename);
         fs::rename(&tmp, &final_path).map_err(io("renaming", &tmp))?;
         self.sync_dir()?;
+        crate::fault::hit(crate::fault::Point::AfterSudoersRename);
         Ok(final_path)
     }
 
@@ -258,6 +260,7 @@ impl SudoersDir {
         match fs::remove_file(&path) {
             Ok(()) => {
                 self.sync_dir()?;
+                crate::fault::hit(crate::fault::Point::AfterDropinRemove);
                 Ok(true)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),

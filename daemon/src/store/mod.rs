@@ -8,9 +8,9 @@ pub mod memberships;
 pub mod requests;
 mod schema;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, Transaction};
+use rusqlite::{Connection, OpenFlags, Transaction};
 
 pub use audit::{AuditRow, Verify};
 pub use requests::RequestRow;
@@ -43,21 +43,23 @@ pub enum StoreError {
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    /// The database file; `None` in memory.
+    path: Option<PathBuf>,
 }
 
 impl Store {
     /// Opens (creating and migrating) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
-        Self::setup(conn)
+        Self::setup(conn, Some(path.to_path_buf()))
     }
 
     /// An in-memory store, for tests.
     pub fn open_in_memory() -> Result<Self, StoreError> {
-        Self::setup(Connection::open_in_memory()?)
+        Self::setup(Connection::open_in_memory()?, None)
     }
 
-    fn setup(mut conn: Connection) -> Result<Self, StoreError> {
+    fn setup(mut conn: Connection, path: Option<PathBuf>) -> Result<Self, StoreError> {
         // WAL: readers never block the writer. synchronous=FULL: a transition
         // reported to a client survives power loss, not only a crash.
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -65,7 +67,26 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         schema::migrate(&mut conn)?;
-        Ok(Self { conn })
+        Ok(Self { conn, path })
+    }
+
+    /// The database file; `None` in memory.
+    #[must_use]
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// A second, read-only connection to the database at `path`, for long
+    /// reads (verifying the whole audit chain) that must not hold up the
+    /// writer: in WAL mode it reads one consistent snapshot while
+    /// transitions go on.
+    pub fn reader(path: &Path) -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(conn)
     }
 
     /// Runs `f` in a transaction, committed only if `f` succeeds; dropped
@@ -77,6 +98,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         let out = f(&tx)?;
         tx.commit()?;
+        crate::fault::hit(crate::fault::Point::AfterStoreCommit);
         Ok(out)
     }
 
