@@ -164,7 +164,7 @@ impl Engine {
             let st = self.lock();
             requests::get(st.store.conn(), id)?
         };
-        let Some(mut row) = row.filter(|r| {
+        let Some(row) = row.filter(|r| {
             signature.is_some()
                 || peer.is_root()
                 || r.uid == peer.uid
@@ -193,6 +193,21 @@ impl Engine {
         let (approver, key) = self.decider(peer, &row, verdict, signature.as_deref(), now)?;
 
         let mut st = self.lock();
+        let (stored, same) = self.reread(&st, &row)?;
+        if !same {
+            // Another approver, the requester or the timer got there first.
+            let decidable = stored.state == RequestState::Pending
+                || (stored.state == RequestState::Active && stored.ext_secs.is_some());
+            return Err(EngineError::BadRequest(if decidable {
+                format!("request {id} changed while you decided; look at it again")
+            } else {
+                format!(
+                    "request {id} is {}; there is nothing to decide",
+                    stored.state
+                )
+            }));
+        }
+        let mut row = stored;
         let earlier = approvals::of(st.store.conn(), id.as_str())?;
         let round: Vec<&ApprovalRow> = earlier.iter().filter(|a| a.round == row.round).collect();
         if round.iter().any(|a| a.approver == approver) {
@@ -321,7 +336,7 @@ impl Engine {
     ) -> Result<Response, EngineError> {
         let max_text = self.lock().cfg.settings.limits.max_text;
         let comment = check_text("comment", comment, max_text)?;
-        let mut row = self.visible(peer, id)?;
+        let row = self.visible(peer, id)?;
         if !row.break_glass {
             return Err(EngineError::BadRequest(format!(
                 "request {id} was not granted break-glass; there is nothing to review"
@@ -344,10 +359,16 @@ impl Engine {
             )));
         }
         let now_ms = ms(now);
+        let mut st = self.lock();
+        let (mut row, _) = self.reread(&st, &row)?;
+        if let Some(by) = &row.reviewed_by {
+            return Err(EngineError::BadRequest(format!(
+                "request {id} was already reviewed by {by}"
+            )));
+        }
         row.reviewed_by = Some(peer.account.name.clone());
         row.reviewed_at = Some(now_ms);
         let detail = json!({"comment": comment, "uid": peer.uid});
-        let mut st = self.lock();
         let rows = update_audited(
             &mut st,
             &row,

@@ -48,7 +48,7 @@ impl Engine {
         let bad = |m: String| EngineError::BadRequest(m);
         let cfg = self.lock().cfg.clone();
         let reason = check_text("reason", reason, cfg.settings.limits.max_text)?;
-        let mut row = self.visible(peer, id)?;
+        let row = self.visible(peer, id)?;
         if row.uid != peer.uid {
             return Err(EngineError::Forbidden(format!(
                 "only {} can extend request {id}; they ask for it themselves",
@@ -138,10 +138,18 @@ impl Engine {
                 humantime::format_duration(cap)
             )));
         }
-        row.ext_secs = Some(ext);
         let requested_detail = json!({"extend_by": duration_secs, "granted_secs": ext,
                                       "reason": reason, "rule": allowed.rule});
         let mut st = self.lock();
+        let (stored, same) = self.reread(&st, &row)?;
+        if !same {
+            return Err(bad(format!(
+                "request {id} changed meanwhile (it is {}); look at it again",
+                stored.state
+            )));
+        }
+        let mut row = stored;
+        row.ext_secs = Some(ext);
         let (event, actor) = if allowed.approval.count == 0 {
             self.apply_extension(&st, &mut row)?;
             ("extended", "policy")

@@ -101,7 +101,15 @@ impl Engine {
         }
         let now_ms = ms(now);
         let mut st = self.lock();
-        let mut row = row;
+        // The timer, an approver or another client may have ended or
+        // changed it since it was read.
+        let (mut row, _) = self.reread(&st, &row)?;
+        if row.state != from {
+            return Err(EngineError::BadRequest(format!(
+                "request {id} is {}, so it cannot be {verb}",
+                row.state
+            )));
+        }
         row.message = format!("{verb} by {}", peer.account.name);
         let detail = json!({"uid": peer.uid, "pid": peer.pid});
         let (row, rows) = self.finish(&mut st, row, to, &peer.account.name, detail, now_ms)?;
@@ -137,7 +145,7 @@ impl Engine {
     fn withdraw_extension(
         &self,
         peer: &Peer,
-        mut row: RequestRow,
+        row: RequestRow,
         now: Timestamp,
     ) -> Result<Response, EngineError> {
         if row.uid != peer.uid && !peer.is_root() {
@@ -147,11 +155,18 @@ impl Engine {
             )));
         }
         let now_ms = ms(now);
+        let mut st = self.lock();
+        let (mut row, same) = self.reread(&st, &row)?;
+        if !same {
+            return Err(EngineError::BadRequest(format!(
+                "request {} changed meanwhile (it is {}); look at it again",
+                row.id, row.state
+            )));
+        }
         let detail = json!({"ext_secs": row.ext_secs, "uid": peer.uid});
         row.ext_secs = None;
         row.ext_until = None;
         row.message = format!("extension withdrawn by {}", peer.account.name);
-        let mut st = self.lock();
         let rows = update_audited(
             &mut st,
             &row,

@@ -405,4 +405,6 @@ impl Engine {
 }
 
 #[cfg(test)]
+mod race_tests;
+#[cfg(test)]
 mod tests;

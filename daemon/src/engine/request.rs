@@ -244,14 +244,8 @@ impl Engine {
             (reauth == Reauth::Passed).then(|| ("reauthenticated", json!({"service": "elevate"})));
 
         if allowed.approval.count > 0 {
-            let st = self.lock();
-            let limit = cfg.settings.limits.max_pending_per_user;
-            if requests::pending_count(st.store.conn(), peer.uid)? >= limit {
-                return Err(EngineError::Limit(format!(
-                    "you already have {limit} pending requests; cancel one first"
-                )));
-            }
-            drop(st);
+            // The per-user bound is checked in `record`, under the lock
+            // that inserts the row.
             let ttl = allowed
                 .approval
                 .timeout
@@ -316,6 +310,16 @@ impl Engine {
         let decision = decision_detail(&row);
         let actor = row.user.clone();
         let mut st = self.lock();
+        // Checked and inserted under one lock: concurrent requests from one
+        // user cannot all pass the check before any of them is counted.
+        if row.state == RequestState::Pending {
+            let limit = st.cfg.settings.limits.max_pending_per_user;
+            if requests::pending_count(st.store.conn(), row.uid)? >= limit {
+                return Err(EngineError::Limit(format!(
+                    "you already have {limit} pending requests; cancel one first"
+                )));
+            }
+        }
         let rows = st.store.tx(|tx| {
             requests::insert(tx, &row)?;
             let mut out = vec![audit::append(

@@ -84,9 +84,9 @@ fn rule(role: &str, approvals: u32, index: usize) -> Rule {
     }
 }
 
-struct Env {
-    engine: Engine,
-    dir: tempfile::TempDir,
+pub(super) struct Env {
+    pub(super) engine: Engine,
+    pub(super) dir: tempfile::TempDir,
 }
 
 fn env_with(visudo: &str) -> Env {
@@ -126,15 +126,15 @@ fn env_with(visudo: &str) -> Env {
     Env { engine, dir }
 }
 
-fn env() -> Env {
+pub(super) fn env() -> Env {
     env_with("/usr/sbin/visudo")
 }
 
-fn peer(name: &str, uid: u32) -> Peer {
+pub(super) fn peer(name: &str, uid: u32) -> Peer {
     peer_in(name, uid, &[])
 }
 
-fn peer_in(name: &str, uid: u32, groups: &[&str]) -> Peer {
+pub(super) fn peer_in(name: &str, uid: u32, groups: &[&str]) -> Peer {
     let mut all = BTreeSet::from([name.to_owned()]);
     all.extend(groups.iter().map(|g| (*g).to_owned()));
     Peer {
@@ -150,11 +150,11 @@ fn peer_in(name: &str, uid: u32, groups: &[&str]) -> Peer {
     }
 }
 
-fn t(secs: i64) -> Timestamp {
+pub(super) fn t(secs: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + secs).unwrap()
 }
 
-fn ask(
+pub(super) fn ask(
     e: &Env,
     who: &Peer,
     role: &str,
@@ -175,25 +175,25 @@ fn ask(
     )
 }
 
-fn view(r: Response) -> RequestView {
+pub(super) fn view(r: Response) -> RequestView {
     match r {
         Response::Request { request } => request,
         other => panic!("expected a request, got {other:?}"),
     }
 }
 
-fn err(r: Response) -> (ErrorCode, String) {
+pub(super) fn err(r: Response) -> (ErrorCode, String) {
     match r {
         Response::Error { code, message } => (code, message),
         other => panic!("expected an error, got {other:?}"),
     }
 }
 
-fn id(v: &RequestView) -> GrantId {
+pub(super) fn id(v: &RequestView) -> GrantId {
     GrantId::parse(&v.id).unwrap()
 }
 
-fn events(e: &Env) -> Vec<String> {
+pub(super) fn events(e: &Env) -> Vec<String> {
     let st = e.engine.lock();
     audit::list(st.store.conn(), None, 1000, None)
         .unwrap()

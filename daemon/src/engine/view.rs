@@ -192,6 +192,28 @@ impl Engine {
         Ok(view(row, &decisions, now_ms))
     }
 
+    /// Reads `seen` again under the held lock. Every change looks at a row
+    /// first and takes the lock to change it later (deciding who the caller
+    /// is may itself need the lock, and a signature check must not hold
+    /// it); another transition can commit in between, so the change is
+    /// made to the stored row, and only if it is still in the stage the
+    /// caller saw. Returns the stored row and whether it is.
+    pub(super) fn reread(
+        &self,
+        st: &State,
+        seen: &RequestRow,
+    ) -> Result<(RequestRow, bool), EngineError> {
+        let Some(now) = requests::get(st.store.conn(), &seen.id)? else {
+            return Err(EngineError::NotFound(format!("no request {}", seen.id)));
+        };
+        let same = now.state == seen.state
+            && now.round == seen.round
+            && now.ext_secs == seen.ext_secs
+            && now.expires_at == seen.expires_at
+            && now.reviewed_by == seen.reviewed_by;
+        Ok((now, same))
+    }
+
     /// A request visible to `peer`: their own, any for root, and those
     /// `peer` may approve or review. Others are reported as not found so
     /// ids cannot be probed.
