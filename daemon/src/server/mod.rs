@@ -1,11 +1,15 @@
 //! The socket server: peer credentials, limits, framing, dispatch.
 //!
-//! Bounds (rule 2): connections served at once (`limits.max_connections`;
-//! the rest are told so and closed), frame size (64 KiB, checked on the
-//! header before any body byte is read), the time to send a frame
-//! (`frame_timeout`), idle time between requests (`idle_timeout`), and the
-//! length of a `Wait` (`max_wait`).
+//! Bounds (rule 2): connections served at once, overall
+//! (`limits.max_connections`) and per user
+//! (`limits.max_connections_per_user`; the rest are told so and closed, see
+//! [`slots`]), frame size (64 KiB, checked on the header before any body
+//! byte is read, and the body buffer grows only as bytes arrive), the time
+//! to send a frame (`frame_timeout`), idle time between requests
+//! (`idle_timeout`), and the length of a `Wait` (`max_wait`).
 #![forbid(unsafe_code)]
+
+pub mod slots;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,19 +21,20 @@ use elevated_proto::{
 };
 use jiff::Timestamp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::UCred;
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::Semaphore;
 use tokio::time::{timeout, Instant};
 
 use crate::bus::{Bus, BusSlot};
 use crate::config::settings::Limits;
 use crate::engine::{Engine, EngineError, Peer, Reauth};
 use crate::sys::users;
+use slots::Slots;
 
 /// Accepts connections until the task is dropped. `bus` fills in once the
 /// daemon is on D-Bus; until then session facts are unknown.
 pub async fn serve(engine: Arc<Engine>, listener: UnixListener, limits: Limits, bus: BusSlot) {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let slots = Slots::new(limits.max_connections, limits.max_connections_per_user);
     let limits = Arc::new(limits);
     loop {
         let stream = match listener.accept().await {
@@ -41,23 +46,25 @@ pub async fn serve(engine: Arc<Engine>, listener: UnixListener, limits: Limits, 
                 continue;
             }
         };
-        match slots.clone().try_acquire_owned() {
-            Ok(permit) => {
+        // The caller's uid decides which limit applies; a peer without
+        // credentials is nobody to serve.
+        let Ok(cred) = stream.peer_cred() else {
+            continue;
+        };
+        match slots.take(cred.uid()) {
+            Ok(slot) => {
                 let (engine, limits) = (engine.clone(), limits.clone());
                 let bus = bus.get().cloned();
                 tokio::spawn(async move {
-                    connection(engine, stream, &limits, bus).await;
-                    drop(permit);
+                    connection(engine, stream, cred, &limits, bus).await;
+                    drop(slot);
                 });
             }
-            Err(_) => {
+            Err(refusal) => {
                 let ft = limits.frame_timeout;
                 tokio::spawn(async move {
                     let mut stream = stream;
-                    let msg = error(
-                        ErrorCode::Limit,
-                        "too many connections to elevated; try again shortly".into(),
-                    );
+                    let msg = error(ErrorCode::Limit, refusal.message());
                     let _ = timeout(ft, send(&mut stream, &msg)).await;
                 });
             }
@@ -114,15 +121,20 @@ async fn read_message(stream: &mut UnixStream, wait: Duration, frame: Duration) 
         Ok(l) => l,
         Err(e) => return Incoming::Fatal(Some(e.to_string())),
     };
-    let mut body = vec![0u8; len];
-    match timeout(frame, stream.read_exact(&mut body)).await {
+    // The buffer grows as bytes arrive: announcing 64 KiB and sending a
+    // byte at a time costs the daemon what was sent, not what was promised.
+    let mut body = Vec::new();
+    let announced = u64::try_from(len).unwrap_or(u64::MAX);
+    match timeout(frame, (&mut *stream).take(announced).read_to_end(&mut body)).await {
         Err(_) => {
             return Incoming::Fatal(Some(format!(
                 "frame of {len} bytes not completed within {}s; closing",
                 frame.as_secs()
             )))
         }
+        // Closed in the middle of the frame.
         Ok(Err(_)) => return Incoming::Fatal(None),
+        Ok(Ok(got)) if got < len => return Incoming::Fatal(None),
         Ok(Ok(_)) => {}
     }
     match decode::<ClientMessage>(&body) {
@@ -132,16 +144,15 @@ async fn read_message(stream: &mut UnixStream, wait: Duration, frame: Duration) 
     }
 }
 
+/// Serves one connection. `cred` is the kernel's word on the peer: the
+/// identity never comes from a message.
 async fn connection(
     engine: Arc<Engine>,
     mut stream: UnixStream,
+    cred: UCred,
     limits: &Limits,
     bus: Option<Bus>,
 ) {
-    // Identity from the kernel, never from the message.
-    let Ok(cred) = stream.peer_cred() else {
-        return;
-    };
     let uid = cred.uid();
     let account = tokio::task::spawn_blocking(move || users::by_uid(uid)).await;
     let account = match account {
