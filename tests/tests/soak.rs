@@ -294,6 +294,12 @@ fn a_thousand_clients_good_and_hostile() {
         kinds.join(" "),
     );
 
+    let series: Vec<String> = samples
+        .iter()
+        .map(|s| format!("{:.1}", s.rss_kib as f64 / 1024.0))
+        .collect();
+    println!("soak rss MiB, one a second: {}", series.join(" "));
+
     // Every valid request was answered, with the right kind of answer.
     assert_eq!(valid.problems, 0, "valid clients: {:#?}", valid.examples);
     assert_eq!(valid.sent, valid.answered);

@@ -9,6 +9,7 @@
 //! (`idle_timeout`), and the length of a `Wait` (`max_wait`).
 #![forbid(unsafe_code)]
 
+mod fit;
 pub mod slots;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use jiff::Timestamp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::UCred;
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Semaphore;
 use tokio::time::{timeout, Instant};
 
 use crate::bus::{Bus, BusSlot};
@@ -31,11 +33,29 @@ use crate::engine::{Engine, EngineError, Peer, Reauth};
 use crate::sys::users;
 use slots::Slots;
 
+/// Engine calls run at once on blocking threads. The engine serialises
+/// transitions behind one lock, so more would only add threads waiting for
+/// it (each with its stack): under a thousand concurrent clients the
+/// blocking pool grew to its 512-thread cap and the daemon's memory with
+/// it. Waiting for a permit costs a task a few bytes instead, in order.
+const ENGINE_CALLS: usize = 8;
+
+/// What every connection shares.
+struct Shared {
+    engine: Arc<Engine>,
+    limits: Limits,
+    calls: Semaphore,
+}
+
 /// Accepts connections until the task is dropped. `bus` fills in once the
 /// daemon is on D-Bus; until then session facts are unknown.
 pub async fn serve(engine: Arc<Engine>, listener: UnixListener, limits: Limits, bus: BusSlot) {
     let slots = Slots::new(limits.max_connections, limits.max_connections_per_user);
-    let limits = Arc::new(limits);
+    let shared = Arc::new(Shared {
+        engine,
+        limits,
+        calls: Semaphore::new(ENGINE_CALLS),
+    });
     loop {
         let stream = match listener.accept().await {
             Ok((s, _)) => s,
@@ -53,15 +73,15 @@ pub async fn serve(engine: Arc<Engine>, listener: UnixListener, limits: Limits, 
         };
         match slots.take(cred.uid()) {
             Ok(slot) => {
-                let (engine, limits) = (engine.clone(), limits.clone());
+                let shared = shared.clone();
                 let bus = bus.get().cloned();
                 tokio::spawn(async move {
-                    connection(engine, stream, cred, &limits, bus).await;
+                    connection(&shared, stream, cred, bus).await;
                     drop(slot);
                 });
             }
             Err(refusal) => {
-                let ft = limits.frame_timeout;
+                let ft = shared.limits.frame_timeout;
                 tokio::spawn(async move {
                     let mut stream = stream;
                     let msg = error(ErrorCode::Limit, refusal.message());
@@ -77,11 +97,7 @@ fn error(code: ErrorCode, message: String) -> Response {
 }
 
 async fn send(stream: &mut UnixStream, response: &Response) -> std::io::Result<()> {
-    let msg = ServerMessage {
-        version: PROTOCOL_VERSION,
-        response: response.clone(),
-    };
-    let frame = encode(&msg).or_else(|e| {
+    let frame = fit::encode_fitting(response).or_else(|e| {
         encode(&ServerMessage {
             version: PROTOCOL_VERSION,
             response: error(
@@ -146,15 +162,15 @@ async fn read_message(stream: &mut UnixStream, wait: Duration, frame: Duration) 
 
 /// Serves one connection. `cred` is the kernel's word on the peer: the
 /// identity never comes from a message.
-async fn connection(
-    engine: Arc<Engine>,
-    mut stream: UnixStream,
-    cred: UCred,
-    limits: &Limits,
-    bus: Option<Bus>,
-) {
+async fn connection(sh: &Shared, mut stream: UnixStream, cred: UCred, bus: Option<Bus>) {
+    let limits = &sh.limits;
     let uid = cred.uid();
-    let account = tokio::task::spawn_blocking(move || users::by_uid(uid)).await;
+    let account = {
+        let Ok(_permit) = sh.calls.acquire().await else {
+            return;
+        };
+        tokio::task::spawn_blocking(move || users::by_uid(uid)).await
+    };
     let account = match account {
         Ok(Ok(a)) => a,
         Ok(Err(e)) => {
@@ -194,7 +210,7 @@ async fn connection(
                     m.version
                 ),
             ),
-            Incoming::Message(m) => dispatch(&engine, &peer, m.request, limits, &mut stream).await,
+            Incoming::Message(m) => dispatch(sh, &peer, m.request, &mut stream).await,
         };
         match timeout(limits.frame_timeout, send(&mut stream, &response)).await {
             Ok(Ok(())) => {}
@@ -205,20 +221,20 @@ async fn connection(
 }
 
 async fn dispatch(
-    engine: &Arc<Engine>,
+    sh: &Shared,
     peer: &Arc<Peer>,
     req: Request,
-    limits: &Limits,
     stream: &mut UnixStream,
 ) -> Response {
     if let Request::Wait { timeout_ms, .. } = &req {
-        let limit = Duration::from_millis(*timeout_ms).min(limits.max_wait);
-        return wait(engine, peer, req, Instant::now() + limit).await;
+        let limit = Duration::from_millis(*timeout_ms).min(sh.limits.max_wait);
+        return wait(sh, peer, req, Instant::now() + limit).await;
     }
-    match run_with(engine, peer, req.clone(), Reauth::NotTried).await {
+    match run_with(sh, peer, req.clone(), Reauth::NotTried).await {
         Err(EngineError::NeedsReauth) => {
-            let outcome = reauthenticate(engine, peer, limits, stream).await;
-            match run_with(engine, peer, req, outcome).await {
+            // The conversation runs without a permit: it waits on a person.
+            let outcome = reauthenticate(sh, peer, stream).await;
+            match run_with(sh, peer, req, outcome).await {
                 Ok(r) => r,
                 Err(e) => error(ErrorCode::Internal, e.to_string()),
             }
@@ -228,20 +244,23 @@ async fn dispatch(
     }
 }
 
-async fn run(engine: &Arc<Engine>, peer: &Arc<Peer>, req: Request) -> Response {
-    match run_with(engine, peer, req, Reauth::NotTried).await {
+async fn run(sh: &Shared, peer: &Arc<Peer>, req: Request) -> Response {
+    match run_with(sh, peer, req, Reauth::NotTried).await {
         Ok(r) => r,
         Err(e) => error(ErrorCode::Forbidden, e.to_string()),
     }
 }
 
 async fn run_with(
-    engine: &Arc<Engine>,
+    sh: &Shared,
     peer: &Arc<Peer>,
     req: Request,
     reauth: Reauth,
 ) -> Result<Response, EngineError> {
-    let (engine, peer) = (engine.clone(), peer.clone());
+    let Ok(_permit) = sh.calls.acquire().await else {
+        return Ok(error(ErrorCode::Internal, "the daemon is stopping".into()));
+    };
+    let (engine, peer) = (sh.engine.clone(), peer.clone());
     tokio::task::spawn_blocking(move || engine.handle_with(&peer, req, reauth, Timestamp::now()))
         .await
         .unwrap_or_else(|_| {
@@ -255,13 +274,9 @@ async fn run_with(
 /// Runs the PAM service for the peer, relaying each prompt to this
 /// connection and each answer back. Only this connection, the requester's
 /// own, ever sees the prompts.
-async fn reauthenticate(
-    engine: &Arc<Engine>,
-    peer: &Arc<Peer>,
-    limits: &Limits,
-    stream: &mut UnixStream,
-) -> Reauth {
-    let service = engine.config().settings.daemon.reauth_service.clone();
+async fn reauthenticate(sh: &Shared, peer: &Arc<Peer>, stream: &mut UnixStream) -> Reauth {
+    let limits = &sh.limits;
+    let service = sh.engine.config().settings.daemon.reauth_service.clone();
     let (ptx, mut prx) = tokio::sync::mpsc::channel(1);
     let (atx, arx) = std::sync::mpsc::channel();
     let user = peer.account.name.clone();
@@ -300,14 +315,14 @@ async fn reauthenticate(
 }
 
 /// Answers when the request is no longer pending or at `deadline`.
-async fn wait(engine: &Arc<Engine>, peer: &Arc<Peer>, req: Request, deadline: Instant) -> Response {
+async fn wait(sh: &Shared, peer: &Arc<Peer>, req: Request, deadline: Instant) -> Response {
     loop {
         // Register interest before looking, so a change between the look
         // and the wait is not missed.
-        let notified = engine.changed.notified();
+        let notified = sh.engine.changed.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let resp = run(engine, peer, req.clone()).await;
+        let resp = run(sh, peer, req.clone()).await;
         let still_pending = matches!(
             &resp,
             Response::Request { request } if request.state == RequestState::Pending
@@ -316,7 +331,7 @@ async fn wait(engine: &Arc<Engine>, peer: &Arc<Peer>, req: Request, deadline: In
             return resp;
         }
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
-            return run(engine, peer, req).await;
+            return run(sh, peer, req).await;
         }
     }
 }

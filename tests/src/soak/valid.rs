@@ -100,15 +100,25 @@ pub fn reader(ctx: &mut Ctx) {
                     .map(|v| v.id.clone())
                     .or(known);
             }
-            90..98 => {
-                let req = Request::Audit {
-                    since: None,
-                    limit: Some(20),
-                };
-                let r = s.call(ctx, req);
+            90..97 => {
+                // What `elevate audit` asks (no limit: the daemon's 1000, or
+                // as many of the newest as fit in one answer), or a page.
+                let limit = (ctx.rng.below(2) == 0).then_some(20);
+                let r = s.call(ctx, Request::Audit { since: None, limit });
                 let ok = matches!(&r, Ok(Response::Audit { rows })
-                    if rows.len() <= 20 && rows.windows(2).all(|w| w[0].seq < w[1].seq));
+                    if rows.len() <= limit.map_or(1000, |l| l as usize)
+                        && rows.windows(2).all(|w| w[0].seq < w[1].seq));
                 ctx.tally.check("audit", &r, ok);
+            }
+            97..99 => {
+                let all = Request::List {
+                    pending: false,
+                    all: true,
+                    unreviewed: false,
+                };
+                let r = s.call(ctx, all);
+                let ok = views(&r).is_some_and(|v| v.iter().all(|v| root || v.user == me));
+                ctx.tally.check("list --all", &r, ok);
             }
             _ if root => {
                 let r = s.call(ctx, Request::AuditVerify {});
