@@ -407,4 +407,6 @@ impl Engine {
 #[cfg(test)]
 mod race_tests;
 #[cfg(test)]
+mod size_tests;
+#[cfg(test)]
 mod tests;

@@ -5,68 +5,77 @@
 //! instead of failing. `elevate audit --since` reaches older rows.
 #![forbid(unsafe_code)]
 
-use elevated_proto::frame::encode;
-use elevated_proto::{FrameError, Response, ServerMessage, MAX_FRAME, PROTOCOL_VERSION};
+use elevated_proto::frame::{encode, encoded_len};
+use elevated_proto::{FrameError, Response, MAX_FRAME, PROTOCOL_VERSION};
 use serde::Serialize;
 
-/// The frame for `response`, shortened to the newest entries that fit when
-/// it is a list that does not fit whole.
+/// Serialises like [`ServerMessage`] without owning the response.
+#[derive(Serialize)]
+struct Outgoing<'a> {
+    version: u32,
+    response: &'a Response,
+}
+
+fn frame(response: &Response) -> Result<Vec<u8>, FrameError> {
+    encode(&Outgoing {
+        version: PROTOCOL_VERSION,
+        response,
+    })
+}
+
+/// The frame for `response`; a list that does not fit whole is shortened
+/// to the newest entries that fit.
 pub fn encode_fitting(response: &Response) -> Result<Vec<u8>, FrameError> {
-    let frame = |r: Response| {
-        encode(&ServerMessage {
-            version: PROTOCOL_VERSION,
-            response: r,
-        })
-    };
-    let first = frame(response.clone());
-    if !matches!(first, Err(FrameError::TooLarge(_))) {
-        return first;
-    }
     // Compact JSON joins list entries with one comma, so the size of the
-    // answer with the first `n` entries is that of the empty answer plus
-    // the entries' own sizes and the commas: measured once, no re-encoding.
-    // `Requests` are newest first: keep a prefix. Audit rows are oldest
-    // first: keep a suffix.
+    // answer with `n` entries is that of the empty answer plus the entries'
+    // own sizes and the commas: each entry is measured once, without
+    // allocating, and only what fits is encoded. `Requests` are newest
+    // first: keep a prefix. Audit rows are oldest first: keep a suffix.
     let (empty, sizes) = match response {
         Response::Requests { requests } => (
             Response::Requests { requests: vec![] },
-            sizes(requests.iter()),
+            requests.iter().map(size).collect::<Vec<_>>(),
         ),
-        Response::Audit { rows } => (Response::Audit { rows: vec![] }, sizes(rows.iter().rev())),
-        _ => return first,
+        Response::Audit { rows } => (
+            Response::Audit { rows: vec![] },
+            rows.iter().rev().map(size).collect(),
+        ),
+        _ => return frame(response),
     };
-    let mut len = frame(empty)?.len() - 4;
+    let mut len = frame(&empty)?.len() - 4;
     let mut keep = 0;
-    for size in sizes {
-        let more = size + usize::from(keep > 0);
-        if len + more > MAX_FRAME {
+    for size in &sizes {
+        let more = size.saturating_add(usize::from(keep > 0));
+        if len.saturating_add(more) > MAX_FRAME {
             break;
         }
         len += more;
         keep += 1;
     }
-    frame(match response {
+    if keep == sizes.len() {
+        return frame(response);
+    }
+    frame(&match response {
         Response::Requests { requests } => Response::Requests {
             requests: requests[..keep].to_vec(),
         },
         Response::Audit { rows } => Response::Audit {
             rows: rows[rows.len() - keep..].to_vec(),
         },
-        _ => return first,
+        other => other.clone(),
     })
 }
 
-/// The encoded size of each entry; an entry that cannot be encoded counts
-/// as too large to send.
-fn sizes<'a, T: Serialize + 'a>(items: impl Iterator<Item = &'a T>) -> Vec<usize> {
-    items
-        .map(|i| serde_json::to_vec(i).map_or(usize::MAX / 2, |v| v.len()))
-        .collect()
+/// The encoded size of one entry; one that cannot be encoded is too large
+/// to send.
+fn size<T: Serialize>(item: &T) -> usize {
+    encoded_len(item).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use elevated_proto::ServerMessage;
     use elevated_proto::{AuditEntry, RequestState, RequestView};
 
     fn request(n: usize) -> RequestView {

@@ -109,6 +109,24 @@ pub fn list(
     limit: u32,
     visible_to: Option<(&str, u32)>,
 ) -> Result<Vec<AuditRow>, StoreError> {
+    let mut out = Vec::new();
+    newest_while(conn, since, limit, visible_to, |r| {
+        out.push(r);
+        true
+    })?;
+    out.reverse();
+    Ok(out)
+}
+
+/// The rows [`list`] selects, newest first, handed to `take` one at a time
+/// until it returns `false`: a caller that has enough stops reading.
+pub fn newest_while(
+    conn: &Connection,
+    since: Option<i64>,
+    limit: u32,
+    visible_to: Option<(&str, u32)>,
+    mut take: impl FnMut(AuditRow) -> bool,
+) -> Result<(), StoreError> {
     let (user, uid) = match visible_to {
         Some((u, id)) => (Some(u), Some(id)),
         None => (None, None),
@@ -117,13 +135,13 @@ pub fn list(
         "{SELECT} WHERE at >= ?1 AND (?2 IS NULL OR actor = ?2 OR request_id IN \
          (SELECT id FROM requests WHERE uid = ?3)) ORDER BY seq DESC LIMIT ?4"
     ))?;
-    let rows = stmt.query_map(
-        params![since.unwrap_or(i64::MIN), user, uid, limit],
-        read_row,
-    )?;
-    let mut out = rows.collect::<Result<Vec<_>, _>>()?;
-    out.reverse();
-    Ok(out)
+    let mut rows = stmt.query(params![since.unwrap_or(i64::MIN), user, uid, limit])?;
+    while let Some(r) = rows.next()? {
+        if !take(read_row(r)?) {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// The outcome of checking the whole chain.
