@@ -382,8 +382,11 @@ impl Engine {
     }
 
     pub(super) fn verify(&self) -> Result<Response, EngineError> {
-        let st = self.lock();
-        let v = audit::verify(st.store.conn())?;
+        // In pieces, releasing the lock between them: a long chain must not
+        // hold up grants, expiries and logins while anyone verifies it.
+        let mut progress = audit::Progress::default();
+        while !audit::verify_some(self.lock().store.conn(), &mut progress, 2000)? {}
+        let v = progress.result();
         Ok(match v.first_bad {
             None => Response::AuditVerify {
                 ok: true,
