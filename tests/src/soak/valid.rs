@@ -151,7 +151,7 @@ pub fn auto(ctx: &mut Ctx) {
     let mut s = Session::new();
     let me = ctx.plan.user.clone();
     let long = ctx.rng.below(2) == 0;
-    let secs = if long { 120 } else { 5 + ctx.rng.below(8) };
+    let secs = if long { 120 } else { 3 + ctx.rng.below(6) };
     let r = s.call(ctx, ask(AUTO, secs, "soak: automatic grant"));
     let dir = ctx.plan.sudoers.clone();
     let dropin = |v: &RequestView| dir.join(format!("elevated_{}", v.id));
