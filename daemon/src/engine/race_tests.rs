@@ -195,3 +195,30 @@ fn simultaneous_requests_from_one_user_stop_at_the_pending_limit() {
     }
     assert_eq!(count(&events(&e), "requested"), 5 * ROUNDS);
 }
+
+#[test]
+fn reconciliation_never_removes_the_drop_in_of_a_grant_being_made() {
+    let e = env();
+    let ferris = peer("ferris", 4242);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let r = e.engine.reconcile(t(1)).unwrap();
+                assert!(r.removed.is_empty(), "removed as stray: {:?}", r.removed);
+            }
+        });
+        for _ in 0..ROUNDS * 3 {
+            let v = view(ask(&e, &ferris, "ops", Some(600), None, t(1)));
+            assert_eq!(v.state, RequestState::Active);
+            assert!(
+                dropin_exists(&e, &v.id),
+                "active grant {} lost its drop-in",
+                v.id
+            );
+            e.engine
+                .handle(&ferris, Request::Revoke { id: id(&v) }, t(2));
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+}

@@ -1,5 +1,6 @@
 //! A new request: validate, decide, then deny, leave pending, or grant.
 
+use std::sync::MutexGuard;
 use std::time::Duration;
 
 use elevated_proto::{RequestState, Response, RoleName, UserName};
@@ -282,14 +283,16 @@ impl Engine {
                 now_ms,
             );
         }
-        drop(st);
         let id = row.id.clone();
         let mut events: Vec<_> = reauth_row.into_iter().collect();
         events.push(("granted", json!({})));
         if row.break_glass {
             events.push(("break_glass", json!({"review": "required"})));
         }
-        let result = self.record(row, requested_detail, &events, now_ms);
+        // Committed under the lock that wrote the drop-in: released in
+        // between, reconciliation could find the file without its grant
+        // and remove it as stray, leaving an active grant without rights.
+        let result = self.record_in(st, row, requested_detail, &events, now_ms);
         if result.is_err() {
             let _ = self.lock().sudoers.remove(&id);
         }
@@ -306,10 +309,21 @@ impl Engine {
         events: &[(&str, serde_json::Value)],
         now_ms: i64,
     ) -> Result<Response, EngineError> {
+        self.record_in(self.lock(), row, requested, events, now_ms)
+    }
+
+    /// [`Engine::record`] under a lock the caller already holds.
+    fn record_in(
+        &self,
+        mut st: MutexGuard<'_, State>,
+        row: RequestRow,
+        requested: serde_json::Value,
+        events: &[(&str, serde_json::Value)],
+        now_ms: i64,
+    ) -> Result<Response, EngineError> {
         let id = row.id.to_string();
         let decision = decision_detail(&row);
         let actor = row.user.clone();
-        let mut st = self.lock();
         // Checked and inserted under one lock: concurrent requests from one
         // user cannot all pass the check before any of them is counted.
         if row.state == RequestState::Pending {
