@@ -209,29 +209,29 @@ fn a_thousand_clients_good_and_hostile() {
     let sampler = Sampler::start(pid);
     let started = Instant::now();
     // 1,000 client threads, each holding one connection at a time.
-    let mut workers = vec![
-        spawn("root readers", None, &plan("root", 470), "reader"),
-        spawn("root hostile", None, &plan("root", 300), "hostile"),
-        spawn(
-            "mallory hostile",
-            Some(&mallory),
-            &plan(&mallory.name, 48),
-            "hostile",
-        ),
-        spawn("flood", Some(&flood), &plan(&flood.name, 24), "flood"),
+    let mut specs: Vec<(&str, Option<&TestUser>, usize, &str)> = vec![
+        ("root readers", None, 470, "reader"),
+        ("root hostile", None, 300, "hostile"),
+        ("mallory hostile", Some(&mallory), 48, "hostile"),
+        ("flood", Some(&flood), 24, "flood"),
     ];
-    for u in &auto {
-        workers.push(spawn("auto", Some(u), &plan(&u.name, 24), "auto"));
-    }
-    for u in &req {
-        workers.push(spawn("requester", Some(u), &plan(&u.name, 4), "requester"));
-    }
-    for u in &appr {
-        workers.push(spawn("approver", Some(u), &plan(&u.name, 2), "approver"));
-    }
-    for u in &plain {
-        workers.push(spawn("user readers", Some(u), &plan(&u.name, 21), "reader"));
-    }
+    specs.extend(auto.iter().map(|u| ("auto", Some(u), 24, "auto")));
+    specs.extend(req.iter().map(|u| ("requester", Some(u), 4, "requester")));
+    specs.extend(appr.iter().map(|u| ("approver", Some(u), 2, "approver")));
+    specs.extend(
+        plain
+            .iter()
+            .map(|u| ("user readers", Some(u), 21, "reader")),
+    );
+    let clients: usize = specs.iter().map(|s| s.2).sum();
+    assert_eq!(clients, 1000);
+    let workers: Vec<Worker> = specs
+        .iter()
+        .map(|&(label, user, threads, kind)| {
+            let name = user.map_or("root", |u| u.name.as_str());
+            spawn(label, user, &plan(name, threads), kind)
+        })
+        .collect();
     let reports = collect(workers, Instant::now() + Duration::from_secs(secs + 300));
     let load = started.elapsed();
     let samples = sampler.stop();
@@ -273,7 +273,7 @@ fn a_thousand_clients_good_and_hostile() {
         })
         .collect();
     println!(
-        "soak summary: clients=1000 duration={:.0}s connections={} valid_sent={} valid_answered={} \
+        "soak summary: clients={clients} duration={:.0}s connections={} valid_sent={} valid_answered={} \
          raced={} pending_limited={} busy_retries={} grants={} requests={} hostile_runs={} \
          hostile_busy={} rss_kib start={} first_third_max={} peak={} last_third_max={} end={} \
          fds start={} peak={} end={} threads peak={} hostile: {}",

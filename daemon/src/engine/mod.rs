@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod approve;
+mod budget;
 mod extend;
 mod groups;
 mod lifecycle;

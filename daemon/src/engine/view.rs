@@ -1,12 +1,11 @@
 //! Read-only operations and conversions to wire types.
 
-use elevated_proto::frame::encoded_len;
-use elevated_proto::MAX_FRAME;
 use elevated_proto::{
     ApprovalView, AuditEntry, GrantId, RequestState, RequestView, Response, RoleOffer, Verdict,
 };
 use jiff::Timestamp;
 
+use super::budget::Budget;
 use super::{ms, Engine, EngineError, Peer, State};
 use crate::grant::GrantSpec;
 use crate::policy::{decide, Decision, Subject};
@@ -16,29 +15,6 @@ use crate::store::{audit, requests, RequestRow};
 /// Alphabet of generated ids: lower-case letters and digits without the
 /// look-alikes `0 o 1 l i`, so ids survive being read aloud or retyped.
 const ID_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-
-/// Room left in one answer. Lists are built only as far as one frame can
-/// carry them (the server keeps exactly the newest that fit): a long
-/// history costs one answer's worth of work and memory, not one per row.
-struct Budget(usize);
-
-impl Budget {
-    fn frame() -> Self {
-        Self(MAX_FRAME)
-    }
-
-    /// Counts `item` (and its separator) if it fits.
-    fn take<T: serde::Serialize>(&mut self, item: &T) -> bool {
-        let n = encoded_len(item).unwrap_or(usize::MAX).saturating_add(1);
-        match self.0.checked_sub(n) {
-            Some(left) => {
-                self.0 = left;
-                true
-            }
-            None => false,
-        }
-    }
-}
 
 /// A fresh random request id of 8 characters (about 40 bits).
 pub fn new_id() -> Result<GrantId, EngineError> {
