@@ -122,9 +122,20 @@ pub fn prepare(config: Option<&Path>) -> Result<Arc<Engine>, StartError> {
 /// Runs the daemon until SIGTERM or SIGINT;
 /// SIGHUP reloads the configuration.
 pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
-    crate::sys::raise_nofile_limit();
+    let nofile = crate::sys::raise_nofile_limit();
     let engine = prepare(config.as_deref())?;
     let cfg = engine.config();
+    let mut limits = cfg.settings.limits.clone();
+    let fit = crate::server::slots::fit_to_nofile(limits.max_connections, nofile);
+    if fit < limits.max_connections {
+        tracing::warn!(
+            "[limits] max_connections = {} does not fit the open-file limit ({}); serving {fit} \
+             at once (raise LimitNOFILE to serve more)",
+            limits.max_connections,
+            nofile.unwrap_or(0)
+        );
+        limits.max_connections = fit;
+    }
     let socket = cfg.settings.daemon.socket.clone();
     // Socket activation: systemd's listening socket, else our own.
     let activated = crate::sys::systemd::listener_from_systemd().map_err(StartError::Activation)?;
@@ -159,7 +170,7 @@ pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
     let server = tokio::spawn(crate::server::serve(
         engine.clone(),
         listener,
-        cfg.settings.limits.clone(),
+        limits,
         bus_slot,
     ));
     let timer = tokio::spawn(timer(engine.clone()));

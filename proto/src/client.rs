@@ -145,17 +145,39 @@ impl Client {
             version: PROTOCOL_VERSION,
             request,
         };
-        write_frame(&mut self.stream, &msg).map_err(|e| map_timeout(e, self.timeouts.write))?;
+        if let Err(e) = write_frame(&mut self.stream, &msg) {
+            // The daemon refuses a connection (too many at once) by
+            // answering and hanging up before reading anything; its answer
+            // is already here and says more than the broken pipe.
+            if is_hangup(&e) {
+                if let Ok(answer) = read_frame::<_, ServerMessage>(&mut self.stream) {
+                    return checked(answer);
+                }
+            }
+            return Err(map_timeout(e, self.timeouts.write));
+        }
         let answer: ServerMessage =
             read_frame(&mut self.stream).map_err(|e| map_timeout(e, read))?;
-        if answer.version != PROTOCOL_VERSION {
-            return Err(ClientError::Version {
-                ours: PROTOCOL_VERSION,
-                theirs: answer.version,
-            });
-        }
-        Ok(answer.response)
+        checked(answer)
     }
+}
+
+fn is_hangup(e: &FrameError) -> bool {
+    matches!(e, FrameError::Io(io) if matches!(
+        io.kind(),
+        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+    ))
+}
+
+/// The response, if the daemon speaks our version.
+fn checked(answer: ServerMessage) -> Result<Response, ClientError> {
+    if answer.version != PROTOCOL_VERSION {
+        return Err(ClientError::Version {
+            ours: PROTOCOL_VERSION,
+            theirs: answer.version,
+        });
+    }
+    Ok(answer.response)
 }
 
 fn map_timeout(e: FrameError, limit: Duration) -> ClientError {
@@ -177,6 +199,33 @@ mod tests {
         let err = Client::connect(&dir.join("nope.sock"), Timeouts::default()).unwrap_err();
         assert!(err.is_unreachable());
         assert!(err.to_string().contains("nope.sock"));
+    }
+
+    #[test]
+    fn a_refusal_sent_before_hanging_up_is_read() {
+        let dir = std::env::temp_dir().join(format!("elevated-proto-r-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("refusing.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).unwrap();
+        let mut c = Client::connect(&path, Timeouts::default()).unwrap();
+        // Like the daemon when every slot is taken: answer, hang up, never
+        // read the request.
+        let (mut s, _) = listener.accept().unwrap();
+        let refusal = ServerMessage {
+            version: PROTOCOL_VERSION,
+            response: Response::Error {
+                code: crate::ErrorCode::Limit,
+                message: "too many connections".into(),
+            },
+        };
+        crate::frame::write_frame(&mut s, &refusal).unwrap();
+        drop(s);
+        // Writing the request now fails (broken pipe); the answer is there.
+        let answer = c.call(Request::Ping {}).unwrap();
+        assert_eq!(answer, refusal.response);
+        drop(listener);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -62,6 +62,23 @@ pub fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>, FrameError> {
     Ok(out)
 }
 
+/// The length of `msg` encoded as a frame body, measured without
+/// allocating; `None` when it cannot be encoded.
+pub fn encoded_len<T: Serialize>(msg: &T) -> Option<usize> {
+    struct Counter(usize);
+    impl Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Counter(0);
+    serde_json::to_writer(&mut c, msg).ok().map(|()| c.0)
+}
+
 /// Writes one message as a frame.
 pub fn write_frame<W: Write, T: Serialize>(w: &mut W, msg: &T) -> Result<(), FrameError> {
     let frame = encode(msg)?;
@@ -127,6 +144,12 @@ mod tests {
         assert!(matches!(r, Err(FrameError::Utf8)));
         let r: Result<Value, _> = read_frame(&mut &[][..]);
         assert!(matches!(r, Err(FrameError::Closed)));
+    }
+
+    #[test]
+    fn measures_what_encode_writes() {
+        let msg = serde_json::json!({"a": [1, 2, 3], "b": "ü\n"});
+        assert_eq!(encoded_len(&msg), Some(encode(&msg).unwrap().len() - 4));
     }
 
     #[test]

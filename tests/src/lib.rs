@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod host;
 pub mod packages;
 pub mod pam;
+pub mod soak;
 
 pub use daemon::Daemon;
 pub use host::{as_user, require_root, TestGroup, TestUser};

@@ -82,7 +82,9 @@ pub fn packages() -> &'static Packages {
         Packages {
             deb: find("deb"),
             rpm: find("rpm"),
-            with_pam: target.join("package-debug/release/libpam_elevate.so").exists(),
+            with_pam: target
+                .join("package-debug/release/libpam_elevate.so")
+                .exists(),
         }
     })
 }

@@ -89,6 +89,9 @@ impl Default for DaemonSettings {
 pub struct Limits {
     /// Connections served at once; more are told to retry and closed.
     pub max_connections: usize,
+    /// Connections one user (other than root) may hold at once, so no user
+    /// can take every slot; more are told so and closed.
+    pub max_connections_per_user: usize,
     /// Time a client has to send a whole frame once it started one, and to
     /// send its first frame after connecting.
     #[serde(deserialize_with = "de_duration")]
@@ -111,7 +114,11 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_connections: 256,
+            // A thousand clients at once are served, not turned away; each
+            // costs a descriptor and a task, plus the bytes of a frame while
+            // one is being received (see docs/soak.md).
+            max_connections: 1024,
+            max_connections_per_user: 32,
             frame_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(60),
             max_pending_per_user: 5,
@@ -274,6 +281,12 @@ impl Settings {
             errs.push(ConfigError::file(
                 path,
                 "[limits] max_connections must be at least 1",
+            ));
+        }
+        if self.limits.max_connections_per_user == 0 {
+            errs.push(ConfigError::file(
+                path,
+                "[limits] max_connections_per_user must be at least 1",
             ));
         }
         if let Some(name) = &self.host.name {

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod approve;
+mod budget;
 mod extend;
 mod groups;
 mod lifecycle;
@@ -430,6 +431,10 @@ impl Engine {
 }
 
 #[cfg(test)]
+mod concurrency_tests;
+#[cfg(test)]
 mod race_tests;
+#[cfg(test)]
+mod size_tests;
 #[cfg(test)]
 mod tests;

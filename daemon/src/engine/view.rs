@@ -5,6 +5,7 @@ use elevated_proto::{
 };
 use jiff::Timestamp;
 
+use super::budget::Budget;
 use super::{ms, Engine, EngineError, Peer, State};
 use crate::grant::GrantSpec;
 use crate::policy::{decide, Decision, Subject};
@@ -235,10 +236,15 @@ impl Engine {
         rows: &[RequestRow],
         now: Timestamp,
     ) -> Result<Response, EngineError> {
-        let requests = rows
-            .iter()
-            .map(|r| self.view_of(st, r, ms(now)))
-            .collect::<Result<_, _>>()?;
+        let mut budget = Budget::frame();
+        let mut requests = Vec::new();
+        for r in rows {
+            let v = self.view_of(st, r, ms(now))?;
+            if !budget.take(&v) {
+                break;
+            }
+            requests.push(v);
+        }
         Ok(Response::Requests { requests })
     }
 
@@ -252,24 +258,36 @@ impl Engine {
         unreviewed: bool,
         now: Timestamp,
     ) -> Result<Response, EngineError> {
+        if !pending && !unreviewed {
+            // Read newest first, and stop when an answer is full.
+            let uid = (!peer.is_root()).then_some(peer.uid);
+            let st = self.lock();
+            let (mut budget, mut out, mut failed) = (Budget::frame(), Vec::new(), None);
+            requests::list_while(st.store.conn(), uid, false, all, 500, |r| {
+                match self.view_of(&st, &r, ms(now)) {
+                    Ok(v) if budget.take(&v) => out.push(v),
+                    Ok(_) => return false,
+                    Err(e) => failed = Some(e),
+                }
+                failed.is_none()
+            })?;
+            return match failed {
+                Some(e) => Err(e),
+                None => Ok(Response::Requests { requests: out }),
+            };
+        }
         let rows = {
             let st = self.lock();
             if unreviewed {
                 requests::unreviewed(st.store.conn())?
-            } else if pending {
-                requests::awaiting_decision(st.store.conn())?
             } else {
-                let uid = (!peer.is_root()).then_some(peer.uid);
-                requests::list(st.store.conn(), uid, false, all, 500)?
+                requests::awaiting_decision(st.store.conn())?
             }
         };
-        let rows: Vec<RequestRow> = if pending || unreviewed {
-            rows.into_iter()
-                .filter(|r| peer.is_root() || r.uid == peer.uid || self.is_approver_of(peer, r))
-                .collect()
-        } else {
-            rows
-        };
+        let rows: Vec<RequestRow> = rows
+            .into_iter()
+            .filter(|r| peer.is_root() || r.uid == peer.uid || self.is_approver_of(peer, r))
+            .collect();
         let st = self.lock();
         self.views(&st, &rows, now)
     }
@@ -294,15 +312,11 @@ impl Engine {
         };
         let visible_to = (!peer.is_root()).then_some((peer.account.name.as_str(), peer.uid));
         let st = self.lock();
-        let rows = audit::list(
-            st.store.conn(),
-            since_ms,
-            limit.unwrap_or(1000).min(10_000),
-            visible_to,
-        )?;
-        let rows = rows
-            .into_iter()
-            .map(|r| AuditEntry {
+        // The newest rows one answer can carry, read newest first.
+        let (mut budget, mut out) = (Budget::frame(), Vec::new());
+        let limit = limit.unwrap_or(1000).min(10_000);
+        audit::newest_while(st.store.conn(), since_ms, limit, visible_to, |r| {
+            let entry = AuditEntry {
                 seq: u64::try_from(r.seq).unwrap_or(0),
                 at: rfc3339(r.at),
                 event: r.event,
@@ -310,9 +324,15 @@ impl Engine {
                 request: r.request_id,
                 detail: serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::Null),
                 hash: r.hash,
-            })
-            .collect();
-        Ok(Response::Audit { rows })
+            };
+            let fits = budget.take(&entry);
+            if fits {
+                out.push(entry);
+            }
+            fits
+        })?;
+        out.reverse();
+        Ok(Response::Audit { rows: out })
     }
 
     pub(super) fn verify(&self) -> Result<Response, EngineError> {

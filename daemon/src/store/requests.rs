@@ -303,6 +303,24 @@ pub fn list(
     all: bool,
     limit: u32,
 ) -> Result<Vec<RequestRow>, StoreError> {
+    let mut out = Vec::new();
+    list_while(conn, uid, pending_only, all, limit, |r| {
+        out.push(r);
+        true
+    })?;
+    Ok(out)
+}
+
+/// The rows [`list`] selects, handed to `take` one at a time until it
+/// returns `false`: a caller that has enough stops reading.
+pub fn list_while(
+    conn: &Connection,
+    uid: Option<u32>,
+    pending_only: bool,
+    all: bool,
+    limit: u32,
+    mut take: impl FnMut(RequestRow) -> bool,
+) -> Result<(), StoreError> {
     let states = if pending_only {
         "state = 'pending'"
     } else if all {
@@ -315,12 +333,15 @@ pub fn list(
     } else {
         "?1 IS NULL"
     };
-    collect(
-        conn,
-        &format!(
-            "SELECT {COLUMNS} FROM requests WHERE {who} AND {states} \
-             ORDER BY requested_at DESC LIMIT ?2"
-        ),
-        params![uid, limit],
-    )
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM requests WHERE {who} AND {states} \
+         ORDER BY requested_at DESC LIMIT ?2"
+    ))?;
+    let mut rows = stmt.query(params![uid, limit])?;
+    while let Some(r) = rows.next()? {
+        if !take(from_row(r)??) {
+            break;
+        }
+    }
+    Ok(())
 }

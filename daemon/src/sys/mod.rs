@@ -27,11 +27,12 @@ pub fn is_root() -> bool {
 
 /// Raises the soft open-file limit to the hard one, so a burst of clients
 /// is refused politely by the connection limit rather than by EMFILE.
-pub fn raise_nofile_limit() {
+/// Returns the soft limit in force afterwards, when it can be read.
+pub fn raise_nofile_limit() -> Option<u64> {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
-        if soft < hard {
-            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
-        }
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+    if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        return Some(hard);
     }
+    Some(soft)
 }

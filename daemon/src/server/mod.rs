@@ -1,11 +1,16 @@
 //! The socket server: peer credentials, limits, framing, dispatch.
 //!
-//! Bounds (rule 2): connections served at once (`limits.max_connections`;
-//! the rest are told so and closed), frame size (64 KiB, checked on the
-//! header before any body byte is read), the time to send a frame
-//! (`frame_timeout`), idle time between requests (`idle_timeout`), and the
-//! length of a `Wait` (`max_wait`).
+//! Bounds (rule 2): connections served at once, overall
+//! (`limits.max_connections`) and per user
+//! (`limits.max_connections_per_user`; the rest are told so and closed, see
+//! [`slots`]), frame size (64 KiB, checked on the header before any body
+//! byte is read, and the body buffer grows only as bytes arrive), the time
+//! to send a frame (`frame_timeout`), idle time between requests
+//! (`idle_timeout`), and the length of a `Wait` (`max_wait`).
 #![forbid(unsafe_code)]
+
+mod fit;
+pub mod slots;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +22,7 @@ use elevated_proto::{
 };
 use jiff::Timestamp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::UCred;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 use tokio::time::{timeout, Instant};
@@ -25,12 +31,31 @@ use crate::bus::{Bus, BusSlot};
 use crate::config::settings::Limits;
 use crate::engine::{Engine, EngineError, Peer, Reauth};
 use crate::sys::users;
+use slots::Slots;
+
+/// Engine calls run at once on blocking threads. The engine serialises
+/// transitions behind one lock, so more would only add threads waiting for
+/// it (each with its stack): under a thousand concurrent clients the
+/// blocking pool grew to its 512-thread cap and the daemon's memory with
+/// it. Waiting for a permit costs a task a few bytes instead, in order.
+const ENGINE_CALLS: usize = 8;
+
+/// What every connection shares.
+struct Shared {
+    engine: Arc<Engine>,
+    limits: Limits,
+    calls: Semaphore,
+}
 
 /// Accepts connections until the task is dropped. `bus` fills in once the
 /// daemon is on D-Bus; until then session facts are unknown.
 pub async fn serve(engine: Arc<Engine>, listener: UnixListener, limits: Limits, bus: BusSlot) {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let limits = Arc::new(limits);
+    let slots = Slots::new(limits.max_connections, limits.max_connections_per_user);
+    let shared = Arc::new(Shared {
+        engine,
+        limits,
+        calls: Semaphore::new(ENGINE_CALLS),
+    });
     loop {
         let stream = match listener.accept().await {
             Ok((s, _)) => s,
@@ -41,23 +66,25 @@ pub async fn serve(engine: Arc<Engine>, listener: UnixListener, limits: Limits, 
                 continue;
             }
         };
-        match slots.clone().try_acquire_owned() {
-            Ok(permit) => {
-                let (engine, limits) = (engine.clone(), limits.clone());
+        // The caller's uid decides which limit applies; a peer without
+        // credentials is nobody to serve.
+        let Ok(cred) = stream.peer_cred() else {
+            continue;
+        };
+        match slots.take(cred.uid()) {
+            Ok(slot) => {
+                let shared = shared.clone();
                 let bus = bus.get().cloned();
                 tokio::spawn(async move {
-                    connection(engine, stream, &limits, bus).await;
-                    drop(permit);
+                    connection(&shared, stream, cred, bus).await;
+                    drop(slot);
                 });
             }
-            Err(_) => {
-                let ft = limits.frame_timeout;
+            Err(refusal) => {
+                let ft = shared.limits.frame_timeout;
                 tokio::spawn(async move {
                     let mut stream = stream;
-                    let msg = error(
-                        ErrorCode::Limit,
-                        "too many connections to elevated; try again shortly".into(),
-                    );
+                    let msg = error(ErrorCode::Limit, refusal.message());
                     let _ = timeout(ft, send(&mut stream, &msg)).await;
                 });
             }
@@ -70,11 +97,7 @@ fn error(code: ErrorCode, message: String) -> Response {
 }
 
 async fn send(stream: &mut UnixStream, response: &Response) -> std::io::Result<()> {
-    let msg = ServerMessage {
-        version: PROTOCOL_VERSION,
-        response: response.clone(),
-    };
-    let frame = encode(&msg).or_else(|e| {
+    let frame = fit::encode_fitting(response).or_else(|e| {
         encode(&ServerMessage {
             version: PROTOCOL_VERSION,
             response: error(
@@ -114,15 +137,20 @@ async fn read_message(stream: &mut UnixStream, wait: Duration, frame: Duration) 
         Ok(l) => l,
         Err(e) => return Incoming::Fatal(Some(e.to_string())),
     };
-    let mut body = vec![0u8; len];
-    match timeout(frame, stream.read_exact(&mut body)).await {
+    // The buffer grows as bytes arrive: announcing 64 KiB and sending a
+    // byte at a time costs the daemon what was sent, not what was promised.
+    let mut body = Vec::new();
+    let announced = u64::try_from(len).unwrap_or(u64::MAX);
+    match timeout(frame, (&mut *stream).take(announced).read_to_end(&mut body)).await {
         Err(_) => {
             return Incoming::Fatal(Some(format!(
                 "frame of {len} bytes not completed within {}s; closing",
                 frame.as_secs()
             )))
         }
+        // Closed in the middle of the frame.
         Ok(Err(_)) => return Incoming::Fatal(None),
+        Ok(Ok(got)) if got < len => return Incoming::Fatal(None),
         Ok(Ok(_)) => {}
     }
     match decode::<ClientMessage>(&body) {
@@ -132,18 +160,17 @@ async fn read_message(stream: &mut UnixStream, wait: Duration, frame: Duration) 
     }
 }
 
-async fn connection(
-    engine: Arc<Engine>,
-    mut stream: UnixStream,
-    limits: &Limits,
-    bus: Option<Bus>,
-) {
-    // Identity from the kernel, never from the message.
-    let Ok(cred) = stream.peer_cred() else {
-        return;
-    };
+/// Serves one connection. `cred` is the kernel's word on the peer: the
+/// identity never comes from a message.
+async fn connection(sh: &Shared, mut stream: UnixStream, cred: UCred, bus: Option<Bus>) {
+    let limits = &sh.limits;
     let uid = cred.uid();
-    let account = tokio::task::spawn_blocking(move || users::by_uid(uid)).await;
+    let account = {
+        let Ok(_permit) = sh.calls.acquire().await else {
+            return;
+        };
+        tokio::task::spawn_blocking(move || users::by_uid(uid)).await
+    };
     let account = match account {
         Ok(Ok(a)) => a,
         Ok(Err(e)) => {
@@ -183,7 +210,7 @@ async fn connection(
                     m.version
                 ),
             ),
-            Incoming::Message(m) => dispatch(&engine, &peer, m.request, limits, &mut stream).await,
+            Incoming::Message(m) => dispatch(sh, &peer, m.request, &mut stream).await,
         };
         match timeout(limits.frame_timeout, send(&mut stream, &response)).await {
             Ok(Ok(())) => {}
@@ -194,20 +221,20 @@ async fn connection(
 }
 
 async fn dispatch(
-    engine: &Arc<Engine>,
+    sh: &Shared,
     peer: &Arc<Peer>,
     req: Request,
-    limits: &Limits,
     stream: &mut UnixStream,
 ) -> Response {
     if let Request::Wait { timeout_ms, .. } = &req {
-        let limit = Duration::from_millis(*timeout_ms).min(limits.max_wait);
-        return wait(engine, peer, req, Instant::now() + limit).await;
+        let limit = Duration::from_millis(*timeout_ms).min(sh.limits.max_wait);
+        return wait(sh, peer, req, Instant::now() + limit).await;
     }
-    match run_with(engine, peer, req.clone(), Reauth::NotTried).await {
+    match run_with(sh, peer, req.clone(), Reauth::NotTried).await {
         Err(EngineError::NeedsReauth) => {
-            let outcome = reauthenticate(engine, peer, limits, stream).await;
-            match run_with(engine, peer, req, outcome).await {
+            // The conversation runs without a permit: it waits on a person.
+            let outcome = reauthenticate(sh, peer, stream).await;
+            match run_with(sh, peer, req, outcome).await {
                 Ok(r) => r,
                 Err(e) => error(ErrorCode::Internal, e.to_string()),
             }
@@ -217,20 +244,23 @@ async fn dispatch(
     }
 }
 
-async fn run(engine: &Arc<Engine>, peer: &Arc<Peer>, req: Request) -> Response {
-    match run_with(engine, peer, req, Reauth::NotTried).await {
+async fn run(sh: &Shared, peer: &Arc<Peer>, req: Request) -> Response {
+    match run_with(sh, peer, req, Reauth::NotTried).await {
         Ok(r) => r,
         Err(e) => error(ErrorCode::Forbidden, e.to_string()),
     }
 }
 
 async fn run_with(
-    engine: &Arc<Engine>,
+    sh: &Shared,
     peer: &Arc<Peer>,
     req: Request,
     reauth: Reauth,
 ) -> Result<Response, EngineError> {
-    let (engine, peer) = (engine.clone(), peer.clone());
+    let Ok(_permit) = sh.calls.acquire().await else {
+        return Ok(error(ErrorCode::Internal, "the daemon is stopping".into()));
+    };
+    let (engine, peer) = (sh.engine.clone(), peer.clone());
     tokio::task::spawn_blocking(move || engine.handle_with(&peer, req, reauth, Timestamp::now()))
         .await
         .unwrap_or_else(|_| {
@@ -244,13 +274,9 @@ async fn run_with(
 /// Runs the PAM service for the peer, relaying each prompt to this
 /// connection and each answer back. Only this connection, the requester's
 /// own, ever sees the prompts.
-async fn reauthenticate(
-    engine: &Arc<Engine>,
-    peer: &Arc<Peer>,
-    limits: &Limits,
-    stream: &mut UnixStream,
-) -> Reauth {
-    let service = engine.config().settings.daemon.reauth_service.clone();
+async fn reauthenticate(sh: &Shared, peer: &Arc<Peer>, stream: &mut UnixStream) -> Reauth {
+    let limits = &sh.limits;
+    let service = sh.engine.config().settings.daemon.reauth_service.clone();
     let (ptx, mut prx) = tokio::sync::mpsc::channel(1);
     let (atx, arx) = std::sync::mpsc::channel();
     let user = peer.account.name.clone();
@@ -289,14 +315,14 @@ async fn reauthenticate(
 }
 
 /// Answers when the request is no longer pending or at `deadline`.
-async fn wait(engine: &Arc<Engine>, peer: &Arc<Peer>, req: Request, deadline: Instant) -> Response {
+async fn wait(sh: &Shared, peer: &Arc<Peer>, req: Request, deadline: Instant) -> Response {
     loop {
         // Register interest before looking, so a change between the look
         // and the wait is not missed.
-        let notified = engine.changed.notified();
+        let notified = sh.engine.changed.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let resp = run(engine, peer, req.clone()).await;
+        let resp = run(sh, peer, req.clone()).await;
         let still_pending = matches!(
             &resp,
             Response::Request { request } if request.state == RequestState::Pending
@@ -305,7 +331,7 @@ async fn wait(engine: &Arc<Engine>, peer: &Arc<Peer>, req: Request, deadline: In
             return resp;
         }
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
-            return run(engine, peer, req).await;
+            return run(sh, peer, req).await;
         }
     }
 }
