@@ -47,12 +47,13 @@ impl Bed {
         let group = TestGroup::new("bench");
         let user = TestUser::new("b", &[&group]);
         let gid = gid_of(&user.name);
-        // Enough connections for the 256-client status load (the default
-        // is 256, which the load itself would fill); login gated so the
-        // PAM check does its whole work (ask the daemon, find the grant).
-        let mut daemon =
-            Daemon::new("[limits]\nmax_connections = 1024\n\n[login]\nrequire_grant = true\n")
-                .with_real_sudo();
+        // The 256-client status load runs as one user: above the default
+        // share of one user (32). Login gated so the PAM check does its
+        // whole work (ask the daemon, find the grant).
+        let mut daemon = Daemon::new(
+            "[limits]\nmax_connections_per_user = 512\n\n[login]\nrequire_grant = true\n",
+        )
+        .with_real_sudo();
         daemon.policy(
             "10-bench.toml",
             &format!(

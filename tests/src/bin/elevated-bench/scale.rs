@@ -152,7 +152,7 @@ fn dropins(dir: &Path) -> usize {
 }
 
 pub fn run(size: Size) {
-    let mut d = Daemon::new("[limits]\nmax_connections = 1024\n");
+    let mut d = Daemon::new("");
     d.policy("10-scale.toml", POLICY);
     d.start();
     let pid = d.pid();
