@@ -9,13 +9,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::os::unix::process::ExitStatusExt;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use elevated_tests::crash::campaign::{self, POINTS};
 use elevated_tests::crash::rng::clock_seed;
 use elevated_tests::crash::world::FAULT_BINARY;
-use elevated_tests::daemon::text;
-use elevated_tests::{require_root, Daemon, TestUser};
+use elevated_tests::daemon::{elevate_at, text};
+use elevated_tests::{require_root, Daemon, TestGroup, TestUser};
 
 fn env_u64(name: &str) -> Option<u64> {
     let v = std::env::var(name).ok()?;
@@ -110,4 +111,95 @@ fn only_the_fault_build_reacts_to_elevated_fault() {
         .query_row("SELECT count(*) FROM requests", [], |r| r.get(0))
         .unwrap();
     assert_eq!(n, 0, "the grant was never acknowledged nor committed");
+}
+
+fn members(group: &TestGroup) -> Vec<String> {
+    let out = Command::new("getent")
+        .args(["group", &group.name])
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let list = line.rsplit(':').next().unwrap_or("");
+    list.split(',')
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        // A bound against hanging, not a speed requirement.
+        assert!(t.elapsed() < Duration::from_secs(30), "no {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Found by the campaign: the daemon was killed while `gpasswd -a` ran; the
+/// restarted daemon reconciled (the user was not a member yet, so it closed
+/// the journal row), then the orphaned gpasswd finished and left a
+/// membership nobody owed or would take back. A slow gpasswd (already past
+/// its output, which a real one may be while it waits for the group file
+/// lock) makes that moment wide enough to hit every time.
+#[test]
+fn a_gpasswd_cut_off_by_a_crash_changes_nothing_after_the_restart() {
+    require_root();
+    let group = TestGroup::new("go");
+    let user = TestUser::new("go", &[]);
+    let mut d = Daemon::new("");
+    let dir = d.dir.path().to_path_buf();
+    let pidfile = dir.join("gpasswd.pid");
+    d.file(
+        "slow-gpasswd",
+        &format!(
+            "#!/bin/sh\necho $$ > {}\nsleep 1\nexec /usr/bin/gpasswd \"$@\" >/dev/null 2>&1\n",
+            pidfile.display()
+        ),
+        0o755,
+    );
+    let cfg = std::fs::read_to_string(&d.config).unwrap().replacen(
+        "[daemon]\n",
+        &format!(
+            "[daemon]\ngpasswd = \"{}\"\n",
+            dir.join("slow-gpasswd").display()
+        ),
+        1,
+    );
+    d.file("elevated.toml", &cfg, 0o644);
+    d.policy(
+        "10-g.toml",
+        &format!(
+            "[roles.grp]\ngroups = [\"{}\"]\n\n[[rules]]\nrole = \"grp\"\nwho = {{ users = [\"{}\"] }}\n",
+            group.name, user.name
+        ),
+    );
+    d.start();
+    let socket = d.socket.clone();
+    std::thread::scope(|s| {
+        let asked = s.spawn(|| {
+            elevate_at(
+                &socket,
+                Some(&user),
+                &["--json", "request", "grp", "--for", "1m"],
+            )
+        });
+        wait_for("gpasswd start", || pidfile.exists());
+        d.kill();
+        let out = asked.join().unwrap();
+        assert_eq!(out.status.code(), Some(69), "{:?}", text(&out));
+    });
+    d.start();
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{}", pid.trim()));
+    wait_for("end of the cut-off gpasswd", || !proc_dir.exists());
+    assert!(
+        !members(&group).contains(&user.name),
+        "a membership of a grant never committed appeared after the restart: {:?}",
+        members(&group)
+    );
+    let n: i64 = d
+        .db()
+        .query_row("SELECT count(*) FROM requests", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0);
 }

@@ -229,7 +229,8 @@ impl Groups {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let out = Command::new(&self.gpasswd)
+            let mut cmd = Command::new(&self.gpasswd);
+            let out = crate::sys::child::die_with_daemon(&mut cmd)
                 .arg(flag)
                 .arg(user.as_str())
                 .arg("--")

@@ -5,6 +5,7 @@
 #![allow(unsafe_code)]
 
 pub mod caps;
+pub mod child;
 pub mod procs;
 pub mod systemd;
 pub mod users;
