@@ -49,7 +49,7 @@ pub enum NameError {
         allowed: &'static str,
     },
     /// The name would be read by sudo as a keyword or an alias.
-    #[error("{kind} name {name:?} is all upper case, which sudoers reads as an alias or keyword (such as ALL)")]
+    #[error("{kind} name {name:?} is reserved in sudoers: an all upper case name reads as an alias or keyword (such as ALL), and Defaults and *_Alias start other kinds of lines")]
     Reserved {
         /// What kind of name was being checked.
         kind: &'static str,
@@ -93,9 +93,22 @@ fn check(
     Ok(())
 }
 
+/// Words that sudoers reads as the start of a `Defaults` or alias line when
+/// they open a line, as a user name does in a rule: a user of one of these
+/// names would make every rule for them a syntax error.
+const SUDOERS_LINE_KEYWORDS: [&str; 6] = [
+    "Defaults",
+    "User_Alias",
+    "Runas_Alias",
+    "Host_Alias",
+    "Cmnd_Alias",
+    "Cmd_Alias",
+];
+
 /// Unix account names: a letter or `_`, then letters, digits, `_`, `-`, `.`;
 /// at most 32 characters. Names made only of upper-case letters, digits and
-/// `_` are refused because sudoers treats them as aliases (`ALL` among them).
+/// `_` are refused because sudoers treats them as aliases (`ALL` among them),
+/// and so are the sudoers keywords `Defaults` and `*_Alias`.
 fn check_account(kind: &'static str, s: &str) -> Result<(), NameError> {
     check(
         kind,
@@ -108,7 +121,7 @@ fn check_account(kind: &'static str, s: &str) -> Result<(), NameError> {
     let alias_like = s.starts_with(|c: char| c.is_ascii_uppercase())
         && s.chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-    if alias_like {
+    if alias_like || SUDOERS_LINE_KEYWORDS.contains(&s) {
         return Err(NameError::Reserved {
             kind,
             name: s.to_owned(),
@@ -231,6 +244,25 @@ mod tests {
             assert!(GroupName::parse(bad).is_err(), "{bad:?}");
         }
         assert!(UserName::parse(&"a".repeat(33)).is_err());
+        // Found by fuzzing the sudoers renderer: these open a Defaults or
+        // alias line, so visudo refuses a rule for such a user.
+        for bad in [
+            "Defaults",
+            "User_Alias",
+            "Runas_Alias",
+            "Host_Alias",
+            "Cmnd_Alias",
+            "Cmd_Alias",
+        ] {
+            assert!(
+                matches!(UserName::parse(bad), Err(NameError::Reserved { .. })),
+                "{bad}"
+            );
+            assert!(GroupName::parse(bad).is_err(), "{bad}");
+        }
+        for ok in ["defaults", "Defaults_x", "Host_alias", "Cmnd_Aliases"] {
+            assert!(UserName::parse(ok).is_ok(), "{ok}");
+        }
     }
 
     #[test]
