@@ -49,7 +49,7 @@ pub enum NameError {
         allowed: &'static str,
     },
     /// The name would be read by sudo as a keyword or an alias.
-    #[error("{kind} name {name:?} is all upper case, which sudoers reads as an alias or keyword (such as ALL)")]
+    #[error("{kind} name {name:?} is reserved in sudoers: an all upper case name reads as an alias or keyword (such as ALL), and Defaults, *_Alias, sudoedit and sha224 to sha512 are keywords")]
     Reserved {
         /// What kind of name was being checked.
         kind: &'static str,
@@ -93,9 +93,29 @@ fn check(
     Ok(())
 }
 
+/// Words that sudoers never reads as a name. `Defaults` and the `*_Alias`
+/// words open other kinds of lines when they start one, as a user name does
+/// in a rule; `sudoedit` and the digest names (`sha256` before a `:`) are
+/// command keywords wherever they stand, the run-as list included. A rule
+/// naming a user or run-as user of one of these names is a syntax error.
+const SUDOERS_KEYWORDS: [&str; 11] = [
+    "Defaults",
+    "User_Alias",
+    "Runas_Alias",
+    "Host_Alias",
+    "Cmnd_Alias",
+    "Cmd_Alias",
+    "sudoedit",
+    "sha224",
+    "sha256",
+    "sha384",
+    "sha512",
+];
+
 /// Unix account names: a letter or `_`, then letters, digits, `_`, `-`, `.`;
 /// at most 32 characters. Names made only of upper-case letters, digits and
-/// `_` are refused because sudoers treats them as aliases (`ALL` among them).
+/// `_` are refused because sudoers treats them as aliases (`ALL` among them),
+/// and so are the other sudoers keywords (see [`SUDOERS_KEYWORDS`]).
 fn check_account(kind: &'static str, s: &str) -> Result<(), NameError> {
     check(
         kind,
@@ -108,7 +128,7 @@ fn check_account(kind: &'static str, s: &str) -> Result<(), NameError> {
     let alias_like = s.starts_with(|c: char| c.is_ascii_uppercase())
         && s.chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-    if alias_like {
+    if alias_like || SUDOERS_KEYWORDS.contains(&s) {
         return Err(NameError::Reserved {
             kind,
             name: s.to_owned(),
@@ -231,6 +251,26 @@ mod tests {
             assert!(GroupName::parse(bad).is_err(), "{bad:?}");
         }
         assert!(UserName::parse(&"a".repeat(33)).is_err());
+        // Found by fuzzing the sudoers renderer: visudo refuses a rule
+        // whose user or run-as user has one of these names.
+        for bad in SUDOERS_KEYWORDS {
+            assert!(
+                matches!(UserName::parse(bad), Err(NameError::Reserved { .. })),
+                "{bad}"
+            );
+            assert!(GroupName::parse(bad).is_err(), "{bad}");
+        }
+        for ok in [
+            "defaults",
+            "Defaults_x",
+            "Host_alias",
+            "Cmnd_Aliases",
+            "sudoedit2",
+            "sha1",
+            "sha256.x",
+        ] {
+            assert!(UserName::parse(ok).is_ok(), "{ok}");
+        }
     }
 
     #[test]

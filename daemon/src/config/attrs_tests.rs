@@ -125,7 +125,7 @@ fn users_file_parses() {
 fn users_file_errors_carry_lines() {
     let cases: &[(&str, &str)] = &[
         ("[people.alice]\n", "u.toml:1: unknown field `people`, expected `users`"),
-        ("\n[users.\"ALL\"]\nx = \"y\"\n", "u.toml:2: user name \"ALL\" is all upper case, which sudoers reads as an alias or keyword (such as ALL)"),
+        ("\n[users.\"ALL\"]\nx = \"y\"\n", "u.toml:2: user name \"ALL\" is reserved in sudoers: an all upper case name reads as an alias or keyword (such as ALL), and Defaults, *_Alias, sudoedit and sha224 to sha512 are keywords"),
         ("[users.\"a,b\"]\n", "u.toml:1: user name \"a,b\" contains ','; allowed: ASCII letters, digits, '_', '-', '.' (not first)"),
         ("[users.alice]\nok = \"1\"\n\"a=b\" = \"x\"\n", "u.toml:3: attribute name \"a=b\" contains '='; allowed: ASCII letters, digits, '_', '.', '-'"),
         ("[users.alice]\nteam = [\"\"]\n", "u.toml:2: attribute team has an empty value"),

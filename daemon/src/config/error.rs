@@ -27,13 +27,22 @@ impl ConfigError {
     /// A TOML syntax or structure error, at the line the parser points to,
     /// with the parser's message kept on one line.
     pub fn toml(file: &Path, src: &str, err: &toml::de::Error) -> Self {
-        let message = err
+        let mut message = err
             .message()
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .collect::<Vec<_>>()
             .join("; ");
+        // The parser has no words for a value missing at the very end
+        // (`key =` as the last line); an empty message helps nobody.
+        if message.is_empty() {
+            message = if err.span().is_some_and(|s| s.start >= src.len()) {
+                "the file ends where a value is expected".to_owned()
+            } else {
+                "invalid TOML here".to_owned()
+            };
+        }
         match err.span() {
             Some(span) => Self::at(file, line_of(src, span.start), message),
             None => Self::file(file, message),

@@ -63,6 +63,12 @@ pub(crate) fn command(s: &str) -> Result<Command, String> {
     if path.contains("//") {
         return Err(format!("command path {path:?} contains '//'"));
     }
+    if crate::grant::sudoers::is_sudoedit(path) {
+        return Err(format!(
+            "command path {path:?} names sudoedit, which sudoers does not accept with a \
+             path; grant a specific command instead"
+        ));
+    }
     if path.split('/').any(|p| p == "." || p == "..") {
         return Err(format!(
             "command path {path:?} contains a '.' or '..' component; write the plain path"

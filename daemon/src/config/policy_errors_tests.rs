@@ -24,6 +24,9 @@ const CASES: &[(&str, u32, &str)] = &[
     ("[roles.r]\n[[rules]]\nrole = \"r\"\napproval = { count = -1 }\n", 4, "invalid value: integer `-1`, expected u32"),
     ("[roles.r]\n\n[roles.r]\n", 3, "duplicate key"),
     ("\n\nx = \"unterminated\n", 3, "invalid basic string"),
+    // Found by fuzzing: the TOML parser has no message for a value missing
+    // at the end of the file.
+    ("[roles.r]\n[[rules]]\nrole = \"r\"\nwhere = { tags =", 4, "the file ends where a value is expected"),
     // roles, durations
     ("[roles.r]\n[[rules]]\nrole = \"r\"\n\n[[rules]]\nrole = \"ghost\"\n", 6, "role: no policy file defines a role named ghost"),
     ("[roles.r]\nmax_duration = \"2h\"\ndefault_duration = \"3h\"\n", 3, "default_duration 3h is longer than max_duration 2h"),
@@ -40,6 +43,8 @@ const CASES: &[(&str, u32, &str)] = &[
     ("[roles.r]\nsudo = { commands = [\"/usr/bin/systemctl restart *\"] }\n", 2, "command argument \"*\" contains '*'"),
     ("[roles.r]\nsudo = { commands = [\"/bin/\"] }\n", 2, "ends in '/'"),
     ("[roles.r]\nsudo = { commands = [\"/usr//bin/x\"] }\n", 2, "contains '//'"),
+    // Found by fuzzing: visudo refuses the whole rule.
+    ("[roles.r]\nsudo = { commands = [\"/usr/bin/sudoedit /etc/hosts\"] }\n", 2, "names sudoedit, which sudoers does not accept with a path"),
     // groups and what happens at expiry
     ("[roles.r]\ngroups = [\"adm\", \"docker\"]\n", 2, "groups: docker is a privileged group (its members drive the Docker daemon"),
     ("[roles.r]\ngroups = [\n  \"adm\",\n  \"sudo\",\n]\n", 4, "groups: sudo is a privileged group (sudoers grants its members full sudo (Debian, Ubuntu)); set allow_privileged_groups = true in this role to grant it anyway"),

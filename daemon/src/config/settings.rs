@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 use super::attrs::Tags;
-use super::error::{line_of, ConfigError, ConfigErrors};
+use super::error::{ConfigError, ConfigErrors};
 use super::files::read_trusted;
 
 /// Where settings are read from when `--config` is not given.
@@ -233,10 +233,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 impl Settings {
     /// Parses settings text; `path` is used in messages.
     pub fn parse(path: &Path, src: &str) -> Result<Self, ConfigErrors> {
-        let settings: Settings = toml::from_str(src).map_err(|e| {
-            let line = e.span().map_or(1, |s| line_of(src, s.start));
-            ConfigErrors(vec![ConfigError::at(path, line, e.message().to_string())])
-        })?;
+        let settings: Settings = toml::from_str(src)
+            .map_err(|e| ConfigErrors(vec![ConfigError::toml(path, src, &e)]))?;
         settings.validate(path)?;
         Ok(settings)
     }
@@ -366,5 +364,11 @@ mod tests {
         let e =
             Settings::parse(Path::new("x.toml"), "[daemon]\nsocket = \"rel.sock\"\n").unwrap_err();
         assert!(e.to_string().contains("absolute"), "{e}");
+        // Found by fuzzing: the TOML parser gives no message for this.
+        let e = Settings::parse(Path::new("x.toml"), "[daemon]\nsocket =").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "x.toml:2: the file ends where a value is expected"
+        );
     }
 }

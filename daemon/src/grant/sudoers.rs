@@ -34,8 +34,17 @@ pub struct SudoRule<'a> {
     pub expires_at: i64,
 }
 
+/// Whether a command path names `sudoedit`, which sudoers only accepts
+/// without a path (`visudo`: "sudoedit should not be specified with a
+/// path"): a rule holding it would be refused as a whole.
+#[must_use]
+pub fn is_sudoedit(path: &str) -> bool {
+    path.rsplit('/').next() == Some("sudoedit")
+}
+
 fn path_ok(p: &str) -> bool {
-    p.starts_with('/')
+    !is_sudoedit(p)
+        && p.starts_with('/')
         && !p.ends_with('/')
         && p.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '+' | '-'))
@@ -96,7 +105,16 @@ pub fn check_command(c: &GrantCommand) -> Result<(), GrantError> {
 }
 
 /// `YYYYMMDDHHMMSSZ` in UTC, the form sudoers wants for `NOTAFTER`.
+///
+/// Times before 1970 are refused: sudo reads the last second of 1969 as an
+/// invalid time (`mktime` returns -1 for it), and a window never ends
+/// before the epoch anyway.
 fn sudoers_time(ms: i64) -> Result<String, GrantError> {
+    if ms < 0 {
+        return Err(GrantError::Unsafe(format!(
+            "window end {ms} ms is before 1970"
+        )));
+    }
     let ts = jiff::Timestamp::from_millisecond(ms)
         .map_err(|e| GrantError::Unsafe(format!("time {ms}: {e}")))?;
     Ok(ts.strftime("%Y%m%d%H%M%SZ").to_string())

@@ -76,6 +76,12 @@ fn refuses_unsafe_values_even_if_policy_let_them_through() {
             path: "/bin/echo".into(),
             args: Some(vec!["*".into()]),
         },
+        // Found by fuzzing: visudo refuses "sudoedit should not be
+        // specified with a path".
+        GrantCommand::Path {
+            path: "/usr/bin/sudoedit".into(),
+            args: Some(vec!["/etc/hosts".into()]),
+        },
     ] {
         let g = grant(vec![bad.clone()]);
         assert!(render(&rule(&id, &user, &g)).is_err(), "{bad:?}");
@@ -122,4 +128,23 @@ fn install_checks_with_visudo_and_lists() {
     let err = d.install(&rule(&id, &bad_user, &g)).unwrap_err();
     assert!(err.to_string().contains("syntax error"), "{err}");
     assert!(d.list().unwrap().is_empty());
+}
+
+#[test]
+fn refuses_a_window_end_before_1970() {
+    // Found by fuzzing: NOTAFTER=19691231235959Z is "invalid notafter
+    // value" to visudo.
+    let id = GrantId::parse("abcd2345").unwrap();
+    let user = UserName::parse("alice").unwrap();
+    let g = grant(vec![GrantCommand::All]);
+    let mut r = rule(&id, &user, &g);
+    for bad in [-1, -1000, i64::MIN] {
+        r.expires_at = bad;
+        let err = render(&r).unwrap_err();
+        assert!(matches!(err, GrantError::Unsafe(_)), "{bad}: {err}");
+    }
+    r.expires_at = 0;
+    assert!(render(&r)
+        .unwrap()
+        .contains("NOTAFTER=19700101000000Z NOPASSWD: ALL\n"));
 }
