@@ -345,9 +345,10 @@ fn a_thousand_clients_good_and_hostile() {
     );
     assert!(
         fds_back,
-        "descriptors: {} before, {} after",
+        "descriptors: {} before, {} after: {:?}",
         base.fds,
-        monitor::fds(pid)
+        monitor::fds(pid),
+        monitor::fd_targets(pid)
     );
     // No grant outlived the run, and no drop-in outlived its grant.
     assert!(no_active, "grants still active after the run");

@@ -134,6 +134,11 @@ pub struct Engine {
     me: std::sync::OnceLock<std::sync::Weak<Engine>>,
     /// The store's file, for reads that must not take the lock.
     db_path: Option<std::path::PathBuf>,
+    /// One read-only connection for those reads, opened on first use and
+    /// kept: SQLite holds back the descriptors of a connection closed
+    /// while another one has the file locked, so a connection per read
+    /// left descriptors behind under load.
+    reader: Mutex<Option<rusqlite::Connection>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -205,6 +210,7 @@ impl Engine {
         let db_path = store.path().map(std::path::Path::to_path_buf);
         Self {
             db_path,
+            reader: Mutex::new(None),
             notifier,
             state: Mutex::new(State {
                 store,

@@ -341,7 +341,17 @@ impl Engine {
         // every grant, revocation and expiry. A reader of its own needs no
         // lock.
         let v = match &self.db_path {
-            Some(path) => audit::verify(&crate::store::Store::reader(path)?)?,
+            Some(path) => {
+                // Verifications queue on the reader, never on the engine.
+                let mut reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+                let conn = match reader.take() {
+                    Some(c) => c,
+                    None => crate::store::Store::reader(path)?,
+                };
+                let v = audit::verify(&conn);
+                *reader = Some(conn);
+                v?
+            }
             None => audit::verify(self.lock().store.conn())?,
         };
         Ok(match v.first_bad {

@@ -32,6 +32,22 @@ pub fn fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
 }
 
+/// What each of `pid`'s descriptors is (`socket:[...]`, a path, ...), for
+/// a failure message.
+pub fn fd_targets(pid: u32) -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .map(|e| {
+            let target = std::fs::read_link(e.path())
+                .map(|t| t.display().to_string())
+                .unwrap_or_default();
+            format!("{}={target}", e.file_name().to_string_lossy())
+        })
+        .collect()
+}
+
 /// Samples `pid` now, or `None` when it is gone.
 pub fn sample(pid: u32, since: Instant) -> Option<Sample> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
