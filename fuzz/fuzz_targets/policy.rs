@@ -126,7 +126,7 @@ fn check_policy(policy: &Policy) {
         tags: BTreeMap::from([("env".to_owned(), vec!["production".to_owned()])]),
         max_duration: Duration::from_secs(12 * 3600),
     };
-    for rule in &policy.rules {
+    for rule in policy.rules() {
         assert!(
             policy.roles.contains_key(&rule.role),
             "{} names an undefined role",
@@ -134,7 +134,7 @@ fn check_policy(policy: &Policy) {
         );
     }
     for now in instants() {
-        for rule in &policy.rules {
+        for rule in policy.rules() {
             let _ = check_rule(rule, &subject, &host, now);
         }
         for name in policy.roles.keys() {
