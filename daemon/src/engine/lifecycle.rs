@@ -64,7 +64,14 @@ impl Engine {
         let mut rows = update_audited(st, &row, state.as_str(), actor, &detail, now_ms)?;
         st.deadlines.retain(|(_, d)| d != &row.id);
         if was_active {
-            if let Err(e) = st.sudoers.remove(&row.id) {
+            // A window that ended: NOTAFTER already refuses the rule, so
+            // the removal need not wait for the disk (see remove_expired).
+            let removed = if state == RequestState::Expired {
+                st.sudoers.remove_expired(&row.id)
+            } else {
+                st.sudoers.remove(&row.id)
+            };
+            if let Err(e) = removed {
                 // The store already says ended; the next reconciliation
                 // retries the removal and NOTAFTER bounds the file meanwhile.
                 tracing::error!("removing the drop-in of {}: {e}", row.id);

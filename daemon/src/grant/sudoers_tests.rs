@@ -122,6 +122,11 @@ fn install_checks_with_visudo_and_lists() {
     assert!(d.remove(&id).unwrap());
     assert!(!d.remove(&id).unwrap());
     assert!(d.list().unwrap().is_empty());
+    // The expiry path removes the same file (without the directory sync).
+    d.install(&rule(&id, &user, &g)).unwrap();
+    assert!(d.remove_expired(&id).unwrap());
+    assert!(!d.remove_expired(&id).unwrap());
+    assert!(!p.exists());
 
     // A user named BADuser makes the fake visudo fail: nothing is installed.
     let bad_user = UserName::parse("BADuser").unwrap();
