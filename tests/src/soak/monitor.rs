@@ -19,7 +19,8 @@ pub struct Sample {
     pub threads: u64,
 }
 
-fn status_field(status: &str, key: &str) -> Option<u64> {
+/// A numeric field of `/proc/PID/status` (`VmRSS:` gives KiB).
+pub fn status_field(status: &str, key: &str) -> Option<u64> {
     status
         .lines()
         .find(|l| l.starts_with(key))

@@ -35,13 +35,7 @@ fn timeouts() -> Timeouts {
 fn memory(pid: u32) -> (f64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let kb = |key: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 1024.0
+        elevated_tests::soak::monitor::status_field(&status, key).unwrap_or(0) as f64 / 1024.0
     };
     (kb("VmRSS:"), kb("VmHWM:"))
 }
