@@ -1,11 +1,13 @@
 //! A blocking client with connect, read and write timeouts. Used by `elevate`
-//! and the PAM module, so it depends on neither tokio nor libc.
+//! and the PAM module, so it depends on neither tokio nor libc (socket2,
+//! a safe wrapper, sets the connect timeout).
 
 use std::io;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::time::Duration;
+
+use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::frame::{read_frame, write_frame, FrameError};
 use crate::messages::{ClientMessage, Request, Response, ServerMessage};
@@ -88,33 +90,35 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects within `timeouts.connect`. A Unix connect can block when the
-    /// daemon's backlog is full, and std offers no timeout for it, so the
-    /// attempt runs on a helper thread that is abandoned if it takes too long.
+    /// Connects within `timeouts.connect`.
+    ///
+    /// A Unix connect blocks only while the daemon's listen backlog is
+    /// full, and Linux bounds that wait by the socket's send timeout
+    /// (`SO_SNDTIMEO`): set before connecting, it is the connect timeout,
+    /// with no helper thread (which the PAM module would start inside
+    /// every sshd and leave behind on a timeout) and no polling.
     pub fn connect(path: &Path, timeouts: Timeouts) -> Result<Self, ClientError> {
-        let (tx, rx) = mpsc::channel();
-        let p = path.to_path_buf();
-        std::thread::Builder::new()
-            .name("elevated-connect".into())
-            .spawn(move || {
-                // The receiver may be gone after a timeout; nothing to do then.
-                let _ = tx.send(UnixStream::connect(&p));
-            })
-            .map_err(|source| ClientError::Connect {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        let stream = match rx.recv_timeout(timeouts.connect) {
-            Ok(Ok(s)) => s,
-            Ok(Err(source)) => {
-                return Err(ClientError::Connect {
-                    path: path.to_path_buf(),
-                    source,
-                })
-            }
-            Err(_) => return Err(ClientError::Timeout(timeouts.connect)),
+        let failed = |source| ClientError::Connect {
+            path: path.to_path_buf(),
+            source,
         };
-        let client = Self { stream, timeouts };
+        let addr = SockAddr::unix(path).map_err(failed)?;
+        // Close-on-exec: `elevate run` replaces itself with sudo, which
+        // must not inherit the connection.
+        let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(failed)?;
+        socket
+            .set_write_timeout(Some(timeouts.connect))
+            .map_err(failed)?;
+        match socket.connect(&addr) {
+            Ok(()) => {}
+            // The backlog stayed full for the whole timeout.
+            Err(e) if is_timeout(&e) => return Err(ClientError::Timeout(timeouts.connect)),
+            Err(e) => return Err(failed(e)),
+        }
+        let client = Self {
+            stream: UnixStream::from(std::os::fd::OwnedFd::from(socket)),
+            timeouts,
+        };
         client.apply_timeouts(timeouts.read)?;
         Ok(client)
     }
@@ -246,6 +250,69 @@ mod tests {
         assert!(matches!(err, ClientError::Timeout(_)), "{err:?}");
         assert!(start.elapsed() < Duration::from_secs(2));
         drop(listener);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_full_backlog_times_out_without_a_thread() {
+        let dir = std::env::temp_dir().join(format!("elevated-proto-b-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("busy.sock");
+        let _ = std::fs::remove_file(&path);
+        // A daemon that never accepts, with the smallest backlog.
+        let listener = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+        listener.bind(&SockAddr::unix(&path).unwrap()).unwrap();
+        listener.listen(1).unwrap();
+        let t = Timeouts {
+            connect: Duration::from_millis(200),
+            ..Timeouts::default()
+        };
+        // Other tests run threads of their own: look for a connect helper
+        // by name (the kernel keeps 15 bytes of it).
+        let helpers = || {
+            std::fs::read_dir("/proc/self/task")
+                .unwrap()
+                .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
+                .filter(|c| c.contains("connec"))
+                .count()
+        };
+        let mut held = Vec::new();
+        let outcome = loop {
+            let start = Instant::now();
+            match Client::connect(&path, t) {
+                Ok(c) => held.push(c),
+                Err(e) => break (e, start.elapsed(), helpers()),
+            }
+            assert!(held.len() < 64, "the backlog never filled");
+        };
+        let (err, took, helpers_left) = outcome;
+        assert!(matches!(err, ClientError::Timeout(_)), "{err:?}");
+        assert!(err.is_unreachable());
+        assert!(took >= Duration::from_millis(150), "{took:?}");
+        assert!(took < Duration::from_secs(2), "{took:?}");
+        assert_eq!(helpers_left, 0, "no helper thread left behind");
+        drop(listener);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_connection_is_closed_on_exec() {
+        let dir = std::env::temp_dir().join(format!("elevated-proto-x-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.sock");
+        let _ = std::fs::remove_file(&path);
+        let _listener = UnixListener::bind(&path).unwrap();
+        let c = Client::connect(&path, Timeouts::default()).unwrap();
+        use std::os::fd::AsRawFd;
+        let fdinfo =
+            std::fs::read_to_string(format!("/proc/self/fdinfo/{}", c.stream.as_raw_fd())).unwrap();
+        let flags = fdinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("flags:"))
+            .map(|f| u32::from_str_radix(f.trim(), 8).unwrap())
+            .unwrap();
+        // O_CLOEXEC is 02000000 on Linux.
+        assert_ne!(flags & 0o2_000_000, 0, "flags {flags:o}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
