@@ -63,14 +63,15 @@ impl Engine {
     }
 
     fn matches_approvers(&self, peer: &Peer, a: &Approvers) -> bool {
-        let name = peer.account.name.as_str();
+        // Without an account nobody can be matched: not an approver.
+        let Ok(account) = peer.account() else {
+            return false;
+        };
+        let name = account.name.as_str();
         if a.users.iter().any(|u| u.as_str() == name) {
             return true;
         }
-        if a.groups
-            .iter()
-            .any(|g| peer.account.groups.contains(g.as_str()))
-        {
+        if a.groups.iter().any(|g| account.groups.contains(g.as_str())) {
             return true;
         }
         if a.attributes.is_empty() {
@@ -122,7 +123,7 @@ impl Engine {
                     row.id
                 )));
             }
-            return Ok((format!("user:{}", peer.account.name), None));
+            return Ok((format!("user:{}", peer.name()?), None));
         };
         let path = self.lock().cfg.settings.daemon.allowed_signers.clone();
         let signers = AllowedSigners::load(&path)
@@ -354,17 +355,10 @@ impl Engine {
                 "request {id} was already reviewed by {by}"
             )));
         }
-        row.reviewed_by = Some(peer.account.name.clone());
+        row.reviewed_by = Some(peer.name()?.to_owned());
         row.reviewed_at = Some(now_ms);
         let detail = json!({"comment": comment, "uid": peer.uid});
-        let rows = update_audited(
-            &mut st,
-            &row,
-            "reviewed",
-            &peer.account.name,
-            &detail,
-            now_ms,
-        )?;
+        let rows = update_audited(&mut st, &row, "reviewed", peer.name()?, &detail, now_ms)?;
         let view = self.view_of(&st, &row, now_ms)?;
         drop(st);
         self.after_commit(&rows);

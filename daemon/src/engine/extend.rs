@@ -78,7 +78,7 @@ impl Engine {
         else {
             return Err(bad(format!("request {id} has no window to extend")));
         };
-        let subject = self.subject(peer);
+        let subject = self.subject(peer)?;
         let now_ms = ms(now);
         let requested = Duration::from_secs(duration_secs);
         let allowed = match decide(
@@ -92,13 +92,7 @@ impl Engine {
             Decision::Deny(d) => {
                 let detail =
                     json!({"extend_by": duration_secs, "message": d.message, "rule": d.rule});
-                self.audit_only(
-                    &row,
-                    "extension_refused",
-                    &peer.account.name,
-                    detail,
-                    now_ms,
-                )?;
+                self.audit_only(&row, "extension_refused", peer.name()?, detail, now_ms)?;
                 return Err(EngineError::Forbidden(format!(
                     "extension refused: {}",
                     d.message
@@ -114,7 +108,7 @@ impl Engine {
                 Reauth::Failed(why) => {
                     let detail =
                         json!({"service": "elevate", "error": why, "extend_by": duration_secs});
-                    self.audit_only(&row, "reauth_failed", &peer.account.name, detail, now_ms)?;
+                    self.audit_only(&row, "reauth_failed", peer.name()?, detail, now_ms)?;
                     return Err(EngineError::Forbidden(format!(
                         "re-authentication failed: {why}"
                     )));
@@ -165,13 +159,14 @@ impl Engine {
         };
         let rid = id.to_string();
         let detail = decision_detail(&row);
+        let asker = peer.name()?;
         let rows = st.store.tx(|tx| {
             requests::update(tx, &row)?;
             let a = audit::append(
                 tx,
                 now_ms,
                 "extension_asked",
-                &peer.account.name,
+                asker,
                 Some(&rid),
                 &requested_detail,
             )?;

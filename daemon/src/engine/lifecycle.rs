@@ -113,9 +113,9 @@ impl Engine {
                 row.state
             )));
         }
-        row.message = format!("{verb} by {}", peer.account.name);
+        row.message = format!("{verb} by {}", peer.name()?);
         let detail = json!({"uid": peer.uid, "pid": peer.pid});
-        let (row, rows) = self.finish(&mut st, row, to, &peer.account.name, detail, now_ms)?;
+        let (row, rows) = self.finish(&mut st, row, to, peer.name()?, detail, now_ms)?;
         let view = self.view_of(&st, &row, now_ms)?;
         drop(st);
         self.after_commit(&rows);
@@ -164,12 +164,12 @@ impl Engine {
         let detail = json!({"ext_secs": row.ext_secs, "uid": peer.uid});
         row.ext_secs = None;
         row.ext_until = None;
-        row.message = format!("extension withdrawn by {}", peer.account.name);
+        row.message = format!("extension withdrawn by {}", peer.name()?);
         let rows = update_audited(
             &mut st,
             &row,
             "extension_cancelled",
-            &peer.account.name,
+            peer.name()?,
             &detail,
             now_ms,
         )?;

@@ -27,6 +27,18 @@ pub struct LoginQuery {
     pub reason: Option<String>,
 }
 
+/// The account with its groups, or a refusal saying why NSS could not
+/// list them (a refusal, not an error: `fail=open` must not open on it).
+fn with_groups(entry: users::Entry) -> Result<users::Account, Box<Response>> {
+    entry.with_groups().map_err(|e| {
+        Box::new(answer(
+            LoginVerdict::Deny,
+            format!("cannot decide the login: {e}"),
+            None,
+        ))
+    })
+}
+
 fn answer(
     verdict: LoginVerdict,
     message: String,
@@ -46,6 +58,28 @@ impl Engine {
         Ok(requests::open_of(st.store.conn(), uid)?
             .into_iter()
             .find(|r| r.state == RequestState::Active && r.grant.login))
+    }
+
+    /// Audits a use of `grant` (a login it allowed). Written before the
+    /// answer like every audit row, but without waiting for the disk: it
+    /// records an observation, not a transition, and sits on the path of
+    /// every login (see [`crate::store::Store::tx_unsynced`]).
+    fn audit_use(
+        &self,
+        grant: &RequestRow,
+        event: &str,
+        actor: &str,
+        detail: serde_json::Value,
+        now_ms: i64,
+    ) -> Result<(), EngineError> {
+        let rid = grant.id.to_string();
+        let mut st = self.lock();
+        let row = st.store.tx_unsynced(|tx| {
+            crate::store::audit::append(tx, now_ms, event, actor, Some(&rid), &detail)
+        })?;
+        drop(st);
+        self.after_commit(&[row]);
+        Ok(())
     }
 
     pub(super) fn login(
@@ -73,42 +107,58 @@ impl Engine {
                 None,
             ));
         }
-        let Ok(account) = users::by_name(&q.user) else {
+        // The passwd entry alone first: most logins are decided without
+        // the user's groups (only `exempt_groups` and filing a request
+        // need them), and listing them walks every group source.
+        let Ok(entry) = users::entry_by_name(&q.user) else {
             return deny(format!("no user {} on this host", q.user));
         };
         // Root is never locked out.
-        if account.uid == 0 {
+        if entry.uid() == 0 {
             return Ok(answer(
                 LoginVerdict::Allow,
                 "root is always exempt".into(),
                 None,
             ));
         }
-        if login.exempt_users.contains(&account.name) {
-            return Ok(answer(
-                LoginVerdict::Allow,
-                format!("{} is exempt", account.name),
-                None,
-            ));
-        }
-        if let Some(g) = login
-            .exempt_groups
+        if login
+            .exempt_users
             .iter()
-            .find(|g| account.groups.contains(g.as_str()))
+            .any(|u| u.as_str() == entry.name())
         {
             return Ok(answer(
                 LoginVerdict::Allow,
-                format!("members of {g} are exempt"),
+                format!("{} is exempt", entry.name()),
                 None,
             ));
         }
+        let uid = entry.uid();
+        let mut account = None;
+        if !login.exempt_groups.is_empty() {
+            let a = match with_groups(entry.clone()) {
+                Ok(a) => a,
+                Err(refusal) => return Ok(*refusal),
+            };
+            if let Some(g) = login
+                .exempt_groups
+                .iter()
+                .find(|g| a.groups.contains(g.as_str()))
+            {
+                return Ok(answer(
+                    LoginVerdict::Allow,
+                    format!("members of {g} are exempt"),
+                    None,
+                ));
+            }
+            account = Some(a);
+        }
         let now_ms = ms(now);
         let detail =
-            json!({"user": account.name, "service": q.service, "rhost": q.rhost, "tty": q.tty});
-        if let Some(g) = self.login_grant(account.uid)? {
+            json!({"user": entry.name(), "service": q.service, "rhost": q.rhost, "tty": q.tty});
+        if let Some(g) = self.login_grant(uid)? {
             let mut d = detail.clone();
             d["grant"] = json!(g.id.as_str());
-            self.audit_only(&g, "login_allowed", "pam", d, now_ms)?;
+            self.audit_use(&g, "login_allowed", "pam", d, now_ms)?;
             let st = self.lock();
             let view = self.view_of(&st, &g, now_ms)?;
             return Ok(answer(
@@ -117,6 +167,13 @@ impl Engine {
                 Some(view),
             ));
         }
+        let account = match account {
+            Some(a) => a,
+            None => match with_groups(entry) {
+                Ok(a) => a,
+                Err(refusal) => return Ok(*refusal),
+            },
+        };
         // The login's own facts, as PAM reports them: a request filed here
         // is decided on them.
         let mut context = std::collections::BTreeMap::new();
@@ -127,12 +184,7 @@ impl Engine {
         if let Some(h) = &q.rhost {
             context.insert("rhost".to_owned(), vec![h.clone()]);
         }
-        let as_user = Peer {
-            uid: account.uid,
-            pid: None,
-            account: account.clone(),
-            context,
-        };
+        let as_user = Peer::known(account.clone(), None, context);
         let Some(role) = q.request_role else {
             let roles: Vec<String> = cfg
                 .policy
@@ -223,8 +275,8 @@ impl Engine {
         } else {
             "session_close"
         };
-        let grant = match users::by_name(user) {
-            Ok(a) => self.login_grant(a.uid)?,
+        let grant = match users::entry_by_name(user) {
+            Ok(e) => self.login_grant(e.uid())?,
             Err(_) => None,
         };
         let detail = json!({"user": user, "service": service, "rhost": rhost, "tty": tty,
@@ -232,7 +284,8 @@ impl Engine {
         let now_ms = ms(now);
         let mut st = self.lock();
         let rid = grant.as_ref().map(|g| g.id.to_string());
-        let row = st.store.tx(|tx| {
+        // A use of a grant, not a transition: see `audit_use`.
+        let row = st.store.tx_unsynced(|tx| {
             crate::store::audit::append(tx, now_ms, event, user, rid.as_deref(), &detail)
         })?;
         drop(st);

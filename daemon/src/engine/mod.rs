@@ -11,6 +11,7 @@ mod groups;
 mod lifecycle;
 mod login;
 mod notify;
+mod peer;
 mod request;
 mod view;
 
@@ -28,28 +29,9 @@ use crate::store::{AuditRow, Store, StoreError};
 use crate::sys::users::Account;
 
 pub use lifecycle::ReconcileReport;
+pub use peer::{Context, Peer};
 pub use request::{NewRequest, Reauth};
 pub use view::new_id;
-
-/// The caller, as the kernel and NSS describe it.
-#[derive(Debug, Clone)]
-pub struct Peer {
-    /// From `SO_PEERCRED`.
-    pub uid: u32,
-    /// From `SO_PEERCRED`, when the kernel gives one.
-    pub pid: Option<i32>,
-    /// NSS facts about `uid`.
-    pub account: Account,
-    /// The peer's login-session facts from logind (`session`, `service`,
-    /// `tty`, `rhost`); empty when unknown.
-    pub context: std::collections::BTreeMap<String, Vec<String>>,
-}
-
-impl Peer {
-    fn is_root(&self) -> bool {
-        self.uid == 0
-    }
-}
 
 /// Why an operation failed; mapped to a [`Response::Error`].
 #[derive(Debug, thiserror::Error)]
@@ -265,17 +247,16 @@ impl Engine {
     /// `list` as root sees it (for the D-Bus methods, whose callers the bus
     /// policy restricts).
     pub fn list_as_root(&self, pending: bool) -> Response {
-        let root = Peer {
-            uid: 0,
-            pid: None,
-            account: Account {
+        let root = Peer::known(
+            Account {
                 name: "root".into(),
                 uid: 0,
                 gid: 0,
                 groups: Default::default(),
             },
-            context: Default::default(),
-        };
+            None,
+            Context::new(),
+        );
         self.list(&root, pending, false, false, Timestamp::now())
             .unwrap_or_else(EngineError::into_response)
     }
@@ -335,12 +316,20 @@ impl Engine {
         reauth: Reauth,
         now: Timestamp,
     ) -> Result<Response, EngineError> {
+        // An operation that names the caller (policy subject, approver,
+        // audit actor) looks the account up here, before it takes the
+        // engine lock: NSS may be slow (LDAP) and must not stall everyone.
+        if names_caller(&req) {
+            if let Err(e) = peer.account() {
+                return Ok(e.into_response());
+            }
+        }
         let result = match req {
             Request::Ping {} => Ok(Response::Pong {
                 daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
                 host: self.lock().cfg.host.name.clone(),
             }),
-            Request::Roles {} => Ok(self.roles(peer, now)),
+            Request::Roles {} => self.roles(peer, now),
             Request::Request {
                 role,
                 duration_secs,
@@ -442,5 +431,22 @@ mod concurrency_tests;
 mod race_tests;
 #[cfg(test)]
 mod size_tests;
+/// Whether `req` acts as a named person. `ping`, `status`, `show`/`wait`
+/// of one's own request, audit verification and the PAM module's questions
+/// (root, about another user) need only the uid.
+fn names_caller(req: &Request) -> bool {
+    !matches!(
+        req,
+        Request::Ping {}
+            | Request::Status {}
+            | Request::Show { .. }
+            | Request::Wait { .. }
+            | Request::AuditVerify {}
+            | Request::Login { .. }
+            | Request::Session { .. }
+            | Request::Answer { .. }
+    )
+}
+
 #[cfg(test)]
 mod tests;

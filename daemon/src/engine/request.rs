@@ -151,10 +151,10 @@ impl Engine {
         }
         // The name goes into a sudoers rule: it must pass the same
         // validation as policy names.
-        let user = UserName::parse(&peer.account.name).map_err(|e| {
+        let user = UserName::parse(peer.name()?).map_err(|e| {
             EngineError::Forbidden(format!("your account name cannot be used in sudoers: {e}"))
         })?;
-        let subject = self.subject(peer);
+        let subject = self.subject(peer)?;
         let cfg = self.lock().cfg.clone();
         let role_def = cfg.policy.roles.get(&req.role);
         let action = match (&req.command, role_def) {

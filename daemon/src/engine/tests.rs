@@ -147,17 +147,16 @@ pub(super) fn peer(name: &str, uid: u32) -> Peer {
 pub(super) fn peer_in(name: &str, uid: u32, groups: &[&str]) -> Peer {
     let mut all = BTreeSet::from([name.to_owned()]);
     all.extend(groups.iter().map(|g| (*g).to_owned()));
-    Peer {
-        uid,
-        pid: Some(1),
-        account: Account {
+    Peer::known(
+        Account {
             name: name.into(),
             uid,
             gid: uid,
             groups: all,
         },
-        context: Default::default(),
-    }
+        Some(1),
+        Default::default(),
+    )
 }
 
 pub(super) fn t(secs: i64) -> Timestamp {
@@ -244,6 +243,22 @@ fn grant_then_expire_exactly_at_the_end() {
     assert!(e.engine.next_deadline().is_none());
     let st = e.engine.lock();
     assert_eq!(audit::verify(st.store.conn()).unwrap().first_bad, None);
+}
+
+#[test]
+fn a_uid_nss_does_not_know_may_look_but_not_act() {
+    let e = env();
+    let ghost = Peer::new(4_000_000_321, Some(1));
+    // Looking needs only the uid: nothing of theirs exists.
+    match e.engine.handle(&ghost, Request::Status {}, t(0)) {
+        Response::Requests { requests } => assert!(requests.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    // Acting needs a name, for the policy and the audit trail.
+    let (code, msg) = err(ask(&e, &ghost, "ops", Some(60), None, t(0)));
+    assert_eq!(code, ErrorCode::Forbidden);
+    assert!(msg.starts_with("who are you?"), "{msg}");
+    assert!(events(&e).is_empty(), "nothing recorded for nobody");
 }
 
 #[test]

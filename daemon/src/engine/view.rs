@@ -131,19 +131,21 @@ pub(super) fn view(r: &RequestRow, approvals: &[ApprovalRow], now_ms: i64) -> Re
 }
 
 impl Engine {
-    pub(super) fn subject(&self, peer: &Peer) -> Subject {
+    pub(super) fn subject(&self, peer: &Peer) -> Result<Subject, EngineError> {
+        // NSS before the lock: a slow directory must not stall everyone.
+        let account = peer.account()?;
         let st = self.lock();
-        Subject {
-            user: peer.account.name.clone(),
+        Ok(Subject {
+            user: account.name.clone(),
             uid: peer.uid,
-            groups: peer.account.groups.clone(),
-            attributes: st.cfg.attributes_of(&peer.account.name),
-            context: peer.context.clone(),
-        }
+            groups: account.groups.clone(),
+            attributes: st.cfg.attributes_of(&account.name),
+            context: peer.context().clone(),
+        })
     }
 
-    pub(super) fn roles(&self, peer: &Peer, now: Timestamp) -> Response {
-        let subject = self.subject(peer);
+    pub(super) fn roles(&self, peer: &Peer, now: Timestamp) -> Result<Response, EngineError> {
+        let subject = self.subject(peer)?;
         let st = self.lock();
         let cfg = &st.cfg;
         let roles = cfg
@@ -176,10 +178,10 @@ impl Engine {
                 }
             })
             .collect();
-        Response::Roles {
+        Ok(Response::Roles {
             host: cfg.host.name.clone(),
             roles,
-        }
+        })
     }
 
     /// The view of a row, with its approvals.
@@ -310,7 +312,11 @@ impl Engine {
             ),
             None => None,
         };
-        let visible_to = (!peer.is_root()).then_some((peer.account.name.as_str(), peer.uid));
+        let visible_to = if peer.is_root() {
+            None
+        } else {
+            Some((peer.name()?, peer.uid))
+        };
         let st = self.lock();
         // The newest rows one answer can carry, read newest first.
         let (mut budget, mut out) = (Budget::frame(), Vec::new());

@@ -30,7 +30,6 @@ use tokio::time::{timeout, Instant};
 use crate::bus::{Bus, BusSlot};
 use crate::config::settings::Limits;
 use crate::engine::{Engine, EngineError, Peer, Reauth};
-use crate::sys::users;
 use slots::Slots;
 
 /// Engine calls run at once on blocking threads. The engine serialises
@@ -164,32 +163,10 @@ async fn read_message(stream: &mut UnixStream, wait: Duration, frame: Duration) 
 /// identity never comes from a message.
 async fn connection(sh: &Shared, mut stream: UnixStream, cred: UCred, bus: Option<Bus>) {
     let limits = &sh.limits;
-    let uid = cred.uid();
-    let account = {
-        let Ok(_permit) = sh.calls.acquire().await else {
-            return;
-        };
-        tokio::task::spawn_blocking(move || users::by_uid(uid)).await
-    };
-    let account = match account {
-        Ok(Ok(a)) => a,
-        Ok(Err(e)) => {
-            let msg = error(ErrorCode::Forbidden, format!("who are you? {e}"));
-            let _ = timeout(limits.frame_timeout, send(&mut stream, &msg)).await;
-            return;
-        }
-        Err(_) => return,
-    };
-    let context = match (&bus, cred.pid()) {
-        (Some(bus), Some(pid)) => bus.session_facts(pid).await,
-        _ => Default::default(),
-    };
-    let peer = Arc::new(Peer {
-        uid,
-        pid: cred.pid(),
-        account,
-        context,
-    });
+    // Nothing is looked up yet: the account when an operation first needs
+    // it (on the engine's blocking thread), session facts before an
+    // operation that decides policy (see `needs_context`).
+    let peer = Arc::new(Peer::new(cred.uid(), cred.pid()));
     let mut wait = limits.frame_timeout;
     loop {
         let response = match read_message(&mut stream, wait, limits.frame_timeout).await {
@@ -210,7 +187,14 @@ async fn connection(sh: &Shared, mut stream: UnixStream, cred: UCred, bus: Optio
                     m.version
                 ),
             ),
-            Incoming::Message(m) => dispatch(sh, &peer, m.request, &mut stream).await,
+            Incoming::Message(m) => {
+                if needs_context(&m.request) && !peer.has_context() {
+                    if let (Some(bus), Some(pid)) = (&bus, peer.pid) {
+                        peer.set_context(bus.session_facts(pid).await);
+                    }
+                }
+                dispatch(sh, &peer, m.request, &mut stream).await
+            }
         };
         match timeout(limits.frame_timeout, send(&mut stream, &response)).await {
             Ok(Ok(())) => {}
@@ -218,6 +202,15 @@ async fn connection(sh: &Shared, mut stream: UnixStream, cred: UCred, bus: Optio
         }
         wait = limits.idle_timeout;
     }
+}
+
+/// Whether `req` is decided by policy, whose `context` selector needs the
+/// caller's session facts from logind (a D-Bus round trip, so only then).
+fn needs_context(req: &Request) -> bool {
+    matches!(
+        req,
+        Request::Roles {} | Request::Request { .. } | Request::Extend { .. }
+    )
 }
 
 async fn dispatch(
@@ -279,7 +272,10 @@ async fn reauthenticate(sh: &Shared, peer: &Arc<Peer>, stream: &mut UnixStream) 
     let service = sh.engine.config().settings.daemon.reauth_service.clone();
     let (ptx, mut prx) = tokio::sync::mpsc::channel(1);
     let (atx, arx) = std::sync::mpsc::channel();
-    let user = peer.account.name.clone();
+    let user = match peer.name() {
+        Ok(n) => n.to_owned(),
+        Err(e) => return Reauth::Failed(e.to_string()),
+    };
     let wait = limits.prompt_timeout;
     let pam = tokio::task::spawn_blocking(move || {
         crate::reauth::authenticate(&service, &user, ptx, arx, wait)

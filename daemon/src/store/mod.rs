@@ -45,6 +45,9 @@ pub struct Store {
     conn: Connection,
     /// The database file; `None` in memory.
     path: Option<PathBuf>,
+    /// Whether commits wait for the disk (`synchronous=FULL`), as every
+    /// transition's must; see [`Store::tx_unsynced`].
+    synced: bool,
 }
 
 impl Store {
@@ -67,7 +70,11 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         schema::migrate(&mut conn)?;
-        Ok(Self { conn, path })
+        Ok(Self {
+            conn,
+            path,
+            synced: true,
+        })
     }
 
     /// The database file; `None` in memory.
@@ -90,8 +97,48 @@ impl Store {
     }
 
     /// Runs `f` in a transaction, committed only if `f` succeeds; dropped
-    /// (rolled back) otherwise.
+    /// (rolled back) otherwise. The commit waits for the disk.
     pub fn tx<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if !self.synced {
+            // A relaxed commit could not restore FULL: do it before any
+            // transition is committed.
+            self.conn.pragma_update(None, "synchronous", "FULL")?;
+            self.synced = true;
+        }
+        self.commit_with(f)
+    }
+
+    /// Like [`Store::tx`], but the commit does not wait for the disk
+    /// (`synchronous=NORMAL` for this one commit). Only for audit rows that
+    /// record the use of a grant (a login it allowed, a session), which
+    /// sit on the path of every login: a state transition always uses
+    /// [`Store::tx`].
+    ///
+    /// What can be lost: nothing when the daemon crashes or is killed (the
+    /// kernel holds the written WAL frames); on a power cut, these newest
+    /// rows until the next synced commit, which syncs them too (WAL frames
+    /// are written in order). SQLite loses whole transactions from the
+    /// end only, so the audit chain still verifies.
+    pub fn tx_unsynced<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.synced = false;
+        let out = self.commit_with(f);
+        // Failing here leaves `synced` false, and `tx` restores FULL
+        // before the next transition: the row itself is committed.
+        match self.conn.pragma_update(None, "synchronous", "FULL") {
+            Ok(()) => self.synced = true,
+            Err(e) => tracing::warn!("synchronous=FULL not restored yet: {e}"),
+        }
+        out
+    }
+
+    fn commit_with<T>(
         &mut self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -106,5 +153,43 @@ impl Store {
     #[must_use]
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synchronous(s: &Store) -> i64 {
+        s.conn()
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn unsynced_commit_is_one_commit_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+        assert_eq!(synchronous(&s), 2, "FULL from the start");
+        s.tx_unsynced(|tx| {
+            // Inside the relaxed commit: NORMAL.
+            let v: i64 = tx.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+            assert_eq!(v, 1);
+            audit::append(tx, 1, "login_allowed", "pam", None, &serde_json::json!({}))?;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(synchronous(&s), 2, "back to FULL for transitions");
+        // A failed relaxed transaction restores FULL too.
+        let err = s.tx_unsynced(|_| -> Result<(), StoreError> {
+            Err(StoreError::Sqlite(rusqlite::Error::InvalidQuery))
+        });
+        assert!(err.is_err());
+        assert_eq!(synchronous(&s), 2);
+        let n: i64 = s
+            .conn()
+            .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
     }
 }

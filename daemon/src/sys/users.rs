@@ -71,8 +71,43 @@ pub fn by_uid(uid: u32) -> Result<Account, LookupError> {
 
 /// Looks up a user by name (for `explain`).
 pub fn by_name(name: &str) -> Result<Account, LookupError> {
+    entry_by_name(name)?.with_groups()
+}
+
+/// A passwd entry whose groups have not been looked up yet: one passwd
+/// lookup, where the groups take a walk over every group source.
+#[derive(Debug, Clone)]
+pub struct Entry(User);
+
+impl Entry {
+    /// User name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Uid.
+    #[must_use]
+    pub fn uid(&self) -> u32 {
+        self.0.uid.as_raw()
+    }
+
+    /// The whole account, with the primary and supplementary groups.
+    ///
+    /// # Errors
+    /// When NSS fails listing the groups.
+    pub fn with_groups(self) -> Result<Account, LookupError> {
+        complete(self.0)
+    }
+}
+
+/// Looks up a user's passwd entry by name, without the groups.
+///
+/// # Errors
+/// [`LookupError::NoSuchUser`] when there is none, else NSS's failure.
+pub fn entry_by_name(name: &str) -> Result<Entry, LookupError> {
     match User::from_name(name) {
-        Ok(Some(u)) => complete(u),
+        Ok(Some(u)) => Ok(Entry(u)),
         Ok(None) => Err(LookupError::NoSuchUser(name.to_owned())),
         Err(source) => Err(LookupError::Nss {
             what: format!("user {name}"),
@@ -97,6 +132,9 @@ mod tests {
         assert_eq!(a.name, "root");
         assert!(a.groups.contains("root"));
         assert_eq!(by_name("root").unwrap().uid, 0);
+        let e = entry_by_name("root").unwrap();
+        assert_eq!((e.name(), e.uid()), ("root", 0));
+        assert_eq!(e.with_groups().unwrap(), a);
         assert!(by_name("no-such-user-elevated").is_err());
     }
 }
