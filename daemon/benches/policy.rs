@@ -7,7 +7,12 @@
 //!   looks: a few rules per role); the requested role's allow rule is the
 //!   last of its ten.
 //! - `one_role`: every rule is about the requested role and only the last
-//!   one matches, so every rule is evaluated (the worst case).
+//!   one matches; the others name other users and groups, so the index of
+//!   rules by `who` leaves them out.
+//! - `one_role_named`: as `one_role`, but every rule names the subject's
+//!   group and host tag and misses only on `when`, the last and dearest
+//!   selector: the index cannot leave any out and every check runs to the
+//!   end (the worst case).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,7 +37,19 @@ fn miss(out: &mut String, role: &str, i: usize, effect: &str) {
     );
 }
 
-fn policy_text(rules: usize, per_role: usize) -> String {
+/// A rule that `alice` passes on `who` and `where` (so no index can leave
+/// it out) and misses on `when` only: the bench runs on a Wednesday.
+fn named_miss(out: &mut String, role: &str, effect: &str) {
+    let _ = write!(
+        out,
+        "[[rules]]\nrole = \"{role}\"\neffect = \"{effect}\"\n\
+         who = {{ groups = [\"dba\"] }}\n\
+         where = {{ tags = {{ env = [\"production\", \"staging\"] }} }}\n\
+         when = {{ days = [\"sat-sun\"], hours = \"08:00-18:00\", tz = \"Europe/Berlin\" }}\n\n"
+    );
+}
+
+fn policy_text(rules: usize, per_role: usize, named: bool) -> String {
     let roles = rules.div_ceil(per_role);
     let mut out = String::new();
     for r in 0..roles {
@@ -58,7 +75,11 @@ fn policy_text(rules: usize, per_role: usize) -> String {
             // One in ten of the others is a deny rule: deny rules are
             // always checked, even after an allow matched.
             let effect = if i % 10 == 5 { "deny" } else { "allow" };
-            miss(&mut out, &role, i, effect);
+            if named {
+                named_miss(&mut out, &role, effect);
+            } else {
+                miss(&mut out, &role, i, effect);
+            }
         }
     }
     out
@@ -99,9 +120,14 @@ fn bench(c: &mut Criterion) {
     let now: jiff::Timestamp = "2024-06-05T10:00:00Z".parse().unwrap();
     let mut group = c.benchmark_group("policy_decide");
     group.throughput(Throughput::Elements(1));
-    for &(shape, per_role) in &[("spread", 10usize), ("one_role", usize::MAX)] {
+    let shapes = [
+        ("spread", 10usize, false),
+        ("one_role", usize::MAX, false),
+        ("one_role_named", usize::MAX, true),
+    ];
+    for &(shape, per_role, named) in &shapes {
         for &n in &[10usize, 100, 1000] {
-            let policy = load(policy_text(n, per_role.min(n)));
+            let policy = load(policy_text(n, per_role.min(n), named));
             assert_eq!(policy.rules().len(), n);
             // The role whose allow rule is last: the last role.
             let last = policy.rules().last().unwrap().role.clone();
