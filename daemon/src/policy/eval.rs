@@ -12,7 +12,7 @@ use elevated_proto::RoleName;
 #[cfg(test)]
 use super::check::glob_match;
 pub use super::check::{check_rule, Miss, Whose};
-use super::model::{Approval, Effect, HostFacts, Policy, Subject};
+use super::model::{Approval, Effect, HostFacts, Policy, Rule, Subject};
 
 /// The outcome of [`decide`].
 #[must_use]
@@ -134,54 +134,90 @@ pub fn decide(
     requested: Option<Duration>,
     now: jiff::Timestamp,
 ) -> Decision {
+    // Rules that cannot match the subject cannot change the decision: a
+    // deny wins only if it matches, an allow decides only if it does.
+    let candidates = policy.candidates_for(role, subject);
+    let matches = |_, rule| check_rule(rule, subject, host, now).is_ok();
+    decide_among(policy, candidates, matches, subject, host, role, requested)
+        .unwrap_or_else(|| no_allow(policy, subject, host, role, now))
+}
+
+/// [`decide`] checking every rule of the role, without the index: what the
+/// index must agree with.
+#[cfg(test)]
+pub(super) fn decide_naive(
+    policy: &Policy,
+    subject: &Subject,
+    host: &HostFacts,
+    role: &RoleName,
+    requested: Option<Duration>,
+    now: jiff::Timestamp,
+) -> Decision {
+    let all = policy.rules_for(role);
+    let matches = |_, rule| check_rule(rule, subject, host, now).is_ok();
+    decide_among(policy, all, matches, subject, host, role, requested)
+        .unwrap_or_else(|| no_allow(policy, subject, host, role, now))
+}
+
+/// [`decide`], looking only at `rules` (the role's, in policy order, with
+/// their index in [`Policy::rules`]) for the deciding rule, and asking
+/// `matches` whether one does. `None`: no rule decided, because no allow
+/// rule matches.
+fn decide_among<'a>(
+    policy: &'a Policy,
+    rules: impl Iterator<Item = (usize, &'a Rule)>,
+    mut matches: impl FnMut(usize, &'a Rule) -> bool,
+    subject: &Subject,
+    host: &HostFacts,
+    role: &RoleName,
+    requested: Option<Duration>,
+) -> Option<Decision> {
     let Some(role_def) = policy.roles.get(role) else {
-        return deny(None, format!("no role named {role} is defined"));
+        return Some(deny(None, format!("no role named {role} is defined")));
     };
     if requested.is_some_and(|d| d < Duration::from_secs(1)) {
-        return deny(None, "duration must be at least one second".into());
+        return Some(deny(None, "duration must be at least one second".into()));
     }
     let mut first_allow = None;
-    for (i, rule) in policy.rules_for(role) {
+    for (i, rule) in rules {
         match rule.effect {
             // Deny rules are checked to the end: a matching one always wins.
             Effect::Deny => {
-                if check_rule(rule, subject, host, now).is_ok() {
+                if matches(i, rule) {
                     let label = rule.label();
                     let message = format!(
                         "role {role} for {} on {} is denied by {label}",
                         subject.user, host.name
                     );
-                    return deny(Some(label), message);
+                    return Some(deny(Some(label), message));
                 }
             }
             // Once an allow rule matched, later allow rules cannot change
             // the decision and are not looked at.
             Effect::Allow if first_allow.is_none() => {
-                if check_rule(rule, subject, host, now).is_ok() {
+                if matches(i, rule) {
                     first_allow = Some((i, rule));
                 }
             }
             Effect::Allow => {}
         }
     }
-    let Some((rule_index, rule)) = first_allow else {
-        return no_allow(policy, subject, host, role, now);
-    };
+    let (rule_index, rule) = first_allow?;
 
     let wanted = requested.unwrap_or(role_def.default_duration);
     let cap = role_def.max_duration.min(host.max_duration);
     if cap < Duration::from_secs(1) {
-        return deny(
+        return Some(deny(
             None,
             "the host's maximum duration is under one second".into(),
-        );
+        ));
     }
     let (duration, clamped) = if wanted > cap {
         (cap, true)
     } else {
         (wanted, false)
     };
-    Decision::Allow(Allowed {
+    Some(Decision::Allow(Allowed {
         rule: rule.label(),
         rule_index,
         approval: rule.approval.clone(),
@@ -190,11 +226,13 @@ pub fn decide(
         asked: wanted,
         capped_by_role: role_def.max_duration <= host.max_duration,
         role: role.clone(),
-    })
+    }))
 }
 
 /// The refusal when no allow rule matched, naming why each one missed.
-/// Only this (rarer, slower) path puts the misses into words.
+/// Only this (rarer, slower) path puts the misses into words, and it looks
+/// at every rule of the role, not only the candidates: the message names
+/// why each allow rule missed, including those about other people.
 fn no_allow(
     policy: &Policy,
     subject: &Subject,

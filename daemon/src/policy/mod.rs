@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod eval;
+mod index;
 pub mod model;
 
 pub use eval::{decide, Allowed, Decision, Denied};

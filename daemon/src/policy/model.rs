@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use elevated_proto::{GroupName, RoleName, UserName};
 
+use super::index::RoleRules;
+
 /// Where a policy item was written, for messages and `explain`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceRef {
@@ -19,16 +21,19 @@ pub struct SourceRef {
 /// The whole policy: roles and rules from every file, in evaluation order.
 ///
 /// Rules are only added through [`Policy::push_rule`], which keeps an index
-/// of each role's rules: a decision looks at the requested role's rules
-/// only, so its cost does not grow with the rules of other roles.
+/// of each role's rules by the users and groups their `who` names: a
+/// decision looks only at the requested role's rules that can match the
+/// subject, so its cost grows neither with the rules of other roles nor
+/// with the rules about other people.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
     /// Roles by name.
     pub roles: BTreeMap<RoleName, Role>,
     /// Rules in lexical file order, then file order.
     rules: Vec<Rule>,
-    /// Role -> indices into `rules`, ascending (so in evaluation order).
-    by_role: BTreeMap<RoleName, Vec<usize>>,
+    /// Role -> its rules (ascending indices into `rules`, so in evaluation
+    /// order) and their index by user and group.
+    by_role: BTreeMap<RoleName, RoleRules>,
 }
 
 impl Policy {
@@ -43,7 +48,7 @@ impl Policy {
         self.by_role
             .entry(rule.role.clone())
             .or_default()
-            .push(self.rules.len());
+            .push(self.rules.len(), &rule);
         self.rules.push(rule);
     }
 
@@ -52,10 +57,28 @@ impl Policy {
     pub fn rules_for<'a>(&'a self, role: &RoleName) -> impl Iterator<Item = (usize, &'a Rule)> {
         self.by_role
             .get(role)
-            .map(Vec::as_slice)
+            .map(|r| r.rules.as_slice())
             .unwrap_or_default()
             .iter()
             .filter_map(|&i| self.rules.get(i).map(|r| (i, r)))
+    }
+
+    /// The rules about `role` that may match `subject`, with their index in
+    /// [`Policy::rules`], in evaluation order: every rule of the role whose
+    /// `who.users` and `who.groups` could admit the subject (so every rule
+    /// that matches, and perhaps some that do not, judged by the other
+    /// selectors).
+    pub fn candidates_for<'a>(
+        &'a self,
+        role: &RoleName,
+        subject: &Subject,
+    ) -> impl Iterator<Item = (usize, &'a Rule)> {
+        self.by_role
+            .get(role)
+            .map(|r| r.candidates(subject))
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.rules.get(i).map(|r| (i, r)))
     }
 }
 
