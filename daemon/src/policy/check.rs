@@ -128,6 +128,19 @@ pub fn check_rule<'a>(
     host: &'a HostFacts,
     now: jiff::Timestamp,
 ) -> Result<(), Miss<'a>> {
+    check_rule_with(rule, subject, host, now, |when| local_day_minute(when, now))
+}
+
+/// [`check_rule`], taking the day and minute of `now` in a `when`'s zone
+/// from `local` (which a decision may work out once per zone, not once per
+/// rule; it must agree with [`local_day_minute`]).
+pub(super) fn check_rule_with<'a>(
+    rule: &'a Rule,
+    subject: &'a Subject,
+    host: &'a HostFacts,
+    now: jiff::Timestamp,
+    local: impl FnOnce(&When) -> (u8, u16),
+) -> Result<(), Miss<'a>> {
     if let Some(who) = &rule.who {
         check_who(who, subject)?;
     }
@@ -135,7 +148,7 @@ pub fn check_rule<'a>(
         check_where(w, host)?;
     }
     if let Some(when) = &rule.when {
-        check_when(when, now)?;
+        check_when(when, now, local(when))?;
     }
     if let Some(ctx) = &rule.context {
         check_context(ctx, rule.effect, subject)?;
@@ -222,7 +235,7 @@ fn check_where<'a>(w: &'a Where, host: &'a HostFacts) -> Result<(), Miss<'a>> {
 
 /// Day of the week (0 = Monday) and minute of the day of `now` in the
 /// rule's zone.
-fn local_day_minute(when: &When, now: jiff::Timestamp) -> (u8, u16) {
+pub(super) fn local_day_minute(when: &When, now: jiff::Timestamp) -> (u8, u16) {
     let local = now.to_zoned(when.tz.clone());
     let today = u8::try_from(local.weekday().to_monday_zero_offset()).unwrap_or(0);
     let minute =
@@ -232,9 +245,13 @@ fn local_day_minute(when: &When, now: jiff::Timestamp) -> (u8, u16) {
 
 /// Whether `now`, in the rule's zone, lies in the window. A range whose end
 /// is not after its start runs across midnight and belongs to the day it
-/// starts on; days without hours mean the whole day.
-fn check_when(when: &When, now: jiff::Timestamp) -> Result<(), Miss<'_>> {
-    let (today, minute) = local_day_minute(when, now);
+/// starts on; days without hours mean the whole day. `(today, minute)` is
+/// `now` there, from [`local_day_minute`].
+fn check_when(
+    when: &When,
+    now: jiff::Timestamp,
+    (today, minute): (u8, u16),
+) -> Result<(), Miss<'_>> {
     let yesterday = (today + 6) % 7;
     let day_ok = |d: u8| match when.days {
         Some(mask) => mask & (1 << d) != 0,

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use elevated_proto::RoleName;
 
+use super::check::check_rule_with;
 #[cfg(test)]
 use super::check::glob_match;
 pub use super::check::{check_rule, Miss, Whose};
@@ -137,13 +138,15 @@ pub fn decide(
     // Rules that cannot match the subject cannot change the decision: a
     // deny wins only if it matches, an allow decides only if it does.
     let candidates = policy.candidates_for(role, subject);
-    let matches = |_, rule| check_rule(rule, subject, host, now).is_ok();
+    let mut clock = policy.zones().clock(now);
+    let matches =
+        |i, rule| check_rule_with(rule, subject, host, now, |when| clock.local(i, when)).is_ok();
     decide_among(policy, candidates, matches, subject, host, role, requested)
         .unwrap_or_else(|| no_allow(policy, subject, host, role, now))
 }
 
-/// [`decide`] checking every rule of the role, without the index: what the
-/// index must agree with.
+/// [`decide`] checking every rule of the role, each on its own: no index,
+/// no clock shared between rules. What the fast path must agree with.
 #[cfg(test)]
 pub(super) fn decide_naive(
     policy: &Policy,

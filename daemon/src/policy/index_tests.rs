@@ -1,6 +1,7 @@
-//! The index of rules by user and group against a plain scan of every rule
-//! of the role: random policies, subjects, hosts and times must get
-//! exactly the same decision either way.
+//! The fast path of [`decide`] (the index of rules by user and group, and
+//! the clock shared by a decision's rules) against a plain scan checking
+//! every rule of the role on its own: random policies, subjects, hosts and
+//! times must get exactly the same decision either way.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -49,6 +50,7 @@ const DEPTS: &[&str] = &["pay", "hr", "it"];
 const ENVS: &[&str] = &["prod", "stage"];
 const HOSTS: &[&str] = &["db1", "db2", "web1"];
 const GLOBS: &[&str] = &["db*", "web?", "*", "db1", "x*"];
+/// More zones than a decision's clock remembers.
 const ZONES: &[&str] = &[
     "UTC",
     "Europe/Berlin",
@@ -212,7 +214,8 @@ fn host(rng: &mut Rng) -> HostFacts {
 }
 
 #[test]
-fn the_index_decides_exactly_as_a_scan_of_every_rule() {
+fn the_fast_path_decides_exactly_as_a_scan_of_every_rule() {
+    assert!(ZONES.len() > super::super::clock::REMEMBERED);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let (mut cases, mut allowed, mut by_deny_rule, mut skipped) = (0, 0, 0, 0);
     for _ in 0..3000 {

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod check;
+mod clock;
 pub mod eval;
 mod index;
 pub mod model;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use elevated_proto::{GroupName, RoleName, UserName};
 
+use super::clock::Zones;
 use super::index::RoleRules;
 
 /// Where a policy item was written, for messages and `explain`.
@@ -34,6 +35,8 @@ pub struct Policy {
     /// Role -> its rules (ascending indices into `rules`, so in evaluation
     /// order) and their index by user and group.
     by_role: BTreeMap<RoleName, RoleRules>,
+    /// The zones of the rules' `when` selectors.
+    zones: Zones,
 }
 
 impl Policy {
@@ -49,7 +52,13 @@ impl Policy {
             .entry(rule.role.clone())
             .or_default()
             .push(self.rules.len(), &rule);
+        self.zones.push(&rule);
         self.rules.push(rule);
+    }
+
+    /// The zones of the rules' `when` selectors, for a decision's clock.
+    pub(super) fn zones(&self) -> &Zones {
+        &self.zones
     }
 
     /// The rules about `role`, with their index in [`Policy::rules`], in
