@@ -29,7 +29,7 @@ pub struct ReconcileReport {
 
 /// When the expiry warning of an active grant is due, if it has one:
 /// `before` its end, for windows longer than that.
-fn warn_at(row: &RequestRow, before: std::time::Duration) -> Option<i64> {
+pub(super) fn warn_at(row: &RequestRow, before: std::time::Duration) -> Option<i64> {
     let before = duration_ms(before);
     match (row.starts_at, row.expires_at) {
         (Some(s), Some(e)) if before > 0 && e - before > s => Some(e - before),
@@ -39,31 +39,75 @@ fn warn_at(row: &RequestRow, before: std::time::Duration) -> Option<i64> {
 
 impl Engine {
     /// Moves `row` to a final `state`, commits it with one audit row (whose
-    /// event is the state's name), then
-    /// removes its drop-in. Store first: a crash before the removal leaves a
-    /// file without an active grant (reconciliation removes it; NOTAFTER
-    /// already bounds it), never an ended grant that looks active.
-    fn finish(
+    /// event is the state's name), then removes its drop-in. See
+    /// [`Engine::finish_all`].
+    pub(super) fn finish(
         &self,
         st: &mut State,
-        mut row: RequestRow,
+        row: RequestRow,
         state: RequestState,
         actor: &str,
         detail: serde_json::Value,
         now_ms: i64,
     ) -> Result<(RequestRow, Vec<AuditRow>), EngineError> {
-        let was_active = row.state == RequestState::Active;
-        row.state = state;
-        row.ended_at = Some(now_ms);
-        row.ext_secs = None;
-        row.ext_until = None;
-        if row.decided_at.is_none() {
-            row.decided_at = Some(now_ms);
+        let (mut ended, rows) = self.finish_all(st, vec![(row, detail)], state, actor, now_ms)?;
+        let row = ended
+            .pop()
+            .ok_or_else(|| EngineError::BadRequest("nothing to end".into()))?;
+        Ok((row, rows))
+    }
+
+    /// Moves every row to a final `state` in one transaction (one audit row
+    /// each, whose event is the state's name), then removes their drop-ins
+    /// and takes their groups back. Store first: a crash before the
+    /// removal leaves a file without an active grant (reconciliation
+    /// removes it; NOTAFTER already bounds it), never an ended grant that
+    /// looks active. One commit for many: windows ending in the same
+    /// second wait for one fsync, not one each.
+    pub(super) fn finish_all(
+        &self,
+        st: &mut State,
+        ending: Vec<(RequestRow, serde_json::Value)>,
+        state: RequestState,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<(Vec<RequestRow>, Vec<AuditRow>), EngineError> {
+        let mut ended = Vec::with_capacity(ending.len());
+        let mut was_active = Vec::with_capacity(ending.len());
+        for (mut row, detail) in ending {
+            was_active.push(row.state == RequestState::Active);
+            row.state = state;
+            row.ended_at = Some(now_ms);
+            row.ext_secs = None;
+            row.ext_until = None;
+            if row.decided_at.is_none() {
+                row.decided_at = Some(now_ms);
+            }
+            ended.push((row, detail));
         }
-        let id = row.id.to_string();
-        let mut rows = update_audited(st, &row, state.as_str(), actor, &detail, now_ms)?;
-        st.deadlines.retain(|(_, d)| d != &row.id);
-        if was_active {
+        let mut rows = st.store.tx(|tx| {
+            let mut out = Vec::with_capacity(ended.len());
+            for (row, detail) in &ended {
+                let rid = row.id.to_string();
+                requests::update(tx, row)?;
+                out.push(audit::append(
+                    tx,
+                    now_ms,
+                    state.as_str(),
+                    actor,
+                    Some(&rid),
+                    detail,
+                )?);
+            }
+            Ok::<_, crate::store::StoreError>(out)
+        })?;
+        let ids: std::collections::HashSet<&GrantId> = ended.iter().map(|(r, _)| &r.id).collect();
+        st.deadlines.retain(|(_, d)| !ids.contains(d));
+        drop(ids);
+        for ((row, _), was_active) in ended.iter().zip(was_active) {
+            if !was_active {
+                continue;
+            }
             // A window that ended: NOTAFTER already refuses the rule, so
             // the removal need not wait for the disk (see remove_expired).
             let removed = if state == RequestState::Expired {
@@ -76,18 +120,18 @@ impl Engine {
                 // retries the removal and NOTAFTER bounds the file meanwhile.
                 tracing::error!("removing the drop-in of {}: {e}", row.id);
             }
-            match super::groups::take_back(st, &id, now_ms) {
+            match super::groups::take_back(st, row.id.as_str(), now_ms) {
                 Ok(taken) => {
                     rows.extend(taken.rows);
-                    if let Some(target) = super::groups::sweep_target(&row, taken.gids) {
-                        self.sweep(&row, target);
+                    if let Some(target) = super::groups::sweep_target(row, taken.gids) {
+                        self.sweep(row, target);
                     }
                 }
                 // The journal still lists them: reconciliation retries.
                 Err(e) => tracing::error!("taking back the groups of {}: {e}", row.id),
             }
         }
-        Ok((row, rows))
+        Ok((ended.into_iter().map(|(r, _)| r).collect(), rows))
     }
 
     fn modify(
@@ -196,85 +240,6 @@ impl Engine {
             "revoked",
             now,
         )
-    }
-
-    /// Ends everything whose deadline has passed: grants expire, pending
-    /// requests time out. Called by the timer at each deadline.
-    pub fn expire_due(&self, now: Timestamp) -> Result<usize, EngineError> {
-        let now_ms = ms(now);
-        let mut st = self.lock();
-        let due: Vec<GrantId> = st
-            .deadlines
-            .iter()
-            .take_while(|(t, _)| *t <= now_ms)
-            .map(|(_, id)| id.clone())
-            .collect();
-        let mut published = Vec::new();
-        let mut n = 0;
-        for id in due {
-            st.deadlines.retain(|(_, d)| d != &id);
-            let Some(row) = requests::get(st.store.conn(), &id)? else {
-                continue;
-            };
-            if let Some(rows) = self.end_if_due(&mut st, row, now_ms)? {
-                published.extend(rows);
-                n += 1;
-            }
-            // Whatever is left of the row (a later end, a warning) is due
-            // again later.
-            if let Some(row) = requests::get(st.store.conn(), &id)? {
-                self.schedule(&mut st, &row);
-            }
-        }
-        drop(st);
-        self.after_commit(&published);
-        Ok(n)
-    }
-
-    fn end_if_due(
-        &self,
-        st: &mut State,
-        mut row: RequestRow,
-        now_ms: i64,
-    ) -> Result<Option<Vec<AuditRow>>, EngineError> {
-        match (row.state, row.expires_at, row.pending_until) {
-            (RequestState::Active, Some(end), _) if end <= now_ms => {
-                row.message = format!("window ended at {}", super::view::rfc3339(end));
-                let detail = json!({"expires_at": end, "late_ms": now_ms - end});
-                let (row, rows) =
-                    self.finish(st, row, RequestState::Expired, "daemon", detail, now_ms)?;
-                self.notify_expired(&row);
-                Ok(Some(rows))
-            }
-            (RequestState::Active, _, _) if row.ext_until.is_some_and(|u| u <= now_ms) => {
-                let detail = json!({"ext_secs": row.ext_secs, "ext_until": row.ext_until});
-                row.ext_secs = None;
-                row.ext_until = None;
-                row.message = "nobody decided on the extension in time".into();
-                let rows =
-                    update_audited(st, &row, "extension_timed_out", "daemon", &detail, now_ms)?;
-                Ok(Some(rows))
-            }
-            (RequestState::Active, Some(end), _)
-                if !row.warned
-                    && warn_at(&row, st.cfg.settings.requests.warn_before)
-                        .is_some_and(|w| w <= now_ms) =>
-            {
-                row.warned = true;
-                st.store.tx(|tx| requests::update(tx, &row))?;
-                self.notify_warning(&row, end);
-                // A warning ends nothing.
-                Ok(None)
-            }
-            (RequestState::Pending, _, Some(until)) if until <= now_ms => {
-                row.message = "nobody decided in time".into();
-                let detail = json!({"pending_until": until});
-                let (_, rows) =
-                    self.finish(st, row, RequestState::TimedOut, "daemon", detail, now_ms)?;
-                Ok(Some(rows))
-            }
-            _ => Ok(None),
-        }
     }
 
     /// Puts every future deadline of `row` into the timer's set: the end of

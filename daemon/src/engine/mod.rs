@@ -6,6 +6,7 @@
 
 mod approve;
 mod budget;
+mod expiry;
 mod extend;
 mod groups;
 mod lifecycle;
@@ -319,7 +320,7 @@ impl Engine {
         // An operation that names the caller (policy subject, approver,
         // audit actor) looks the account up here, before it takes the
         // engine lock: NSS may be slow (LDAP) and must not stall everyone.
-        if names_caller(&req) {
+        if peer::names_caller(&req) {
             if let Err(e) = peer.account() {
                 return Ok(e.into_response());
             }
@@ -428,25 +429,11 @@ impl Engine {
 #[cfg(test)]
 mod concurrency_tests;
 #[cfg(test)]
+mod expiry_tests;
+#[cfg(test)]
 mod race_tests;
 #[cfg(test)]
 mod size_tests;
-/// Whether `req` acts as a named person. `ping`, `status`, `show`/`wait`
-/// of one's own request, audit verification and the PAM module's questions
-/// (root, about another user) need only the uid.
-fn names_caller(req: &Request) -> bool {
-    !matches!(
-        req,
-        Request::Ping {}
-            | Request::Status {}
-            | Request::Show { .. }
-            | Request::Wait { .. }
-            | Request::AuditVerify {}
-            | Request::Login { .. }
-            | Request::Session { .. }
-            | Request::Answer { .. }
-    )
-}
 
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,8 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+use elevated_proto::Request;
+
 use super::EngineError;
 use crate::sys::users::{self, Account};
 
@@ -102,6 +104,23 @@ impl Peer {
     pub fn is_root(&self) -> bool {
         self.uid == 0
     }
+}
+
+/// Whether `req` acts as a named person. `ping`, `status`, `show`/`wait`
+/// of one's own request, audit verification and the PAM module's questions
+/// (root, about another user) need only the uid.
+pub(super) fn names_caller(req: &Request) -> bool {
+    !matches!(
+        req,
+        Request::Ping {}
+            | Request::Status {}
+            | Request::Show { .. }
+            | Request::Wait { .. }
+            | Request::AuditVerify {}
+            | Request::Login { .. }
+            | Request::Session { .. }
+            | Request::Answer { .. }
+    )
 }
 
 #[cfg(test)]

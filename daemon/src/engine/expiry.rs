@@ -1,0 +1,121 @@
+//! The timer's work: windows that end, pending requests and extensions
+//! nobody decided in time, expiry warnings.
+#![forbid(unsafe_code)]
+
+use elevated_proto::{GrantId, RequestState};
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::lifecycle::warn_at;
+use super::{ms, update_audited, Engine, EngineError, State};
+use crate::store::{requests, AuditRow, RequestRow};
+
+impl Engine {
+    /// Ends everything whose deadline has passed: grants expire, pending
+    /// requests time out. Called by the timer at each deadline.
+    ///
+    /// Every window that ended is recorded in one transaction: with many
+    /// grants ending in the same second, each used to wait for its own
+    /// fsync behind the others, and the last one's drop-in outlived its end
+    /// by the sum of them.
+    pub fn expire_due(&self, now: Timestamp) -> Result<usize, EngineError> {
+        let now_ms = ms(now);
+        let mut st = self.lock();
+        let mut due: Vec<GrantId> = st
+            .deadlines
+            .iter()
+            .take_while(|(t, _)| *t <= now_ms)
+            .map(|(_, id)| id.clone())
+            .collect();
+        due.sort();
+        due.dedup();
+        let mut published = Vec::new();
+        let mut windows = Vec::new();
+        let mut n = 0;
+        for id in &due {
+            let Some(mut row) = requests::get(st.store.conn(), id)? else {
+                st.deadlines.retain(|(_, d)| d != id);
+                continue;
+            };
+            match (row.state, row.expires_at) {
+                (RequestState::Active, Some(end)) if end <= now_ms => {
+                    row.message = format!("window ended at {}", super::view::rfc3339(end));
+                    // Stays in the timer's set until `finish_all` commits:
+                    // if that fails, the timer tries again.
+                    windows.push((row, json!({"expires_at": end, "late_ms": now_ms - end})));
+                    continue;
+                }
+                _ => {}
+            }
+            st.deadlines.retain(|(_, d)| d != id);
+            if let Some(rows) = self.end_if_due(&mut st, row, now_ms)? {
+                published.extend(rows);
+                n += 1;
+            }
+            // Whatever is left of the row (a later end, a warning) is due
+            // again later.
+            if let Some(row) = requests::get(st.store.conn(), id)? {
+                self.schedule(&mut st, &row);
+            }
+        }
+        if !windows.is_empty() {
+            let (ended, rows) =
+                self.finish_all(&mut st, windows, RequestState::Expired, "daemon", now_ms)?;
+            n += ended.len();
+            published.extend(rows);
+            for row in &ended {
+                self.notify_expired(row);
+            }
+        }
+        drop(st);
+        self.after_commit(&published);
+        Ok(n)
+    }
+
+    /// Ends or advances `row` if one of its deadlines has passed.
+    pub(super) fn end_if_due(
+        &self,
+        st: &mut State,
+        mut row: RequestRow,
+        now_ms: i64,
+    ) -> Result<Option<Vec<AuditRow>>, EngineError> {
+        match (row.state, row.expires_at, row.pending_until) {
+            (RequestState::Active, Some(end), _) if end <= now_ms => {
+                row.message = format!("window ended at {}", super::view::rfc3339(end));
+                let detail = json!({"expires_at": end, "late_ms": now_ms - end});
+                let (row, rows) =
+                    self.finish(st, row, RequestState::Expired, "daemon", detail, now_ms)?;
+                self.notify_expired(&row);
+                Ok(Some(rows))
+            }
+            (RequestState::Active, _, _) if row.ext_until.is_some_and(|u| u <= now_ms) => {
+                let detail = json!({"ext_secs": row.ext_secs, "ext_until": row.ext_until});
+                row.ext_secs = None;
+                row.ext_until = None;
+                row.message = "nobody decided on the extension in time".into();
+                let rows =
+                    update_audited(st, &row, "extension_timed_out", "daemon", &detail, now_ms)?;
+                Ok(Some(rows))
+            }
+            (RequestState::Active, Some(end), _)
+                if !row.warned
+                    && warn_at(&row, st.cfg.settings.requests.warn_before)
+                        .is_some_and(|w| w <= now_ms) =>
+            {
+                row.warned = true;
+                st.store.tx(|tx| requests::update(tx, &row))?;
+                self.notify_warning(&row, end);
+                // A warning ends nothing.
+                Ok(None)
+            }
+            (RequestState::Pending, _, Some(until)) if until <= now_ms => {
+                row.message = "nobody decided in time".into();
+                let detail = json!({"pending_until": until});
+                let (_, rows) =
+                    self.finish(st, row, RequestState::TimedOut, "daemon", detail, now_ms)?;
+                Ok(Some(rows))
+            }
+            _ => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Many windows ending at once: one pass of the timer ends them all,
+//! leaves later ones alone, and keeps the audit chain whole.
+
+use elevated_proto::{Request, RequestState};
+
+use super::tests::{ask, env, events, file, id, peer, t, view};
+use crate::store::audit;
+
+#[test]
+fn windows_ending_in_the_same_second_end_together() {
+    let e = env();
+    let ferris = peer("ferris", 4242);
+    let same: Vec<_> = (0..40)
+        .map(|_| view(ask(&e, &ferris, "ops", Some(60), None, t(0))))
+        .collect();
+    let later = view(ask(&e, &ferris, "ops", Some(90), None, t(0)));
+    assert!(same.iter().all(|v| v.state == RequestState::Active));
+    assert_eq!(e.engine.expire_due(t(59)).unwrap(), 0);
+    assert!(same.iter().all(|v| file(&e, v).exists()));
+
+    assert_eq!(e.engine.expire_due(t(60)).unwrap(), 40);
+    for v in &same {
+        assert!(!file(&e, v).exists(), "{} still has its drop-in", v.id);
+        let after = view(e.engine.handle(&ferris, Request::Show { id: id(v) }, t(61)));
+        assert_eq!(after.state, RequestState::Expired);
+        assert!(
+            after.message.starts_with("window ended at"),
+            "{}",
+            after.message
+        );
+    }
+    assert!(file(&e, &later).exists(), "a later window is not touched");
+    assert_eq!(e.engine.next_deadline(), Some(t(90).as_millisecond()));
+    let expired = events(&e).iter().filter(|ev| *ev == "expired").count();
+    assert_eq!(expired, 40);
+
+    assert_eq!(e.engine.expire_due(t(90)).unwrap(), 1);
+    assert!(!file(&e, &later).exists());
+    assert!(e.engine.next_deadline().is_none());
+    let st = e.engine.lock();
+    assert_eq!(audit::verify(st.store.conn()).unwrap().first_bad, None);
+}
