@@ -54,6 +54,7 @@ pub fn revoke(bed: &Bed, id: &str) {
 pub fn run_vs_sudo(bed: &Bed, size: Size) {
     let id = grant(bed, "bench");
     let elevate = bin("elevate");
+    let floor = bin("elvt-exec-floor");
     let run = || {
         let mut c = bed.as_user(elevate.to_str().unwrap());
         c.args(["run", "--role", "bench", "--", "/usr/bin/true"]);
@@ -64,27 +65,48 @@ pub fn run_vs_sudo(bed: &Bed, size: Size) {
         c.args(["-n", "/usr/bin/true"]);
         c
     };
+    // What any wrapper pays: one more program started, and (to know the
+    // grant's run-as user) one round trip to the daemon.
+    let wrapper = |mode: &str| {
+        let mut c = bed.as_user(floor.to_str().unwrap());
+        c.args([mode, "/usr/bin/true"]);
+        c
+    };
     for _ in 0..size.iterations / 10 {
         timed(run());
         timed(sudo());
+        timed(wrapper("exec"));
+        timed(wrapper("status"));
     }
-    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let (mut a, mut b, mut w, mut ws) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..size.iterations {
         a.push(timed(run()));
         b.push(timed(sudo()));
+        w.push(timed(wrapper("exec")));
+        ws.push(timed(wrapper("status")));
     }
     revoke(bed, &id);
     let (sa, sb) = (summary(&a), summary(&b));
+    let (sw, sws) = (summary(&w), summary(&ws));
     println!("## 1. `elevate run` vs `sudo -n` (active grant)\n\n{HEADER}");
     println!("{}", row("`sudo -n /usr/bin/true` (baseline)", &sb));
+    println!("{}", row("floor: a wrapper that only execs `sudo -n`", &sw));
+    println!(
+        "{}",
+        row("floor: a wrapper that asks `status` once, then execs", &sws)
+    );
     println!(
         "{}",
         row("`elevate run --role bench -- /usr/bin/true`", &sa)
     );
     println!(
-        "\nratio p50 {} · ratio p99 {} (target ≤ 1.15)\n",
+        "\nratio p50 {} · ratio p99 {} (target ≤ 1.15) · floor ratios p50 {} (exec only), {} (one round trip) · \
+         `elevate run` above the round-trip floor: p50 {}\n",
         ratio(sa.p50, sb.p50),
-        ratio(sa.p99, sb.p99)
+        ratio(sa.p99, sb.p99),
+        ratio(sw.p50, sb.p50),
+        ratio(sws.p50, sb.p50),
+        ms(sa.p50.saturating_sub(sws.p50))
     );
 }
 
