@@ -249,3 +249,76 @@ fn a_request_filed_at_login_is_allowed_when_approved_during_the_wait() {
         start.elapsed()
     );
 }
+
+/// A fake daemon that answers one question per connection and hangs up:
+/// a login with a pending request of `user`'s, a wait with that request
+/// still pending. The module waits in steps on one connection, so its
+/// second step writes to a socket the daemon has closed.
+fn hangs_up_after_one_answer(user: &TestUser) -> (tempfile::TempDir, PathBuf) {
+    use elevated_proto::frame::{encode, read_frame};
+    use elevated_proto::{ClientMessage, LoginVerdict, Request, Response, ServerMessage};
+    let dir = tempfile::Builder::new()
+        .prefix("elvt-fake")
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join("fake.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let view: elevated_proto::RequestView = serde_json::from_value(serde_json::json!({
+        "id": "k3f9x2ma", "state": "pending", "role": "shell", "user": user.name,
+        "uid": user.uid, "host": "testhost", "duration_secs": 600,
+        "requested_at": "2026-11-25T00:00:00Z", "message": "waiting for approval",
+        "approvals_needed": 1,
+    }))
+    .unwrap();
+    let frame = |response| {
+        encode(&ServerMessage {
+            version: elevated_proto::PROTOCOL_VERSION,
+            response,
+        })
+        .unwrap()
+    };
+    let login = frame(Response::Login {
+        verdict: LoginVerdict::Pending,
+        message: "request k3f9x2ma is waiting for approval".into(),
+        request: Some(view.clone()),
+    });
+    let waited = frame(Response::Request { request: view });
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { continue };
+            let answer = match read_frame::<_, ClientMessage>(&mut s) {
+                Ok(m) if matches!(m.request, Request::Wait { .. }) => &waited,
+                Ok(_) => &login,
+                Err(_) => continue,
+            };
+            let _ = s.write_all(answer);
+            // Dropped: closed before the module's next call.
+        }
+    });
+    (dir, path)
+}
+
+#[test]
+fn a_daemon_hanging_up_mid_login_is_a_refusal_not_a_sigpipe() {
+    use std::os::unix::process::ExitStatusExt;
+    require_root();
+    let alice = TestUser::new("a", &[]);
+    let (_dir, sock) = hangs_up_after_one_answer(&alice);
+    let pam = PamService::new(&format!(
+        "socket={} timeout=3 wait=2 request=shell",
+        sock.display()
+    ));
+    // pamtester, like login or su, leaves SIGPIPE at its default: a write
+    // to the closed socket must fail with EPIPE (Rust's UnixStream sends
+    // with MSG_NOSIGNAL), not kill the login process.
+    let (out, took) = pam.run(&alice.name, &["acct_mgmt"], "fix the disk\n");
+    let text = output_text(&out);
+    assert_eq!(
+        out.status.signal(),
+        None,
+        "pamtester killed by a signal: {text}"
+    );
+    assert!(!out.status.success(), "allowed: {text}");
+    assert!(text.contains("k3f9x2ma"), "{text}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+}
