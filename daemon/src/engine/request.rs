@@ -7,11 +7,12 @@ use elevated_proto::{RequestState, Response, RoleName, UserName};
 use jiff::Timestamp;
 use serde_json::json;
 
+use super::command::{check_command, grant_of};
 use super::view::new_id;
 use super::{ms, Engine, EngineError, Peer, State};
 use crate::grant::sudoers::SudoRule;
-use crate::grant::{GrantCommand, GrantSpec, SudoGrant};
-use crate::policy::{decide, Command, Decision, Role};
+use crate::grant::GrantSpec;
+use crate::policy::{decide, Decision};
 use crate::store::{audit, requests, RequestRow, StoreError};
 
 /// What the requester asked for.
@@ -40,9 +41,6 @@ pub enum Reauth {
     Failed(String),
 }
 
-/// Longest just-in-time command line, in arguments.
-const MAX_ARGS: usize = 32;
-
 /// Checks requester-typed text: bounded, and free of control characters
 /// other than newline and tab (which are kept, and escaped wherever logged).
 pub(super) fn check_text(
@@ -67,70 +65,6 @@ pub(super) fn check_text(
     }
     let trimmed = v.trim();
     Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
-}
-
-/// A just-in-time command line becomes a sudoers rule for exactly these
-/// arguments, so only characters sudoers can express exactly are allowed.
-fn check_command(role: &Role, argv: &[String]) -> Result<GrantCommand, EngineError> {
-    let bad = |m: String| EngineError::BadRequest(m);
-    let Some((path, args)) = argv.split_first() else {
-        return Err(bad("the command line is empty".into()));
-    };
-    if args.len() > MAX_ARGS {
-        return Err(bad(format!("more than {MAX_ARGS} arguments")));
-    }
-    let cmd = GrantCommand::Path {
-        path: path.clone(),
-        args: Some(args.to_vec()),
-    };
-    crate::grant::sudoers::check_command(&cmd).map_err(|e| {
-        bad(format!(
-            "{e}: a just-in-time action is granted for exactly its command line, so it may only \
-             use letters, digits and _ . / + @ % = : , -"
-        ))
-    })?;
-    let covered = role.actions.iter().any(|a| match a {
-        Command::All => true,
-        Command::Path {
-            path: p,
-            args: None,
-        } => p == path,
-        Command::Path {
-            path: p,
-            args: Some(a),
-        } => p == path && a.as_slice() == args,
-    });
-    if !covered {
-        return Err(EngineError::Forbidden(format!(
-            "role {} lists no action covering {path}",
-            role.name
-        )));
-    }
-    Ok(cmd)
-}
-
-/// What a grant of `role` gives: the role's rights, or for an action the
-/// exact command line as the role's run-as user (root when the role has no
-/// sudo part).
-fn grant_of(role: &Role, action: Option<GrantCommand>) -> Result<GrantSpec, EngineError> {
-    let Some(cmd) = action else {
-        return Ok(GrantSpec::from_role(role));
-    };
-    let runas = match &role.sudo {
-        Some(s) => s.runas.clone(),
-        None => UserName::parse("root").map_err(|e| EngineError::BadRequest(e.to_string()))?,
-    };
-    Ok(GrantSpec {
-        sudo: Some(SudoGrant {
-            runas,
-            commands: vec![cmd],
-            nopasswd: role.sudo.as_ref().is_none_or(|s| s.nopasswd),
-        }),
-        groups: Vec::new(),
-        on_expiry: crate::policy::OnExpiry::Warn,
-        terminate_grace_secs: 0,
-        login: false,
-    })
 }
 
 impl Engine {

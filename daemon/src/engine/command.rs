@@ -1,0 +1,79 @@
+//! What a grant of a role gives: the sudo rule, and for a just-in-time
+//! action the exact command line, checked against the role.
+#![forbid(unsafe_code)]
+
+use elevated_proto::UserName;
+
+use super::EngineError;
+use crate::grant::{GrantCommand, GrantSpec, SudoGrant};
+use crate::policy::{Command, Role};
+
+/// Longest just-in-time command line, in arguments.
+const MAX_ARGS: usize = 32;
+
+/// A just-in-time command line becomes a sudoers rule for exactly these
+/// arguments, so only characters sudoers can express exactly are allowed.
+pub(super) fn check_command(role: &Role, argv: &[String]) -> Result<GrantCommand, EngineError> {
+    let bad = |m: String| EngineError::BadRequest(m);
+    let Some((path, args)) = argv.split_first() else {
+        return Err(bad("the command line is empty".into()));
+    };
+    if args.len() > MAX_ARGS {
+        return Err(bad(format!("more than {MAX_ARGS} arguments")));
+    }
+    let cmd = GrantCommand::Path {
+        path: path.clone(),
+        args: Some(args.to_vec()),
+    };
+    crate::grant::sudoers::check_command(&cmd).map_err(|e| {
+        bad(format!(
+            "{e}: a just-in-time action is granted for exactly its command line, so it may only \
+             use letters, digits and _ . / + @ % = : , -"
+        ))
+    })?;
+    let covered = role.actions.iter().any(|a| match a {
+        Command::All => true,
+        Command::Path {
+            path: p,
+            args: None,
+        } => p == path,
+        Command::Path {
+            path: p,
+            args: Some(a),
+        } => p == path && a.as_slice() == args,
+    });
+    if !covered {
+        return Err(EngineError::Forbidden(format!(
+            "role {} lists no action covering {path}",
+            role.name
+        )));
+    }
+    Ok(cmd)
+}
+
+/// What a grant of `role` gives: the role's rights, or for an action the
+/// exact command line as the role's run-as user (root when the role has no
+/// sudo part).
+pub(super) fn grant_of(
+    role: &Role,
+    action: Option<GrantCommand>,
+) -> Result<GrantSpec, EngineError> {
+    let Some(cmd) = action else {
+        return Ok(GrantSpec::from_role(role));
+    };
+    let runas = match &role.sudo {
+        Some(s) => s.runas.clone(),
+        None => UserName::parse("root").map_err(|e| EngineError::BadRequest(e.to_string()))?,
+    };
+    Ok(GrantSpec {
+        sudo: Some(SudoGrant {
+            runas,
+            commands: vec![cmd],
+            nopasswd: role.sudo.as_ref().is_none_or(|s| s.nopasswd),
+        }),
+        groups: Vec::new(),
+        on_expiry: crate::policy::OnExpiry::Warn,
+        terminate_grace_secs: 0,
+        login: false,
+    })
+}

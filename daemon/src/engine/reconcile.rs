@@ -1,0 +1,177 @@
+//! Reconciliation: making the host agree with the store, at start and
+//! periodically.
+#![forbid(unsafe_code)]
+
+use elevated_proto::RequestState;
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::request::{expected_text, install};
+use super::{ms, Engine, EngineError, State};
+use crate::store::{audit, requests, AuditRow, RequestRow};
+
+/// What one reconciliation pass changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[must_use]
+pub struct ReconcileReport {
+    /// Grants found past their end and expired.
+    pub expired: usize,
+    /// Pending requests found past their deadline.
+    pub timed_out: usize,
+    /// `elevated_*` files without an active grant, removed.
+    pub removed: Vec<String>,
+    /// Active grants whose drop-in was missing or altered, re-written.
+    pub rewritten: Vec<String>,
+    /// Group memberships taken back because no active grant owes them.
+    pub groups_removed: usize,
+    /// Memberships of active grants found missing and added again.
+    pub groups_restored: usize,
+}
+
+impl Engine {
+    /// Makes the host agree with the store: ends what is past due, removes
+    /// `elevated_*` files that no active grant owns, re-writes drop-ins of
+    /// active grants that are missing or were altered. Rebuilds the
+    /// in-memory deadlines. Run at start and periodically.
+    pub fn reconcile(&self, now: Timestamp) -> Result<ReconcileReport, EngineError> {
+        let now_ms = ms(now);
+        let mut report = ReconcileReport::default();
+        let mut published = Vec::new();
+        let mut st = self.lock();
+        st.deadlines.clear();
+        for row in requests::in_state(st.store.conn(), RequestState::Pending)? {
+            match self.end_if_due(&mut st, row.clone(), now_ms)? {
+                Some(rows) => {
+                    published.extend(rows);
+                    report.timed_out += 1;
+                }
+                None => self.schedule(&mut st, &row),
+            }
+        }
+        let mut active = Vec::new();
+        for row in requests::in_state(st.store.conn(), RequestState::Active)? {
+            let id = row.id.clone();
+            if let Some(rows) = self.end_if_due(&mut st, row, now_ms)? {
+                published.extend(rows);
+            }
+            match requests::get(st.store.conn(), &id)? {
+                Some(r) if r.state == RequestState::Active => {
+                    self.schedule(&mut st, &r);
+                    active.push(r);
+                }
+                _ => report.expired += 1,
+            }
+        }
+        // Files first compared against what the active grants need.
+        for row in &active {
+            let Some(want) = expected_text(row) else {
+                continue;
+            };
+            let path = st.sudoers.path_of(&row.id);
+            let have = std::fs::read_to_string(&path).ok();
+            if have.as_deref() != Some(want.as_str()) {
+                install(&st, row)?;
+                let detail = json!({"file": path.display().to_string(),
+                                    "was": if have.is_some() { "altered" } else { "missing" }});
+                let id = row.id.to_string();
+                let a = st.store.tx(|tx| {
+                    audit::append(
+                        tx,
+                        now_ms,
+                        "reconcile_rewrote",
+                        "daemon",
+                        Some(&id),
+                        &detail,
+                    )
+                })?;
+                published.push(a);
+                report.rewritten.push(id);
+            }
+        }
+        for file in st.sudoers.list()? {
+            let owned = file
+                .id
+                .as_ref()
+                .is_some_and(|id| active.iter().any(|r| &r.id == id && r.grant.sudo.is_some()));
+            if owned {
+                continue;
+            }
+            if st.sudoers.remove_name(&file.name)? {
+                let detail = json!({"file": file.name});
+                let rid = file.id.as_ref().map(ToString::to_string);
+                let a = st.store.tx(|tx| {
+                    audit::append(
+                        tx,
+                        now_ms,
+                        "reconcile_removed",
+                        "daemon",
+                        rid.as_deref(),
+                        &detail,
+                    )
+                })?;
+                published.push(a);
+                report.removed.push(file.name);
+            }
+        }
+        self.reconcile_groups(&mut st, &active, now_ms, &mut report, &mut published)?;
+        drop(st);
+        self.after_commit(&published);
+        Ok(report)
+    }
+
+    /// Memberships: journal rows of grants that are no longer active (a
+    /// crash between `gpasswd` and the commit, or a failed removal) are
+    /// taken back; a membership an active grant owes but the host lost is
+    /// added again.
+    fn reconcile_groups(
+        &self,
+        st: &mut State,
+        active: &[RequestRow],
+        now_ms: i64,
+        report: &mut ReconcileReport,
+        published: &mut Vec<AuditRow>,
+    ) -> Result<(), EngineError> {
+        let open = crate::store::memberships::open(st.store.conn(), None)?;
+        let mut stale: Vec<String> = open
+            .iter()
+            .filter(|m| !active.iter().any(|r| r.id.as_str() == m.request_id))
+            .map(|m| m.request_id.clone())
+            .collect();
+        stale.dedup();
+        for rid in stale {
+            let taken = super::groups::take_back(st, &rid, now_ms)?;
+            report.groups_removed += taken.rows.len();
+            published.extend(taken.rows);
+        }
+        for m in open
+            .iter()
+            .filter(|m| m.state == "added" && active.iter().any(|r| r.id.as_str() == m.request_id))
+        {
+            let (Ok(user), Ok(group)) = (
+                elevated_proto::UserName::parse(&m.user),
+                elevated_proto::GroupName::parse(&m.group),
+            ) else {
+                continue;
+            };
+            if st.groups.is_member(&user, &group)? {
+                continue;
+            }
+            st.groups.add(&user, &group)?;
+            let detail = json!({"user": m.user, "group": m.group});
+            let rid = m.request_id.clone();
+            let row = st.store.tx(|tx| {
+                audit::append(
+                    tx,
+                    now_ms,
+                    "reconcile_group_restored",
+                    "daemon",
+                    Some(&rid),
+                    &detail,
+                )
+            })?;
+            published.push(row);
+            report.groups_restored += 1;
+        }
+        Ok(())
+    }
+}
