@@ -67,20 +67,30 @@ fn status(socket: &Path, out: &Out) -> Result<u8, Failure> {
 }
 
 fn list(socket: &Path, args: &ListArgs, out: &Out) -> Result<u8, Failure> {
-    let views = Daemon::connect(socket)?.call_views(Request::List {
+    let (views, truncated) = Daemon::connect(socket)?.call_list(Request::List {
         pending: args.pending,
         all: args.all,
         unreviewed: args.unreviewed,
     })?;
     let now = SystemTime::now();
     if out.json {
-        out.json(&serde_json::json!({"requests": views}))?;
+        let mut obj = serde_json::json!({"requests": views});
+        if truncated {
+            obj["truncated"] = true.into();
+        }
+        out.json(&obj)?;
     } else if args.pending {
         out.text(&render::pending(&views, now));
     } else if args.unreviewed {
         out.text(&render::unreviewed(&views));
     } else {
         out.text(&render::list(&views, now));
+    }
+    if truncated && !out.json {
+        out.note(&format!(
+            "only the newest {} entries fit in one answer; older ones are left out",
+            views.len()
+        ));
     }
     Ok(exit::OK)
 }
@@ -105,11 +115,21 @@ fn audit(socket: &Path, args: &AuditArgs, out: &Out) -> Result<u8, Failure> {
         .map(|s| timefmt::parse_since(s, SystemTime::now()))
         .transpose()
         .map_err(Failure::usage)?;
-    let rows = Daemon::connect(socket)?.audit(since, args.limit)?;
+    let (rows, truncated) = Daemon::connect(socket)?.audit(since, args.limit)?;
     if out.json {
-        out.json(&serde_json::json!({"rows": rows}))?;
+        let mut obj = serde_json::json!({"rows": rows});
+        if truncated {
+            obj["truncated"] = true.into();
+        }
+        out.json(&obj)?;
     } else {
         out.text(&render::audit(&rows));
+        if truncated {
+            out.note(&format!(
+                "only the newest {} rows fit in one answer; see older ones with --since",
+                rows.len()
+            ));
+        }
     }
     Ok(exit::OK)
 }

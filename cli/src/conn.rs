@@ -81,8 +81,17 @@ impl Daemon {
 
     /// Sends a request answered with a list of request views.
     pub fn call_views(&mut self, request: Request) -> Result<Vec<RequestView>, Failure> {
+        Ok(self.call_list(request)?.0)
+    }
+
+    /// Like [`Daemon::call_views`], also telling whether the daemon left
+    /// older entries out (more than one answer carries).
+    pub fn call_list(&mut self, request: Request) -> Result<(Vec<RequestView>, bool), Failure> {
         match self.call(request)? {
-            Response::Requests { requests } => Ok(requests),
+            Response::Requests {
+                requests,
+                truncated,
+            } => Ok((requests, truncated)),
             other => Err(unexpected(&other)),
         }
     }
@@ -95,14 +104,15 @@ impl Daemon {
         }
     }
 
-    /// Audit rows.
+    /// Audit rows, and whether older matching rows were left out (more
+    /// than one answer carries).
     pub fn audit(
         &mut self,
         since: Option<String>,
         limit: Option<u32>,
-    ) -> Result<Vec<AuditEntry>, Failure> {
+    ) -> Result<(Vec<AuditEntry>, bool), Failure> {
         match self.call(Request::Audit { since, limit })? {
-            Response::Audit { rows } => Ok(rows),
+            Response::Audit { rows, truncated } => Ok((rows, truncated)),
             other => Err(unexpected(&other)),
         }
     }

@@ -174,8 +174,14 @@ fn list_pending_shows_the_approvers_columns() {
     let mut v = half_approved();
     v.ticket = Some("INC-42".into());
     let fake = Fake::start(vec![
-        answer(Response::Requests { requests: vec![v] }),
-        answer(Response::Requests { requests: vec![] }),
+        answer(Response::Requests {
+            requests: vec![v],
+            truncated: false,
+        }),
+        answer(Response::Requests {
+            requests: vec![],
+            truncated: false,
+        }),
     ]);
     let out = fake.run(&["list", "--pending"]);
     assert_eq!(status(&out), 0, "{}", text(&out.stderr));

@@ -151,6 +151,7 @@ fn json_is_one_object_with_the_contract_fields() {
 fn environment_names_the_socket() {
     let fake = Fake::start(vec![answer(Response::Requests {
         requests: vec![view(RequestState::Active, "db-admin")],
+        truncated: false,
     })]);
     let out = elevate()
         .env("ELEVATE_SOCKET", &fake.socket)
@@ -161,6 +162,37 @@ fn environment_names_the_socket() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["requests"][0]["id"], "k3f9x2ma");
     assert_eq!(fake.seen(), [Request::Status {}]);
+}
+
+#[test]
+fn a_cut_listing_is_flagged_in_json_and_noted_in_text() {
+    let cut = || {
+        answer(Response::Requests {
+            requests: vec![view(RequestState::Active, "db-admin")],
+            truncated: true,
+        })
+    };
+    let fake = Fake::start(vec![cut(), cut()]);
+    let out = fake.run(&["--json", "list", "--all"]);
+    assert_eq!(status(&out), 0, "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["truncated"], true);
+    assert_eq!(v["requests"][0]["id"], "k3f9x2ma");
+    let out = fake.run(&["list", "--all"]);
+    assert_eq!(status(&out), 0);
+    assert!(
+        text(&out.stderr).contains("only the newest 1 entries fit in one answer"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A whole listing carries no flag.
+    let fake = Fake::start(vec![answer(Response::Requests {
+        requests: vec![],
+        truncated: false,
+    })]);
+    let out = fake.run(&["--json", "list"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v.get("truncated").is_none(), "{v}");
 }
 
 #[test]
@@ -195,6 +227,7 @@ fn run_execs_sudo_with_a_covering_grant() {
     grant.sudo = Some(sudo("root", &[tool.to_str().unwrap()]));
     let fake = Fake::start(vec![answer(Response::Requests {
         requests: vec![other, grant],
+        truncated: false,
     })]);
     let out = run_with(&fake, &bin, &["run", "--", "tool", "-x", "arg"]);
     assert_eq!(status(&out), 7, "{}", text(&out.stderr));
@@ -214,7 +247,10 @@ fn run_requests_the_one_covering_role() {
     let mut grant = view(RequestState::Active, "db-admin");
     grant.sudo = Some(sudo("postgres", &[tool_s]));
     let fake = Fake::start(vec![
-        answer(Response::Requests { requests: vec![] }),
+        answer(Response::Requests {
+            requests: vec![],
+            truncated: false,
+        }),
         answer(Response::Roles {
             host: "db1".into(),
             roles: vec![offer("ops", &["/usr/bin/systemctl"]), {
@@ -246,7 +282,10 @@ fn run_without_a_covering_role_exits_1_and_with_several_exits_2() {
     let tool = bin.join("tool");
     let roles = |offers: Vec<RoleOffer>| {
         vec![
-            answer(Response::Requests { requests: vec![] }),
+            answer(Response::Requests {
+                requests: vec![],
+                truncated: false,
+            }),
             answer(Response::Roles {
                 host: "db1".into(),
                 roles: offers,
@@ -308,7 +347,10 @@ fn run_requests_a_just_in_time_action_runs_it_once_and_revokes() {
     let tool = bin.join("tool");
     let tool_s = tool.to_str().unwrap();
     let fake = Fake::start(vec![
-        answer(Response::Requests { requests: vec![] }),
+        answer(Response::Requests {
+            requests: vec![],
+            truncated: false,
+        }),
         answer(Response::Roles {
             host: "db1".into(),
             roles: vec![
@@ -347,6 +389,7 @@ fn run_uses_a_held_action_grant_and_reports_a_failed_revoke() {
     let fake = Fake::start(vec![
         answer(Response::Requests {
             requests: vec![action_grant(&[&tool_s, "other"]), grant],
+            truncated: false,
         }),
         error(ErrorCode::Internal, "store is busy"),
     ]);
@@ -371,6 +414,7 @@ fn run_prefers_a_sudo_grant_over_an_action() {
     wide.sudo = Some(sudo("root", &[&tool_s]));
     let fake = Fake::start(vec![answer(Response::Requests {
         requests: vec![action_grant(&[&tool_s]), wide],
+        truncated: false,
     })]);
     let out = run_with(&fake, &bin, &["run", "tool"]);
     assert_eq!(status(&out), 7);

@@ -37,6 +37,14 @@
 //! seconds. A daemon that receives a `version` other than [`PROTOCOL_VERSION`]
 //! answers with [`ErrorCode::Version`] and keeps the connection open.
 //!
+//! # Long answers
+//!
+//! A list ([`Response::Requests`], newest first) or an audit excerpt
+//! ([`Response::Audit`], oldest first) that would not fit in one frame
+//! carries the newest entries that fit and `"truncated":true`; the flag is
+//! left out when nothing was left out (a limit the caller set is not a
+//! truncation).
+//!
 //! # Errors
 //!
 //! Failures are answered with [`Response::Error`], whose [`ErrorCode`] tells

@@ -253,11 +253,17 @@ pub enum Response {
     Requests {
         /// Newest first.
         requests: Vec<RequestView>,
+        /// More matched than one frame carries: these are the newest.
+        #[serde(default, skip_serializing_if = "is_false")]
+        truncated: bool,
     },
     /// Audit rows, oldest first.
     Audit {
         /// The rows.
         rows: Vec<AuditEntry>,
+        /// More matched than one frame carries: these are the newest.
+        #[serde(default, skip_serializing_if = "is_false")]
+        truncated: bool,
     },
     /// The result of [`Request::AuditVerify`].
     AuditVerify {
@@ -571,6 +577,12 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+/// For `skip_serializing_if`: a `false` flag is left out of the frame.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,6 +617,25 @@ mod tests {
         assert!(serde_json::from_str::<ClientMessage>(bad).is_err());
         let bad = r#"{"version":1,"request":{"op":"show","id":"../x"}}"#;
         assert!(serde_json::from_str::<ClientMessage>(bad).is_err());
+    }
+
+    #[test]
+    fn truncation_is_said_only_when_true() {
+        let whole = Response::Requests {
+            requests: vec![],
+            truncated: false,
+        };
+        let text = serde_json::to_string(&whole).unwrap();
+        assert!(!text.contains("truncated"), "{text}");
+        let cut = Response::Audit {
+            rows: vec![],
+            truncated: true,
+        };
+        let text = serde_json::to_string(&cut).unwrap();
+        assert!(text.contains("\"truncated\":true"), "{text}");
+        // An older daemon's answer, without the field, reads as whole.
+        let old: Response = serde_json::from_str(r#"{"type":"requests","requests":[]}"#).unwrap();
+        assert_eq!(old, whole);
     }
 
     #[test]

@@ -39,7 +39,7 @@ impl Elevated {
             .await
             .map_err(|e| zbus::fdo::Error::Failed(e.to_string()))?;
         match answer {
-            Response::Requests { requests } => Ok(requests.into_iter().map(row).collect()),
+            Response::Requests { requests, .. } => Ok(requests.into_iter().map(row).collect()),
             Response::Error { message, .. } => Err(zbus::fdo::Error::Failed(message)),
             _ => Err(zbus::fdo::Error::Failed("unexpected answer".into())),
         }

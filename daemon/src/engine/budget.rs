@@ -8,9 +8,14 @@ use elevated_proto::MAX_FRAME;
 /// history costs one answer's worth of work and memory, not one per row.
 pub(super) struct Budget(usize);
 
+/// Bytes of a list answer that are not its entries (at most).
+const ENVELOPE: usize = 128;
+
 impl Budget {
     pub(super) fn frame() -> Self {
-        Self(MAX_FRAME)
+        // Room for the envelope around the list: version, type, brackets
+        // and the `truncated` flag.
+        Self(MAX_FRAME - ENVELOPE)
     }
 
     /// Counts `item` (and its separator) if it fits.

@@ -33,30 +33,95 @@ fn lists_and_audits_of_a_long_history_fit_in_one_answer() {
         unreviewed: false,
     };
     let r = e.engine.handle(&root, all, t(400));
-    let Response::Requests { requests } = &r else {
+    let Response::Requests {
+        requests,
+        truncated,
+    } = &r
+    else {
         panic!("{r:?}");
     };
+    assert!(truncated, "a cut listing says so");
     assert!(
         requests.len() > 10 && requests.len() < 300,
         "{}",
         requests.len()
     );
     assert_eq!(requests[0].id, newest);
-    assert!(frame_len(&r) <= MAX_FRAME + 64, "{}", frame_len(&r));
+    assert!(frame_len(&r) <= MAX_FRAME, "{}", frame_len(&r));
 
     let audit = Request::Audit {
         since: None,
         limit: None,
     };
     let r = e.engine.handle(&root, audit, t(400));
-    let Response::Audit { rows } = &r else {
+    let Response::Audit { rows, truncated } = &r else {
         panic!("{r:?}");
     };
+    assert!(truncated, "a cut audit says so");
     assert!(rows.len() > 10 && rows.len() < 900, "{}", rows.len());
     assert!(rows.windows(2).all(|w| w[0].seq + 1 == w[1].seq));
     assert_eq!(
         rows.last().unwrap().request.as_deref(),
         Some(newest.as_str())
     );
-    assert!(frame_len(&r) <= MAX_FRAME + 64, "{}", frame_len(&r));
+    assert!(frame_len(&r) <= MAX_FRAME, "{}", frame_len(&r));
+}
+
+#[test]
+fn whole_answers_say_nothing_was_left_out() {
+    let e = env();
+    let ferris = peer("ferris", 4242);
+    let root = peer("root", 0);
+    for i in 0..3 {
+        view(ask(&e, &ferris, "ops", Some(60), None, t(i)));
+    }
+    let all = Request::List {
+        pending: false,
+        all: true,
+        unreviewed: false,
+    };
+    match e.engine.handle(&root, all, t(10)) {
+        Response::Requests {
+            requests,
+            truncated,
+        } => assert_eq!((requests.len(), truncated), (3, false)),
+        other => panic!("{other:?}"),
+    }
+    // A limit the caller chose is not a truncation.
+    let audit = Request::Audit {
+        since: None,
+        limit: Some(2),
+    };
+    match e.engine.handle(&root, audit, t(10)) {
+        Response::Audit { rows, truncated } => assert_eq!((rows.len(), truncated), (2, false)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_listing_cut_at_its_row_cap_says_so() {
+    let e = env();
+    let ferris = peer("ferris", 4242);
+    let root = peer("root", 0);
+    // Small rows: the cap of 500, not the frame, ends the listing.
+    for i in 0..501 {
+        let v = view(ask(&e, &ferris, "gated", Some(60), None, t(i)));
+        e.engine
+            .handle(&ferris, Request::Cancel { id: id(&v) }, t(i));
+    }
+    let all = Request::List {
+        pending: false,
+        all: true,
+        unreviewed: false,
+    };
+    match e.engine.handle(&root, all, t(600)) {
+        Response::Requests {
+            requests,
+            truncated,
+        } => {
+            assert!(truncated);
+            assert!(requests.len() <= 500, "{}", requests.len());
+        }
+        other => panic!("{other:?}"),
+    }
 }

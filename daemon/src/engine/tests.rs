@@ -251,7 +251,7 @@ fn a_uid_nss_does_not_know_may_look_but_not_act() {
     let ghost = Peer::new(4_000_000_321, Some(1));
     // Looking needs only the uid: nothing of theirs exists.
     match e.engine.handle(&ghost, Request::Status {}, t(0)) {
-        Response::Requests { requests } => assert!(requests.is_empty()),
+        Response::Requests { requests, .. } => assert!(requests.is_empty()),
         other => panic!("{other:?}"),
     }
     // Acting needs a name, for the policy and the audit trail.
@@ -529,7 +529,9 @@ fn approvers_see_what_they_can_decide() {
         },
         t(1),
     ) {
-        Response::Requests { requests } => requests.into_iter().map(|r| r.id).collect::<Vec<_>>(),
+        Response::Requests { requests, .. } => {
+            requests.into_iter().map(|r| r.id).collect::<Vec<_>>()
+        }
         other => panic!("{other:?}"),
     };
     assert_eq!(list(&peer("boss", 100)), vec![v.id.clone()]);
@@ -668,7 +670,7 @@ fn break_glass_grants_at_once_and_is_reviewed() {
         },
         t(1),
     ) {
-        Response::Requests { requests } => requests.len(),
+        Response::Requests { requests, .. } => requests.len(),
         other => panic!("{other:?}"),
     };
     assert_eq!(unreviewed(&peer("boss", 100)), 1);

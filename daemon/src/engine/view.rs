@@ -130,6 +130,9 @@ pub(super) fn view(r: &RequestRow, approvals: &[ApprovalRow], now_ms: i64) -> Re
     }
 }
 
+/// Most requests one `list` answer carries (the newest).
+const LIST_MAX: u32 = 500;
+
 impl Engine {
     pub(super) fn subject(&self, peer: &Peer) -> Result<Subject, EngineError> {
         // NSS before the lock: a slow directory must not stall everyone.
@@ -240,14 +243,19 @@ impl Engine {
     ) -> Result<Response, EngineError> {
         let mut budget = Budget::frame();
         let mut requests = Vec::new();
+        let mut truncated = false;
         for r in rows {
             let v = self.view_of(st, r, ms(now))?;
             if !budget.take(&v) {
+                truncated = true;
                 break;
             }
             requests.push(v);
         }
-        Ok(Response::Requests { requests })
+        Ok(Response::Requests {
+            requests,
+            truncated,
+        })
     }
 
     /// `list`: root sees everything; others see their own requests and,
@@ -265,17 +273,29 @@ impl Engine {
             let uid = (!peer.is_root()).then_some(peer.uid);
             let st = self.lock();
             let (mut budget, mut out, mut failed) = (Budget::frame(), Vec::new(), None);
-            requests::list_while(st.store.conn(), uid, false, all, 500, |r| {
+            let mut truncated = false;
+            // One row more than a listing carries tells whether there are more.
+            requests::list_while(st.store.conn(), uid, false, all, LIST_MAX + 1, |r| {
+                if out.len() == LIST_MAX as usize {
+                    truncated = true;
+                    return false;
+                }
                 match self.view_of(&st, &r, ms(now)) {
                     Ok(v) if budget.take(&v) => out.push(v),
-                    Ok(_) => return false,
+                    Ok(_) => {
+                        truncated = true;
+                        return false;
+                    }
                     Err(e) => failed = Some(e),
                 }
                 failed.is_none()
             })?;
             return match failed {
                 Some(e) => Err(e),
-                None => Ok(Response::Requests { requests: out }),
+                None => Ok(Response::Requests {
+                    requests: out,
+                    truncated,
+                }),
             };
         }
         let rows = {
@@ -320,6 +340,8 @@ impl Engine {
         let st = self.lock();
         // The newest rows one answer can carry, read newest first.
         let (mut budget, mut out) = (Budget::frame(), Vec::new());
+        // Cut by the frame, not by the caller's limit: say so.
+        let mut truncated = false;
         let limit = limit.unwrap_or(1000).min(10_000);
         audit::newest_while(st.store.conn(), since_ms, limit, visible_to, |r| {
             let entry = AuditEntry {
@@ -334,11 +356,16 @@ impl Engine {
             let fits = budget.take(&entry);
             if fits {
                 out.push(entry);
+            } else {
+                truncated = true;
             }
             fits
         })?;
         out.reverse();
-        Ok(Response::Audit { rows: out })
+        Ok(Response::Audit {
+            rows: out,
+            truncated,
+        })
     }
 
     pub(super) fn verify(&self) -> Result<Response, EngineError> {

@@ -31,13 +31,21 @@ pub fn encode_fitting(response: &Response) -> Result<Vec<u8>, FrameError> {
     // own sizes and the commas: each entry is measured once, without
     // allocating, and only what fits is encoded. `Requests` are newest
     // first: keep a prefix. Audit rows are oldest first: keep a suffix.
+    // The empty answer is measured with its `truncated` flag set, which a
+    // shortened answer carries.
     let (empty, sizes) = match response {
-        Response::Requests { requests } => (
-            Response::Requests { requests: vec![] },
+        Response::Requests { requests, .. } => (
+            Response::Requests {
+                requests: vec![],
+                truncated: true,
+            },
             requests.iter().map(size).collect::<Vec<_>>(),
         ),
-        Response::Audit { rows } => (
-            Response::Audit { rows: vec![] },
+        Response::Audit { rows, .. } => (
+            Response::Audit {
+                rows: vec![],
+                truncated: true,
+            },
             rows.iter().rev().map(size).collect(),
         ),
         _ => return frame(response),
@@ -56,11 +64,13 @@ pub fn encode_fitting(response: &Response) -> Result<Vec<u8>, FrameError> {
         return frame(response);
     }
     frame(&match response {
-        Response::Requests { requests } => Response::Requests {
+        Response::Requests { requests, .. } => Response::Requests {
             requests: requests[..keep].to_vec(),
+            truncated: true,
         },
-        Response::Audit { rows } => Response::Audit {
+        Response::Audit { rows, .. } => Response::Audit {
             rows: rows[rows.len() - keep..].to_vec(),
+            truncated: true,
         },
         other => other.clone(),
     })
@@ -114,6 +124,7 @@ mod tests {
     fn small_answers_are_untouched() {
         let r = Response::Requests {
             requests: (0..3).map(request).collect(),
+            truncated: false,
         };
         assert_eq!(decode(&encode_fitting(&r).unwrap()), r);
     }
@@ -123,10 +134,16 @@ mod tests {
         let all: Vec<RequestView> = (0..1000).map(request).collect();
         let r = Response::Requests {
             requests: all.clone(),
+            truncated: false,
         };
-        let Response::Requests { requests } = decode(&encode_fitting(&r).unwrap()) else {
+        let Response::Requests {
+            requests,
+            truncated,
+        } = decode(&encode_fitting(&r).unwrap())
+        else {
             panic!("not a list");
         };
+        assert!(truncated, "a shortened answer says so");
         assert!(
             requests.len() > 50 && requests.len() < 1000,
             "{}",
@@ -136,6 +153,7 @@ mod tests {
         // One more would not have fitted.
         let more = Response::Requests {
             requests: all[..=requests.len()].to_vec(),
+            truncated: true,
         };
         assert!(encode(&more).is_err());
     }
@@ -143,10 +161,14 @@ mod tests {
     #[test]
     fn long_audits_keep_the_newest_rows_that_fit() {
         let all: Vec<AuditEntry> = (1..=1000).map(row).collect();
-        let r = Response::Audit { rows: all.clone() };
-        let Response::Audit { rows } = decode(&encode_fitting(&r).unwrap()) else {
+        let r = Response::Audit {
+            rows: all.clone(),
+            truncated: false,
+        };
+        let Response::Audit { rows, truncated } = decode(&encode_fitting(&r).unwrap()) else {
             panic!("not audit rows");
         };
+        assert!(truncated, "a shortened answer says so");
         assert!(rows.len() > 50 && rows.len() < 1000, "{}", rows.len());
         assert_eq!(rows.last().unwrap().seq, 1000);
         assert_eq!(rows[..], all[1000 - rows.len()..]);

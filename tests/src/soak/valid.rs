@@ -29,7 +29,7 @@ fn view(r: &Result<Response, String>) -> Option<&RequestView> {
 
 fn views(r: &Result<Response, String>) -> Option<&Vec<RequestView>> {
     match r {
-        Ok(Response::Requests { requests }) => Some(requests),
+        Ok(Response::Requests { requests, .. }) => Some(requests),
         _ => None,
     }
 }
@@ -105,7 +105,7 @@ pub fn reader(ctx: &mut Ctx) {
                 // as many of the newest as fit in one answer), or a page.
                 let limit = (ctx.rng.below(2) == 0).then_some(20);
                 let r = s.call(ctx, Request::Audit { since: None, limit });
-                let ok = matches!(&r, Ok(Response::Audit { rows })
+                let ok = matches!(&r, Ok(Response::Audit { rows, .. })
                     if rows.len() <= limit.map_or(1000, |l| l as usize)
                         && rows.windows(2).all(|w| w[0].seq < w[1].seq));
                 ctx.tally.check("audit", &r, ok);
