@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -64,6 +64,7 @@ impl Manager {
 
 struct Session {
     remote: Arc<AtomicBool>,
+    owner: Arc<AtomicU32>,
 }
 
 #[zbus::interface(name = "org.freedesktop.login1.Session")]
@@ -83,6 +84,12 @@ impl Session {
     #[zbus(property)]
     fn service(&self) -> String {
         "sshd".into()
+    }
+    #[zbus(property)]
+    fn user(&self) -> (u32, OwnedObjectPath) {
+        let uid = self.owner.load(Ordering::SeqCst);
+        let path = format!("/org/freedesktop/login1/user/_{uid}");
+        (uid, OwnedObjectPath::try_from(path).unwrap())
     }
 }
 
@@ -106,6 +113,8 @@ fn session_facts_from_logind_decide_and_signals_arrive() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _in_rt = rt.enter();
     let remote = Arc::new(AtomicBool::new(true));
+    // The requester here is root (uid 0): the session is theirs.
+    let owner = Arc::new(AtomicU32::new(0));
     let _logind = rt
         .block_on(async {
             zbus::connection::Builder::address(address.as_str())?
@@ -115,6 +124,7 @@ fn session_facts_from_logind_decide_and_signals_arrive() {
                     "/org/freedesktop/login1/session/fake",
                     Session {
                         remote: remote.clone(),
+                        owner: owner.clone(),
                     },
                 )?
                 .build()
@@ -205,6 +215,15 @@ fn session_facts_from_logind_decide_and_signals_arrive() {
         .unwrap();
     assert_eq!(open[0].0, id);
     assert_eq!(open[0].3, "active");
+
+    // A remote session that belongs to someone else (the pid seen at
+    // connect time now another user's): its facts are not the caller's,
+    // so the rule does not match.
+    owner.store(4242, Ordering::SeqCst);
+    let (code, v) = request(&d);
+    assert_eq!(code, Some(1), "another user's session decided: {v}");
+    assert!(v["message"].as_str().unwrap().contains("session"), "{v}");
+    owner.store(0, Ordering::SeqCst);
 
     // The same requester, now in a local session: the rule does not match.
     remote.store(false, Ordering::SeqCst);

@@ -31,17 +31,32 @@ trait Session {
     /// The PAM service that opened it.
     #[zbus(property)]
     fn service(&self) -> zbus::Result<String>;
+    /// The session's owner: uid and user object.
+    #[zbus(property)]
+    fn user(&self) -> zbus::Result<(u32, OwnedObjectPath)>;
 }
 
 /// The facts rules can use: `session` (`local`/`remote`), and `service`,
 /// `tty`, `rhost` when logind reports them non-empty.
+///
+/// Only facts of a session owned by `uid` (the caller's, from
+/// `SO_PEERCRED`): the pid taken at connect time may since belong to
+/// another process (the caller exited, or handed its connection on), and
+/// another user's session must never decide this caller's request.
 pub(super) async fn facts(
     conn: &zbus::Connection,
     pid: u32,
+    uid: u32,
 ) -> zbus::Result<BTreeMap<String, Vec<String>>> {
     let manager = ManagerProxy::new(conn).await?;
     let path = manager.get_session_by_pid(pid).await?;
     let session = SessionProxy::builder(conn).path(path)?.build().await?;
+    let (owner, _) = session.user().await?;
+    if owner != uid {
+        return Err(zbus::Error::Failure(format!(
+            "the session of pid {pid} belongs to uid {owner}, not to the caller (uid {uid})"
+        )));
+    }
     let mut out = BTreeMap::new();
     let remote = session.remote().await?;
     out.insert(

@@ -34,12 +34,13 @@ pub type BusSlot = Arc<std::sync::OnceLock<Bus>>;
 
 impl Bus {
     /// Session facts for `pid` (`session`, `service`, `tty`, `rhost`), or
-    /// none when logind does not know or does not answer in time.
-    pub async fn session_facts(&self, pid: i32) -> BTreeMap<String, Vec<String>> {
+    /// none when logind does not know, does not answer in time, or the
+    /// session is not `uid`'s.
+    pub async fn session_facts(&self, pid: i32, uid: u32) -> BTreeMap<String, Vec<String>> {
         let Ok(pid) = u32::try_from(pid) else {
             return BTreeMap::new();
         };
-        match tokio::time::timeout(LOGIND_TIMEOUT, logind::facts(&self.conn, pid)).await {
+        match tokio::time::timeout(LOGIND_TIMEOUT, logind::facts(&self.conn, pid, uid)).await {
             Ok(Ok(facts)) => facts,
             Ok(Err(e)) => {
                 tracing::debug!("logind has no session for pid {pid}: {e}");

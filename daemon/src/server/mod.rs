@@ -190,7 +190,7 @@ async fn connection(sh: &Shared, mut stream: UnixStream, cred: UCred, bus: Optio
             Incoming::Message(m) => {
                 if needs_context(&m.request) && !peer.has_context() {
                     if let (Some(bus), Some(pid)) = (&bus, peer.pid) {
-                        peer.set_context(bus.session_facts(pid).await);
+                        peer.set_context(bus.session_facts(pid, peer.uid).await);
                     }
                 }
                 dispatch(sh, &peer, m.request, &mut stream).await
