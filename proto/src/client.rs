@@ -1,6 +1,7 @@
 //! A blocking client with connect, read and write timeouts. Used by `elevate`
-//! and the PAM module, so it depends on neither tokio nor libc (socket2,
-//! a safe wrapper, sets the connect timeout).
+//! and the PAM module, so it needs no runtime and has no unsafe code
+//! (socket2, a safe wrapper over the system calls, sets the connect
+//! timeout).
 
 use std::io;
 use std::os::unix::net::UnixStream;
@@ -82,6 +83,10 @@ fn is_timeout(e: &io::Error) -> bool {
     )
 }
 
+/// The shortest timeout set on a socket: a deadline that has nearly run out
+/// still gets a bounded wait, never an unbounded one.
+const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+
 /// One connection to the daemon.
 #[derive(Debug)]
 pub struct Client {
@@ -106,8 +111,10 @@ impl Client {
         // Close-on-exec: `elevate run` replaces itself with sudo, which
         // must not inherit the connection.
         let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(failed)?;
+        // At least a millisecond: the kernel keeps microseconds, and a
+        // timeout that rounds to zero would mean "wait forever".
         socket
-            .set_write_timeout(Some(timeouts.connect))
+            .set_write_timeout(Some(timeouts.connect.max(MIN_TIMEOUT)))
             .map_err(failed)?;
         match socket.connect(&addr) {
             Ok(()) => {}
@@ -125,9 +132,13 @@ impl Client {
 
     fn apply_timeouts(&self, read: Duration) -> Result<(), ClientError> {
         let io = |source| ClientError::Frame(FrameError::Io(source));
-        self.stream.set_read_timeout(Some(read)).map_err(io)?;
+        // std refuses a zero timeout; a tiny one rounds to zero in the
+        // kernel (no timeout at all): never below a millisecond.
         self.stream
-            .set_write_timeout(Some(self.timeouts.write))
+            .set_read_timeout(Some(read.max(MIN_TIMEOUT)))
+            .map_err(io)?;
+        self.stream
+            .set_write_timeout(Some(self.timeouts.write.max(MIN_TIMEOUT)))
             .map_err(io)?;
         Ok(())
     }
@@ -313,6 +324,45 @@ mod tests {
             .unwrap();
         // O_CLOEXEC is 02000000 on Linux.
         assert_ne!(flags & 0o2_000_000, 0, "flags {flags:o}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_timeout_that_rounds_to_zero_still_bounds_the_connect() {
+        let dir = std::env::temp_dir().join(format!("elevated-proto-z-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("busy.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+        listener.bind(&SockAddr::unix(&path).unwrap()).unwrap();
+        listener.listen(1).unwrap();
+        // Fill the backlog with a normal timeout, then ask with 1 ns.
+        let mut held = Vec::new();
+        let t = Timeouts {
+            connect: Duration::from_millis(100),
+            ..Timeouts::default()
+        };
+        while let Ok(c) = Client::connect(&path, t) {
+            held.push(c);
+            assert!(held.len() < 64, "the backlog never filled");
+        }
+        let tiny = Timeouts {
+            connect: Duration::from_nanos(1),
+            ..Timeouts::default()
+        };
+        // On a thread, so that an unbounded connect fails the test instead
+        // of hanging it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(Client::connect(&p, tiny).map(|_| ()));
+        });
+        let outcome = rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the connect did not return: no timeout was in force");
+        let err = outcome.unwrap_err();
+        assert!(matches!(err, ClientError::Timeout(_)), "{err:?}");
+        drop(listener);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
