@@ -345,6 +345,8 @@ impl Engine {
         }
         let now_ms = ms(now);
         self.between_read_and_lock();
+        // NSS before the lock (see `Peer::account`).
+        let me = peer.name()?;
         let mut st = self.lock();
         // A review changes only the review fields, of the row as it is now
         // (the grant may have ended since it was read).
@@ -355,10 +357,10 @@ impl Engine {
                 "request {id} was already reviewed by {by}"
             )));
         }
-        row.reviewed_by = Some(peer.name()?.to_owned());
+        row.reviewed_by = Some(me.to_owned());
         row.reviewed_at = Some(now_ms);
         let detail = json!({"comment": comment, "uid": peer.uid});
-        let rows = update_audited(&mut st, &row, "reviewed", peer.name()?, &detail, now_ms)?;
+        let rows = update_audited(&mut st, &row, "reviewed", me, &detail, now_ms)?;
         let view = self.view_of(&st, &row, now_ms)?;
         drop(st);
         self.after_commit(&rows);

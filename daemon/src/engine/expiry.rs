@@ -32,6 +32,7 @@ impl Engine {
         let mut published = Vec::new();
         let mut windows = Vec::new();
         let mut n = 0;
+        let mut failed = None;
         for id in &due {
             let Some(mut row) = requests::get(st.store.conn(), id)? else {
                 st.deadlines.retain(|(_, d)| d != id);
@@ -48,9 +49,18 @@ impl Engine {
                 _ => {}
             }
             st.deadlines.retain(|(_, d)| d != id);
-            if let Some(rows) = self.end_if_due(&mut st, row, now_ms)? {
-                published.extend(rows);
-                n += 1;
+            match self.end_if_due(&mut st, row.clone(), now_ms) {
+                Ok(Some(rows)) => {
+                    published.extend(rows);
+                    n += 1;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    // Left as it was, so due again: the timer retries.
+                    self.schedule(&mut st, &row);
+                    failed.get_or_insert(e);
+                    continue;
+                }
             }
             // Whatever is left of the row (a later end, a warning) is due
             // again later.
@@ -59,17 +69,54 @@ impl Engine {
             }
         }
         if !windows.is_empty() {
-            let (ended, rows) =
-                self.finish_all(&mut st, windows, RequestState::Expired, "daemon", now_ms)?;
-            n += ended.len();
-            published.extend(rows);
-            for row in &ended {
-                self.notify_expired(row);
+            let batch = windows.clone();
+            let outcomes =
+                match self.finish_all(&mut st, batch, RequestState::Expired, "daemon", now_ms) {
+                    Ok(done) => vec![Ok(done)],
+                    // One bad row must not hold up every other window of the
+                    // second: end them one by one (each failure stays in the
+                    // timer's set and is retried).
+                    Err(e) => {
+                        tracing::warn!(
+                            "ending {} windows together failed ({e}); ending them one by one",
+                            windows.len()
+                        );
+                        windows
+                            .into_iter()
+                            .map(|w| {
+                                self.finish_all(
+                                    &mut st,
+                                    vec![w],
+                                    RequestState::Expired,
+                                    "daemon",
+                                    now_ms,
+                                )
+                            })
+                            .collect()
+                    }
+                };
+            for outcome in outcomes {
+                match outcome {
+                    Ok((ended, rows)) => {
+                        n += ended.len();
+                        published.extend(rows);
+                        for row in &ended {
+                            self.notify_expired(row);
+                        }
+                    }
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                    }
+                }
             }
         }
         drop(st);
+        // What was committed is published even when something failed.
         self.after_commit(&published);
-        Ok(n)
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(n),
+        }
     }
 
     /// Ends or advances `row` if one of its deadlines has passed.

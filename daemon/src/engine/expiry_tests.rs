@@ -40,3 +40,46 @@ fn windows_ending_in_the_same_second_end_together() {
     let st = e.engine.lock();
     assert_eq!(audit::verify(st.store.conn()).unwrap().first_bad, None);
 }
+
+#[test]
+fn one_window_that_cannot_end_does_not_hold_up_the_others() {
+    let e = env();
+    let ferris = peer("ferris", 4242);
+    let grants: Vec<_> = (0..5)
+        .map(|_| view(ask(&e, &ferris, "ops", Some(60), None, t(0))))
+        .collect();
+    let stuck = &grants[2];
+    // The store refuses to change that one row (as a damaged row would).
+    e.engine
+        .lock()
+        .store
+        .conn()
+        .execute_batch(&format!(
+            "CREATE TEMP TRIGGER stuck BEFORE UPDATE ON requests WHEN OLD.id = '{}' \
+             BEGIN SELECT RAISE(ABORT, 'stuck row'); END;",
+            stuck.id
+        ))
+        .unwrap();
+    assert!(
+        e.engine.expire_due(t(60)).is_err(),
+        "the failure is reported"
+    );
+    for v in grants.iter().filter(|v| v.id != stuck.id) {
+        assert!(!file(&e, v).exists(), "{} was held up", v.id);
+        let after = view(e.engine.handle(&ferris, Request::Show { id: id(v) }, t(60)));
+        assert_eq!(after.state, RequestState::Expired);
+    }
+    assert!(file(&e, stuck).exists());
+    // Still due: the timer tries again, and succeeds once the row can change.
+    assert_eq!(e.engine.next_deadline(), Some(t(60).as_millisecond()));
+    e.engine
+        .lock()
+        .store
+        .conn()
+        .execute_batch("DROP TRIGGER stuck;")
+        .unwrap();
+    assert_eq!(e.engine.expire_due(t(61)).unwrap(), 1);
+    assert!(!file(&e, stuck).exists());
+    let st = e.engine.lock();
+    assert_eq!(audit::verify(st.store.conn()).unwrap().first_bad, None);
+}

@@ -135,6 +135,8 @@ impl Engine {
         let requested_detail = json!({"extend_by": duration_secs, "granted_secs": ext,
                                       "reason": reason, "rule": allowed.rule});
         self.between_read_and_lock();
+        // NSS before the lock (see `Peer::account`).
+        let asker = peer.name()?;
         let mut st = self.lock();
         // Decided on the row as read above: it must not have ended or been
         // extended meanwhile.
@@ -159,7 +161,6 @@ impl Engine {
         };
         let rid = id.to_string();
         let detail = decision_detail(&row);
-        let asker = peer.name()?;
         let rows = st.store.tx(|tx| {
             requests::update(tx, &row)?;
             let a = audit::append(

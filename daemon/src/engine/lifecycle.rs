@@ -128,6 +128,8 @@ impl Engine {
         self.visible(peer, id)?;
         let now_ms = ms(now);
         self.between_read_and_lock();
+        // NSS before the lock (see `Peer::account`).
+        let me = peer.name()?;
         let mut st = self.lock();
         // Read again under the lock: the timer or another client may have
         // ended it since.
@@ -139,9 +141,9 @@ impl Engine {
                 row.state
             )));
         }
-        row.message = format!("{verb} by {}", peer.name()?);
+        row.message = format!("{verb} by {}", me);
         let detail = json!({"uid": peer.uid, "pid": peer.pid});
-        let (row, rows) = self.finish(&mut st, row, to, peer.name()?, detail, now_ms)?;
+        let (row, rows) = self.finish(&mut st, row, to, me, detail, now_ms)?;
         let view = self.view_of(&st, &row, now_ms)?;
         drop(st);
         self.after_commit(&rows);
@@ -185,20 +187,14 @@ impl Engine {
         }
         let now_ms = ms(now);
         self.between_read_and_lock();
+        let me = peer.name()?;
         let mut st = self.lock();
         let mut row = super::view::still_as_seen(&st, &seen)?;
         let detail = json!({"ext_secs": row.ext_secs, "uid": peer.uid});
         row.ext_secs = None;
         row.ext_until = None;
-        row.message = format!("extension withdrawn by {}", peer.name()?);
-        let rows = update_audited(
-            &mut st,
-            &row,
-            "extension_cancelled",
-            peer.name()?,
-            &detail,
-            now_ms,
-        )?;
+        row.message = format!("extension withdrawn by {}", me);
+        let rows = update_audited(&mut st, &row, "extension_cancelled", me, &detail, now_ms)?;
         st.deadlines.retain(|(_, d)| d != &row.id);
         self.schedule(&mut st, &row);
         let view = self.view_of(&st, &row, now_ms)?;

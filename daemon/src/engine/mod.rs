@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod approve;
+mod audit_view;
 mod budget;
 mod command;
 mod dispatch;
