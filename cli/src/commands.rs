@@ -57,13 +57,33 @@ fn request(socket: &Path, args: &RequestArgs, out: &Out) -> Result<u8, Failure> 
 }
 
 fn status(socket: &Path, out: &Out) -> Result<u8, Failure> {
-    let views = Daemon::connect(socket)?.call_views(Request::Status {})?;
+    let (views, truncated) = Daemon::connect(socket)?.call_list(Request::Status {})?;
     if out.json {
-        out.json(&serde_json::json!({"requests": views}))?;
+        out.json(&requests_object(&views, truncated))?;
     } else {
         out.text(&render::status(&views, SystemTime::now()));
+        note_truncated(out, truncated, views.len());
     }
     Ok(exit::OK)
+}
+
+/// `{"requests":[...]}`, with `"truncated":true` when the daemon left
+/// older entries out.
+fn requests_object(views: &[elevated_proto::RequestView], truncated: bool) -> serde_json::Value {
+    let mut obj = serde_json::json!({ "requests": views });
+    if truncated {
+        obj["truncated"] = true.into();
+    }
+    obj
+}
+
+/// Tells a reader (on stderr) that older entries were left out.
+fn note_truncated(out: &Out, truncated: bool, shown: usize) {
+    if truncated {
+        out.note(&format!(
+            "only the newest {shown} entries fit in one answer; older ones are left out"
+        ));
+    }
 }
 
 fn list(socket: &Path, args: &ListArgs, out: &Out) -> Result<u8, Failure> {
@@ -74,11 +94,7 @@ fn list(socket: &Path, args: &ListArgs, out: &Out) -> Result<u8, Failure> {
     })?;
     let now = SystemTime::now();
     if out.json {
-        let mut obj = serde_json::json!({"requests": views});
-        if truncated {
-            obj["truncated"] = true.into();
-        }
-        out.json(&obj)?;
+        out.json(&requests_object(&views, truncated))?;
     } else if args.pending {
         out.text(&render::pending(&views, now));
     } else if args.unreviewed {
@@ -86,11 +102,8 @@ fn list(socket: &Path, args: &ListArgs, out: &Out) -> Result<u8, Failure> {
     } else {
         out.text(&render::list(&views, now));
     }
-    if truncated && !out.json {
-        out.note(&format!(
-            "only the newest {} entries fit in one answer; older ones are left out",
-            views.len()
-        ));
+    if !out.json {
+        note_truncated(out, truncated, views.len());
     }
     Ok(exit::OK)
 }

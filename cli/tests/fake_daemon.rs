@@ -172,7 +172,10 @@ fn a_cut_listing_is_flagged_in_json_and_noted_in_text() {
             truncated: true,
         })
     };
-    let fake = Fake::start(vec![cut(), cut()]);
+    let fake = Fake::start(vec![cut(), cut(), cut()]);
+    let out = fake.run(&["--json", "status"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["truncated"], true, "{v}");
     let out = fake.run(&["--json", "list", "--all"]);
     assert_eq!(status(&out), 0, "{}", text(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
