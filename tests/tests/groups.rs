@@ -247,9 +247,12 @@ fn a_login_grant_that_ends_ends_the_sessions_it_allowed() {
         ),
     );
     d.start();
-    // Started before the grant: not a session it allowed.
+    // Started before the grant: not a session it allowed. Process start
+    // times are known to a second (`btime`), so the sweep gives a second of
+    // slack, and windows start on a whole second: more than two seconds
+    // apart, "before" is unambiguous.
     let mut before = as_user(&user, "sleep", &["30"]).spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(1200));
+    std::thread::sleep(Duration::from_millis(2500));
     let out = d.elevate(Some(&user), &["--json", "request", "shell", "--for", "3s"]);
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
     std::thread::sleep(Duration::from_millis(1200));
