@@ -9,7 +9,10 @@ use crate::names::{GrantId, RoleName};
 pub const MAX_TEXT: usize = 1024;
 
 /// What a client sends: one request and the protocol version it speaks.
+/// Nothing else: a field the protocol does not have (an identity claim, a
+/// typo) is refused, never silently dropped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClientMessage {
     /// Must equal [`crate::PROTOCOL_VERSION`].
     pub version: u32,
@@ -617,6 +620,10 @@ mod tests {
         assert!(serde_json::from_str::<ClientMessage>(bad).is_err());
         let bad = r#"{"version":1,"request":{"op":"show","id":"../x"}}"#;
         assert!(serde_json::from_str::<ClientMessage>(bad).is_err());
+        // Beside the request, too.
+        let bad = r#"{"version":1,"uid":0,"request":{"op":"status"}}"#;
+        let err = serde_json::from_str::<ClientMessage>(bad).unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
     }
 
     #[test]

@@ -112,6 +112,7 @@ fn invalid_utf8_and_invalid_json_keep_the_connection() {
         r#"{"version":1,"request":{"op":"explode"}}"#,
         r#"{"version":1,"request":{"op":"request","role":"a,b"}}"#,
         r#"{"version":1,"request":{"op":"status","uid":0}}"#,
+        r#"{"version":1,"uid":0,"request":{"op":"status"}}"#,
         "[1,2,3]",
     ] {
         let mut f = (bad.len() as u32).to_be_bytes().to_vec();

@@ -259,6 +259,7 @@ fn unknown_fields(ctx: &mut Ctx) -> Run {
         json!({"version": 1, "request": {"op": "status", "uid": 0}}),
         json!({"version": 1, "request": {"op": "request", "role": "soak-auto", "user": "root"}}),
         json!({"version": 1, "request": {"op": "list", "pending": true, "as": "root"}}),
+        json!({"version": 1, "uid": 0, "request": {"op": "status"}}),
     ];
     let mut s = open(ctx)?;
     let body = &bodies[usize::try_from(ctx.rng.below(bodies.len() as u64)).unwrap()];
