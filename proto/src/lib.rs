@@ -33,7 +33,10 @@
 //! ```
 //!
 //! `op` selects the [`Request`] variant and `type` the [`Response`] variant,
-//! both in `snake_case`. Times are RFC 3339 strings in UTC; durations are whole
+//! both in `snake_case`. A request frame holds exactly `version` and
+//! `request`, and a request exactly its operation's fields: anything else
+//! (an identity claim, a typo) is refused with `bad_request`. Answers may
+//! gain fields in later versions, which clients ignore. Times are RFC 3339 strings in UTC; durations are whole
 //! seconds. A daemon that receives a `version` other than [`PROTOCOL_VERSION`]
 //! answers with [`ErrorCode::Version`] and keeps the connection open.
 //!
