@@ -60,22 +60,22 @@ impl Engine {
             .find(|r| r.state == RequestState::Active && r.grant.login))
     }
 
-    /// Audits a use of `grant` (a login it allowed). Written before the
+    /// Audits a use of a grant (a login it allowed, a session opened or
+    /// closed; `grant` is its id, if there is one). Written before the
     /// answer like every audit row, but without waiting for the disk: it
     /// records an observation, not a transition, and sits on the path of
     /// every login (see [`crate::store::Store::tx_unsynced`]).
     fn audit_use(
         &self,
-        grant: &RequestRow,
+        grant: Option<&str>,
         event: &str,
         actor: &str,
-        detail: serde_json::Value,
+        detail: &serde_json::Value,
         now_ms: i64,
     ) -> Result<(), EngineError> {
-        let rid = grant.id.to_string();
         let mut st = self.lock();
         let row = st.store.tx_unsynced(|tx| {
-            crate::store::audit::append(tx, now_ms, event, actor, Some(&rid), &detail)
+            crate::store::audit::append(tx, now_ms, event, actor, grant, detail)
         })?;
         drop(st);
         self.after_commit(&[row]);
@@ -158,7 +158,7 @@ impl Engine {
         if let Some(g) = self.login_grant(uid)? {
             let mut d = detail.clone();
             d["grant"] = json!(g.id.as_str());
-            self.audit_use(&g, "login_allowed", "pam", d, now_ms)?;
+            self.audit_use(Some(g.id.as_str()), "login_allowed", "pam", &d, now_ms)?;
             let st = self.lock();
             let view = self.view_of(&st, &g, now_ms)?;
             return Ok(answer(
@@ -281,15 +281,8 @@ impl Engine {
         };
         let detail = json!({"user": user, "service": service, "rhost": rhost, "tty": tty,
                             "grant": grant.as_ref().map(|g| g.id.to_string())});
-        let now_ms = ms(now);
-        let mut st = self.lock();
-        let rid = grant.as_ref().map(|g| g.id.to_string());
-        // A use of a grant, not a transition: see `audit_use`.
-        let row = st.store.tx_unsynced(|tx| {
-            crate::store::audit::append(tx, now_ms, event, user, rid.as_deref(), &detail)
-        })?;
-        drop(st);
-        self.after_commit(&[row]);
+        let rid = grant.as_ref().map(|g| g.id.as_str());
+        self.audit_use(rid, event, user, &detail, ms(now))?;
         Ok(Response::Login {
             verdict: LoginVerdict::Allow,
             message: format!("{event} recorded"),
