@@ -69,32 +69,23 @@ impl Engine {
             }
         }
         if !windows.is_empty() {
-            let batch = windows.clone();
-            let outcomes =
-                match self.finish_all(&mut st, batch, RequestState::Expired, "daemon", now_ms) {
-                    Ok(done) => vec![Ok(done)],
-                    // One bad row must not hold up every other window of the
-                    // second: end them one by one (each failure stays in the
-                    // timer's set and is retried).
-                    Err(e) => {
-                        tracing::warn!(
-                            "ending {} windows together failed ({e}); ending them one by one",
-                            windows.len()
-                        );
-                        windows
-                            .into_iter()
-                            .map(|w| {
-                                self.finish_all(
-                                    &mut st,
-                                    vec![w],
-                                    RequestState::Expired,
-                                    "daemon",
-                                    now_ms,
-                                )
-                            })
-                            .collect()
-                    }
-                };
+            let expired = RequestState::Expired;
+            let outcomes = match self.finish_all(&mut st, &windows, expired, "daemon", now_ms) {
+                Ok(done) => vec![Ok(done)],
+                // One bad row must not hold up every other window of the
+                // second: end them one by one (each failure stays in the
+                // timer's set and is retried).
+                Err(e) => {
+                    tracing::warn!(
+                        "ending {} windows together failed ({e}); ending them one by one",
+                        windows.len()
+                    );
+                    windows
+                        .chunks(1)
+                        .map(|one| self.finish_all(&mut st, one, expired, "daemon", now_ms))
+                        .collect()
+                }
+            };
             for outcome in outcomes {
                 match outcome {
                     Ok((ended, rows)) => {

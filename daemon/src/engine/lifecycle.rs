@@ -32,7 +32,7 @@ impl Engine {
         detail: serde_json::Value,
         now_ms: i64,
     ) -> Result<(RequestRow, Vec<AuditRow>), EngineError> {
-        let (mut ended, rows) = self.finish_all(st, vec![(row, detail)], state, actor, now_ms)?;
+        let (mut ended, rows) = self.finish_all(st, &[(row, detail)], state, actor, now_ms)?;
         let row = ended
             .pop()
             .ok_or_else(|| EngineError::BadRequest("nothing to end".into()))?;
@@ -49,14 +49,15 @@ impl Engine {
     pub(super) fn finish_all(
         &self,
         st: &mut State,
-        ending: Vec<(RequestRow, serde_json::Value)>,
+        ending: &[(RequestRow, serde_json::Value)],
         state: RequestState,
         actor: &str,
         now_ms: i64,
     ) -> Result<(Vec<RequestRow>, Vec<AuditRow>), EngineError> {
         let mut ended = Vec::with_capacity(ending.len());
         let mut was_active = Vec::with_capacity(ending.len());
-        for (mut row, detail) in ending {
+        for (row, detail) in ending {
+            let mut row = row.clone();
             was_active.push(row.state == RequestState::Active);
             row.state = state;
             row.ended_at = Some(now_ms);
