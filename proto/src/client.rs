@@ -264,16 +264,37 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    #[test]
-    fn a_full_backlog_times_out_without_a_thread() {
-        let dir = std::env::temp_dir().join(format!("elevated-proto-b-{}", std::process::id()));
+    /// A daemon that never accepts, with the smallest backlog, on a socket
+    /// in a directory of its own; and connections that fill the backlog.
+    fn full_backlog(tag: &str) -> (PathBuf, PathBuf, Socket, Vec<Client>) {
+        let dir = std::env::temp_dir().join(format!("elevated-proto-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("busy.sock");
         let _ = std::fs::remove_file(&path);
-        // A daemon that never accepts, with the smallest backlog.
         let listener = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
         listener.bind(&SockAddr::unix(&path).unwrap()).unwrap();
         listener.listen(1).unwrap();
+        let t = Timeouts {
+            connect: Duration::from_millis(100),
+            ..Timeouts::default()
+        };
+        let mut held = Vec::new();
+        loop {
+            match Client::connect(&path, t) {
+                Ok(c) => held.push(c),
+                Err(e) => {
+                    assert!(matches!(e, ClientError::Timeout(_)), "{e:?}");
+                    break;
+                }
+            }
+            assert!(held.len() < 64, "the backlog never filled");
+        }
+        (dir, path, listener, held)
+    }
+
+    #[test]
+    fn a_full_backlog_times_out_without_a_thread() {
+        let (dir, path, listener, _held) = full_backlog("b");
         let t = Timeouts {
             connect: Duration::from_millis(200),
             ..Timeouts::default()
@@ -287,16 +308,9 @@ mod tests {
                 .filter(|c| c.contains("connec"))
                 .count()
         };
-        let mut held = Vec::new();
-        let outcome = loop {
-            let start = Instant::now();
-            match Client::connect(&path, t) {
-                Ok(c) => held.push(c),
-                Err(e) => break (e, start.elapsed(), helpers()),
-            }
-            assert!(held.len() < 64, "the backlog never filled");
-        };
-        let (err, took, helpers_left) = outcome;
+        let start = Instant::now();
+        let err = Client::connect(&path, t).unwrap_err();
+        let (took, helpers_left) = (start.elapsed(), helpers());
         assert!(matches!(err, ClientError::Timeout(_)), "{err:?}");
         assert!(err.is_unreachable());
         assert!(took >= Duration::from_millis(150), "{took:?}");
@@ -329,23 +343,8 @@ mod tests {
 
     #[test]
     fn a_timeout_that_rounds_to_zero_still_bounds_the_connect() {
-        let dir = std::env::temp_dir().join(format!("elevated-proto-z-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("busy.sock");
-        let _ = std::fs::remove_file(&path);
-        let listener = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
-        listener.bind(&SockAddr::unix(&path).unwrap()).unwrap();
-        listener.listen(1).unwrap();
         // Fill the backlog with a normal timeout, then ask with 1 ns.
-        let mut held = Vec::new();
-        let t = Timeouts {
-            connect: Duration::from_millis(100),
-            ..Timeouts::default()
-        };
-        while let Ok(c) = Client::connect(&path, t) {
-            held.push(c);
-            assert!(held.len() < 64, "the backlog never filled");
-        }
+        let (dir, path, listener, _held) = full_backlog("z");
         let tiny = Timeouts {
             connect: Duration::from_nanos(1),
             ..Timeouts::default()

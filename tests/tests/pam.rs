@@ -121,16 +121,22 @@ fn a_stopped_daemon_fails_closed_within_the_timeout_or_open_when_told() {
     assert!(ok, "fail=open denied: {out}");
 }
 
-/// A fake daemon on a socket of its own: `garbage` answers every
-/// connection with junk and hangs up; otherwise it accepts and never
-/// answers.
-fn fake(garbage: bool) -> (tempfile::TempDir, PathBuf) {
+/// A listening socket for a fake daemon, in a directory of its own.
+fn fake_socket() -> (tempfile::TempDir, PathBuf, UnixListener) {
     let dir = tempfile::Builder::new()
         .prefix("elvt-fake")
         .tempdir()
         .unwrap();
     let path = dir.path().join("fake.sock");
     let listener = UnixListener::bind(&path).unwrap();
+    (dir, path, listener)
+}
+
+/// A fake daemon on a socket of its own: `garbage` answers every
+/// connection with junk and hangs up; otherwise it accepts and never
+/// answers.
+fn fake(garbage: bool) -> (tempfile::TempDir, PathBuf) {
+    let (dir, path, listener) = fake_socket();
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for s in listener.incoming() {
@@ -257,12 +263,7 @@ fn a_request_filed_at_login_is_allowed_when_approved_during_the_wait() {
 fn hangs_up_after_one_answer(user: &TestUser) -> (tempfile::TempDir, PathBuf) {
     use elevated_proto::frame::{encode, read_frame};
     use elevated_proto::{ClientMessage, LoginVerdict, Request, Response, ServerMessage};
-    let dir = tempfile::Builder::new()
-        .prefix("elvt-fake")
-        .tempdir()
-        .unwrap();
-    let path = dir.path().join("fake.sock");
-    let listener = UnixListener::bind(&path).unwrap();
+    let (dir, path, listener) = fake_socket();
     let view: elevated_proto::RequestView = serde_json::from_value(serde_json::json!({
         "id": "k3f9x2ma", "state": "pending", "role": "shell", "user": user.name,
         "uid": user.uid, "host": "testhost", "duration_secs": 600,
