@@ -51,6 +51,16 @@ pub enum Cmd {
         #[arg(long = "context", value_name = "KEY=VALUE")]
         context: Vec<String>,
     },
+    /// End every grant now: revoke active grants, cancel pending requests,
+    /// remove every drop-in and take back every group membership the daemon
+    /// added. Run with the daemon stopped; the package's removal scripts
+    /// call it. Only the settings file is read (a broken policy cannot stop
+    /// it).
+    RevokeAll {
+        /// Recorded in every audit row.
+        #[arg(long, default_value = "revoked by the administrator")]
+        reason: String,
+    },
     /// Print the manual page (roff) on stdout, for packagers.
     #[command(hide = true)]
     Man,
@@ -74,6 +84,7 @@ pub fn main() -> ExitCode {
         None => run_daemon(args.config),
         Some(Cmd::CheckConfig) => check_config(args.config),
         Some(Cmd::Man) => man(),
+        Some(Cmd::RevokeAll { reason }) => revoke_all(args.config, &reason),
         Some(Cmd::Explain {
             user,
             role,
@@ -166,6 +177,68 @@ fn check_config(config: Option<PathBuf>) -> ExitCode {
         cfg.host.name
     );
     ExitCode::SUCCESS
+}
+
+/// `elevated revoke-all`: see [`Cmd::RevokeAll`].
+fn revoke_all(config: Option<PathBuf>, reason: &str) -> ExitCode {
+    let (settings, config_path) = match crate::config::settings::Settings::load(config.as_deref()) {
+        Ok(s) => s,
+        Err(errs) => {
+            for e in &errs.0 {
+                eprintln!("{e}");
+            }
+            eprintln!("elevated revoke-all: the settings do not load; nothing was changed");
+            return ExitCode::FAILURE;
+        }
+    };
+    let db = settings.daemon.state_dir.join("elevated.db");
+    if !db.exists() {
+        println!(
+            "elevated: no state database at {}: nothing to revoke",
+            db.display()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let store = match crate::store::Store::open(&db) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("elevated revoke-all: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Policy, host and user facts are not needed to take grants away, so a
+    // policy that no longer loads cannot keep a grant alive.
+    let host = crate::policy::HostFacts {
+        name: settings
+            .host
+            .name
+            .clone()
+            .unwrap_or_else(crate::sys::hostname),
+        tags: Default::default(),
+        max_duration: settings.requests.max_duration,
+    };
+    let cfg = Loaded {
+        settings,
+        config_path,
+        policy: Default::default(),
+        host,
+        users: Default::default(),
+    };
+    let engine = std::sync::Arc::new(crate::engine::Engine::new(store, std::sync::Arc::new(cfg)));
+    engine.attach();
+    match engine.revoke_all("root", reason, Timestamp::now()) {
+        Ok(r) => {
+            println!(
+                "elevated: {} grant(s) revoked, {} pending request(s) cancelled, {} other group membership(s) taken back",
+                r.revoked, r.cancelled, r.groups_removed
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("elevated revoke-all: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// What `explain` is asked.

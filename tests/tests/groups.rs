@@ -271,3 +271,59 @@ fn a_login_grant_that_ends_ends_the_sessions_it_allowed() {
         audit_events(&d).contains(&"processes_ended".to_owned())
     });
 }
+
+/// `elevated revoke-all` (what removing the package runs, with the daemon
+/// stopped) ends every grant and takes back the membership, which carries
+/// no expiry of its own; a pending request is cancelled.
+#[test]
+fn revoke_all_takes_back_memberships_while_the_daemon_is_down() {
+    require_root();
+    let granted = TestGroup::new("ga");
+    let user = TestUser::new("ga", &[]);
+    let approver = TestUser::new("gb", &[]);
+    let mut d = Daemon::new("");
+    d.policy(
+        "10-g.toml",
+        &format!(
+            "[roles.grp]\ngroups = [\"{g}\"]\nsudo = {{ commands = [\"/usr/bin/id\"] }}\n\n\
+             [roles.later]\nsudo = {{ commands = [\"/usr/bin/id\"] }}\n\n\
+             [[rules]]\nrole = \"grp\"\nwho = {{ users = [\"{u}\"] }}\n\n\
+             [[rules]]\nrole = \"later\"\nwho = {{ users = [\"{u}\"] }}\n\
+             approval = {{ count = 1, approvers = {{ users = [\"{a}\"] }} }}\n",
+            g = granted.name,
+            u = user.name,
+            a = approver.name,
+        ),
+    );
+    d.start();
+    let grant = request(&d, &user, "1h");
+    let out = d.elevate(
+        Some(&user),
+        &["--json", "request", "later", "--no-wait", "--reason", "x"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{:?}", text(&out));
+    let pending = json(&out);
+    assert!(member(&user, &granted));
+    assert_eq!(d.dropins().len(), 1);
+    d.stop();
+
+    let out = d.elevated_cmd(&["revoke-all", "--reason", "package removed"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("1 grant(s) revoked"), "{stdout}");
+    assert!(
+        stdout.contains("1 pending request(s) cancelled"),
+        "{stdout}"
+    );
+    assert!(!member(&user, &granted), "{}", groups_of(&user));
+    assert!(d.dropins().is_empty(), "{:?}", d.dropins());
+
+    d.start();
+    let show =
+        |id: &serde_json::Value| json(&d.elevate(None, &["--json", "show", id.as_str().unwrap()]));
+    assert_eq!(show(&grant["id"])["state"], "revoked");
+    assert_eq!(show(&pending["id"])["state"], "cancelled");
+    let events = audit_events(&d);
+    assert!(events.contains(&"revoked".to_owned()), "{events:?}");
+    assert!(events.contains(&"group_removed".to_owned()), "{events:?}");
+}

@@ -141,12 +141,15 @@ fn deb_installs_serves_and_purges_without_leftovers() {
     // grant into the real /etc/sudoers.d.
     let group = TestGroup::new("pkg");
     let user = TestUser::new("pkgu", &[&group]);
+    // The role also adds a group: memberships carry no NOTAFTER, so only
+    // the package's removal script can take this one back.
+    let granted = TestGroup::new("pkgg");
     fs::write(
         POLICY,
         format!(
-            "[roles.elvt-pkg]\nsudo = {{ commands = [\"/usr/bin/id\"] }}\n\n\
+            "[roles.elvt-pkg]\nsudo = {{ commands = [\"/usr/bin/id\"] }}\ngroups = [\"{}\"]\n\n\
              [[rules]]\nrole = \"elvt-pkg\"\nwho = {{ groups = [\"{}\"] }}\n",
-            group.name
+            granted.name, group.name
         ),
     )
     .unwrap();
@@ -180,6 +183,10 @@ fn deb_installs_serves_and_purges_without_leftovers() {
     let grant = format!("elevated_{}", view["id"].as_str().unwrap());
     assert_eq!(dropins(), vec![grant.clone()]);
     assert_eq!(mode(&format!("/etc/sudoers.d/{grant}")), 0o440);
+    assert!(
+        group_members(&granted.name).contains(&user.name),
+        "the grant added no membership"
+    );
     daemon.stop();
 
     // A drop-in no daemon knows of goes too.
@@ -203,6 +210,10 @@ fn deb_installs_serves_and_purges_without_leftovers() {
         dropins(),
         Vec::<String>::new(),
         "grants outlived the package"
+    );
+    assert!(
+        !group_members(&granted.name).contains(&user.name),
+        "a group membership outlived the package"
     );
     ok(Command::new("visudo").arg("-c"));
     for gone in [
@@ -388,4 +399,17 @@ fn package_metadata_is_consistent() {
         changelog.starts_with(&version),
         "packaging/debian/changelog must start with {version}"
     );
+}
+
+/// The members `/etc/group` lists for `group`.
+fn group_members(group: &str) -> Vec<String> {
+    let line = ok(Command::new("getent").args(["group", group]));
+    line.trim()
+        .rsplit(':')
+        .next()
+        .unwrap_or("")
+        .split(',')
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+        .collect()
 }

@@ -18,6 +18,7 @@ mod notify;
 mod peer;
 mod reconcile;
 mod request;
+mod teardown;
 mod view;
 
 use std::collections::BTreeSet;
@@ -36,6 +37,7 @@ use crate::sys::users::Account;
 pub use peer::{Context, Peer};
 pub use reconcile::ReconcileReport;
 pub use request::{NewRequest, Reauth};
+pub use teardown::TeardownReport;
 pub use view::new_id;
 
 /// Why an operation failed; mapped to a [`Response::Error`].
