@@ -327,3 +327,94 @@ fn revoke_all_takes_back_memberships_while_the_daemon_is_down() {
     assert!(events.contains(&"revoked".to_owned()), "{events:?}");
     assert!(events.contains(&"group_removed".to_owned()), "{events:?}");
 }
+
+/// The user is granted the same group again while the ended grant's sweep
+/// waits out its grace period: the process that ignored SIGTERM now holds
+/// what a live grant gives, so it is spared, not killed (and the audit row
+/// says so).
+#[test]
+fn a_regrant_during_the_grace_period_spares_the_new_holder() {
+    require_root();
+    let group = TestGroup::new("gr");
+    let user = TestUser::new("r", &[]);
+    let mut d = Daemon::new("");
+    d.policy(
+        "10-g.toml",
+        &format!(
+            "[roles.grp]\ngroups = [\"{g}\"]\non_expiry = \"terminate\"\nterminate_grace = \"4s\"\n\n\
+             [[rules]]\nrole = \"grp\"\nwho = {{ users = [\"{u}\"] }}\n",
+            g = group.name,
+            u = user.name,
+        ),
+    );
+    d.start();
+    let _first = request(&d, &user, "2s");
+    let mut holder = as_user(&user, "sh", &["-c", "trap '' TERM; sleep 30; :"])
+        .spawn()
+        .unwrap();
+    wait_until("the first window to end", Duration::from_secs(10), || {
+        !member(&user, &group)
+    });
+    // Inside the grace period: the same group again.
+    let _second = request(&d, &user, "1m");
+    assert!(member(&user, &group));
+    wait_until("the sweep's audit row", Duration::from_secs(15), || {
+        audit_events(&d).contains(&"processes_ended".to_owned())
+    });
+    let v = json(&d.elevate(None, &["--json", "audit"]));
+    let row = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["event"] == "processes_ended")
+        .unwrap()
+        .to_string();
+    assert!(row.contains("spared"), "{row}");
+    assert!(
+        !gone(&mut holder),
+        "a process holding a group granted again was killed"
+    );
+    let _ = Command::new("pkill")
+        .args(["-KILL", "-u", &user.name])
+        .status();
+    let _ = holder.wait();
+}
+
+/// A login grant that ends does not end sessions while another login grant
+/// of the same user still allows them.
+#[test]
+fn a_login_sweep_spares_sessions_another_login_grant_allows() {
+    require_root();
+    let user = TestUser::new("l", &[]);
+    let mut d = Daemon::new("[login]\nrequire_grant = true\n");
+    d.policy(
+        "10-login.toml",
+        &format!(
+            "[roles.shell]\nlogin = true\non_expiry = \"terminate\"\nterminate_grace = \"1s\"\n\n\
+             [roles.shell2]\nlogin = true\n\n\
+             [[rules]]\nrole = \"shell\"\nwho = {{ users = [\"{u}\"] }}\n\n\
+             [[rules]]\nrole = \"shell2\"\nwho = {{ users = [\"{u}\"] }}\n",
+            u = user.name
+        ),
+    );
+    d.start();
+    let out = d.elevate(Some(&user), &["--json", "request", "shell", "--for", "3s"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let out = d.elevate(
+        Some(&user),
+        &["--json", "request", "shell2", "--for", "10m"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    std::thread::sleep(Duration::from_millis(1200));
+    let mut session = as_user(&user, "sleep", &["30"]).spawn().unwrap();
+    assert_eq!(json(&out)["state"], "active");
+    // Past the first window and its grace.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        !gone(&mut session),
+        "a session another login grant allows was ended"
+    );
+    assert!(!audit_events(&d).contains(&"processes_ended".to_owned()));
+    let _ = session.kill();
+    let _ = session.wait();
+}

@@ -159,12 +159,19 @@ impl Engine {
         let weak = self.me.get().cloned();
         let job = move |engine: &Engine| {
             let (event, detail) = match mode {
-                OnExpiry::Terminate => match crate::sys::procs::end_processes(&target, grace) {
-                    Ok(report) if report.ended.is_empty() => return,
-                    Ok(report) => ("processes_ended", json!({"report": report})),
-                    Err(e) => ("processes_sweep_failed", json!({"error": e.to_string()})),
-                },
-                OnExpiry::Warn => match crate::sys::procs::find(Path::new("/proc"), &target) {
+                OnExpiry::Terminate => {
+                    match crate::sys::procs::end_processes(&target, grace, &|t| {
+                        engine.still_due(&rid, t)
+                    }) {
+                        Ok(report) if report.ended.is_empty() => return,
+                        Ok(report) => ("processes_ended", json!({"report": report})),
+                        Err(e) => ("processes_sweep_failed", json!({"error": e.to_string()})),
+                    }
+                }
+                OnExpiry::Warn => match crate::sys::procs::find(
+                    Path::new("/proc"),
+                    &engine.still_due(&rid, &target),
+                ) {
                     Ok(found) if found.is_empty() => return,
                     Ok(found) => ("processes_outlived", json!({"found": found})),
                     Err(e) => ("processes_sweep_failed", json!({"error": e.to_string()})),

@@ -17,6 +17,7 @@ mod login;
 mod notify;
 mod peer;
 mod reconcile;
+mod regrant;
 mod request;
 mod teardown;
 mod view;

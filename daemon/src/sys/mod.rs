@@ -1,11 +1,13 @@
 //! The only place for raw system calls and the only module allowed `unsafe`
 //! (taking ownership of the socket systemd passes); every `unsafe` block
-//! carries a `// SAFETY:` comment. User and group lookups and signals go
-//! through `nix`, peer credentials through tokio.
+//! carries a `// SAFETY:` comment. User and group lookups go through `nix`,
+//! signals to chosen processes through pidfds (`pidfd`), peer credentials
+//! through tokio.
 #![allow(unsafe_code)]
 
 pub mod caps;
 pub mod child;
+pub mod pidfd;
 pub mod procs;
 pub mod systemd;
 pub mod users;

@@ -12,8 +12,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::{sysconf, Pid, SysconfVar};
+use nix::sys::signal::Signal;
+use nix::unistd::{sysconf, SysconfVar};
+
+use super::pidfd::PidFd;
 
 use crate::grant::sweep::{
     parse_btime, parse_environ, parse_stat, parse_status, select, Clock, ProcInfo, SudoEnv, Target,
@@ -131,6 +133,9 @@ pub enum Outcome {
     Terminated,
     /// It outlived the grace period and was killed with SIGKILL.
     Killed,
+    /// It outlived the grace period but was spared: by then another grant
+    /// gave the user what it held again.
+    Spared,
     /// It was still there after SIGKILL (uninterruptible sleep, most
     /// likely); it dies when the kernel lets it.
     Survived,
@@ -170,16 +175,22 @@ fn alive(v: &Victim) -> bool {
     parse_stat(&text).is_some_and(|s| s.start_ticks == v.start_ticks && !s.is_dead())
 }
 
-fn signal(v: &Victim, sig: Signal) -> Result<bool, String> {
-    let pid = i32::try_from(v.pid).map_err(|_| format!("pid {} out of range", v.pid))?;
-    if !alive(v) {
-        return Ok(false);
+/// A handle on the chosen process, or `Ok(None)` when it is gone. The
+/// start time is checked *after* the handle is open: a match proves the
+/// handle names the process chosen (a running process keeps its pid), so
+/// every later signal through it can never reach a process that reused
+/// the pid.
+fn handle(v: &Victim) -> Result<Option<PidFd>, String> {
+    match PidFd::open(v.pid) {
+        Ok(fd) if alive(v) => Ok(Some(fd)),
+        Ok(_) => Ok(None),
+        Err(e) if e.raw_os_error() == Some(Errno::ESRCH as i32) => Ok(None),
+        Err(e) => Err(format!("pidfd_open: {e}")),
     }
-    match kill(Pid::from_raw(pid), sig) {
-        Ok(()) => Ok(true),
-        Err(Errno::ESRCH) => Ok(false),
-        Err(e) => Err(format!("{sig}: {e}")),
-    }
+}
+
+fn signal(fd: &PidFd, sig: Signal) -> Result<bool, String> {
+    fd.signal(sig).map_err(|e| format!("{sig}: {e}"))
 }
 
 /// Waits until none of `pending` is alive or `limit` has passed; returns
@@ -196,31 +207,74 @@ fn wait_gone(victims: &[Victim], mut pending: Vec<usize>, limit: Duration) -> Ve
 }
 
 /// Sends SIGTERM to every process, waits up to `grace` for them to exit,
-/// then SIGKILLs the rest. Each process is checked against its start time
-/// before every signal, so a reused pid is never signalled.
+/// then SIGKILLs the rest. Signals go through pidfds opened and checked
+/// against each process's start time, so a reused pid is never signalled.
 #[must_use]
 pub fn terminate(victims: &[Victim], grace: Duration) -> Report {
+    terminate_while(victims, grace, &|| None)
+}
+
+/// [`terminate`], asking `still_due` before the SIGKILL which processes are
+/// still to be ended (`None`: all of them). One no longer listed — the user
+/// was granted the same group again during the grace period — is spared.
+#[must_use]
+pub fn terminate_while(
+    victims: &[Victim],
+    grace: Duration,
+    still_due: &dyn Fn() -> Option<Vec<Victim>>,
+) -> Report {
     let mut outcomes: Vec<Option<Outcome>> = vec![None; victims.len()];
+    let mut handles: Vec<Option<PidFd>> = Vec::with_capacity(victims.len());
     let mut pending = Vec::new();
     for (i, v) in victims.iter().enumerate() {
-        match signal(v, Signal::SIGTERM) {
+        let fd = match handle(v) {
+            Ok(Some(fd)) => fd,
+            Ok(None) => {
+                outcomes[i] = Some(Outcome::AlreadyGone);
+                handles.push(None);
+                continue;
+            }
+            Err(error) => {
+                outcomes[i] = Some(Outcome::Failed { error });
+                handles.push(None);
+                continue;
+            }
+        };
+        match signal(&fd, Signal::SIGTERM) {
             Ok(true) => pending.push(i),
             Ok(false) => outcomes[i] = Some(Outcome::AlreadyGone),
             Err(error) => outcomes[i] = Some(Outcome::Failed { error }),
         }
+        handles.push(Some(fd));
     }
     let stubborn = wait_gone(victims, pending.clone(), grace);
+    let due = if stubborn.is_empty() {
+        None
+    } else {
+        still_due()
+    };
     let mut killed = Vec::new();
     for i in &pending {
         if !stubborn.contains(i) {
             outcomes[*i] = Some(Outcome::Terminated);
             continue;
         }
-        match victims.get(*i).map(|v| signal(v, Signal::SIGKILL)) {
-            Some(Ok(true)) => killed.push(*i),
-            Some(Ok(false)) => outcomes[*i] = Some(Outcome::Terminated),
-            Some(Err(error)) => outcomes[*i] = Some(Outcome::Failed { error }),
-            None => {}
+        let (Some(v), Some(Some(fd))) = (victims.get(*i), handles.get(*i)) else {
+            continue;
+        };
+        if let Some(due) = &due {
+            if !due
+                .iter()
+                .any(|d| d.pid == v.pid && d.start_ticks == v.start_ticks)
+            {
+                outcomes[*i] = Some(Outcome::Spared);
+                continue;
+            }
+        }
+        match signal(fd, Signal::SIGKILL) {
+            Ok(true) => killed.push(*i),
+            Ok(false) => outcomes[*i] = Some(Outcome::Terminated),
+            Err(error) => outcomes[*i] = Some(Outcome::Failed { error }),
         }
     }
     let survivors = wait_gone(victims, killed.clone(), KILL_WAIT);
@@ -246,11 +300,20 @@ pub fn terminate(victims: &[Victim], grace: Duration) -> Report {
 
 /// Finds and ends the processes of `target` in the real `/proc`, then looks
 /// once more for any started meanwhile (a child forked during the grace
-/// period) and ends those too.
-pub fn end_processes(target: &Target, grace: Duration) -> Result<Report, GrantError> {
+/// period) and ends those too. `now_due` turns the target into what is
+/// still to be ended at each step: a group or login access granted again
+/// meanwhile by another grant is left out, so its new processes live.
+pub fn end_processes(
+    target: &Target,
+    grace: Duration,
+    now_due: &dyn Fn(&Target) -> Target,
+) -> Result<Report, GrantError> {
     let root = Path::new(PROC);
-    let mut report = terminate(&find(root, target)?, grace);
-    let mut again = find(root, target)?;
+    // If /proc cannot be read again, keep to the first choice: the window
+    // has ended, and ending too much is safer than keeping a privilege.
+    let still_due = || find(root, &now_due(target)).ok();
+    let mut report = terminate_while(&find(root, &now_due(target))?, grace, &still_due);
+    let mut again = find(root, &now_due(target))?;
     again.retain(|v| {
         !report
             .ended
@@ -258,7 +321,9 @@ pub fn end_processes(target: &Target, grace: Duration) -> Result<Report, GrantEr
             .any(|(w, _)| w.pid == v.pid && w.start_ticks == v.start_ticks)
     });
     if !again.is_empty() {
-        report.ended.extend(terminate(&again, grace).ended);
+        report
+            .ended
+            .extend(terminate_while(&again, grace, &still_due).ended);
     }
     Ok(report)
 }

@@ -224,7 +224,7 @@ fn root_sudo_sessions_in_the_window_are_found_with_descendants() {
     };
     assert!(find(Path::new(PROC), &old).unwrap().is_empty());
 
-    let report = end_processes(&target, Duration::from_secs(5)).unwrap();
+    let report = end_processes(&target, Duration::from_secs(5), &Target::clone).unwrap();
     assert_eq!(report.ended.len(), 2, "{report:?}");
     assert!(
         report.ended.iter().all(|(_, o)| *o == Outcome::Terminated),
@@ -234,4 +234,37 @@ fn root_sudo_sessions_in_the_window_are_found_with_descendants() {
     assert!(plain.wait_for(Duration::from_millis(10)).is_none());
     target.runas_uid = None;
     assert!(find(Path::new(PROC), &target).unwrap().is_empty());
+}
+
+/// Root: a process that ignored SIGTERM is spared when, by the end of the
+/// grace period, it is no longer due (its group was granted again).
+#[test]
+fn root_a_process_no_longer_due_is_spared() {
+    let _lock = root_lock();
+    let user = TestUser::new("u", &[]);
+    let mut stubborn = user.spawn(&[], &[], &["sh", "-c", "trap '' TERM; sleep 60; :"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", stubborn.pid())).unwrap();
+    let victim = Victim {
+        pid: stubborn.pid(),
+        start_ticks: crate::grant::sweep::parse_stat(&stat).unwrap().start_ticks,
+        name: "sh".into(),
+        uid: user.uid,
+        reason: Reason::LoginSession,
+    };
+    let report = terminate_while(
+        std::slice::from_ref(&victim),
+        Duration::from_millis(300),
+        &|| Some(Vec::new()),
+    );
+    assert_eq!(outcome(&report, stubborn.pid()), Outcome::Spared);
+    assert!(stubborn.wait_for(Duration::from_millis(200)).is_none());
+    // Still due: killed.
+    let report = terminate_while(
+        std::slice::from_ref(&victim),
+        Duration::from_millis(300),
+        &|| Some(vec![victim.clone()]),
+    );
+    assert_eq!(outcome(&report, stubborn.pid()), Outcome::Killed);
+    assert!(stubborn.wait_for(Duration::from_secs(5)).is_some());
 }
