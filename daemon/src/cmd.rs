@@ -226,7 +226,11 @@ fn revoke_all(config: Option<PathBuf>, reason: &str) -> ExitCode {
     };
     let engine = std::sync::Arc::new(crate::engine::Engine::new(store, std::sync::Arc::new(cfg)));
     engine.attach();
-    match engine.revoke_all("root", reason, Timestamp::now()) {
+    let result = engine.revoke_all("root", reason, Timestamp::now());
+    // Set-gid files and processes of the ended group grants are dealt with
+    // before the command returns (and the package's files go).
+    engine.wait_for_sweeps();
+    match result {
         Ok(r) => {
             println!(
                 "elevated: {} grant(s) revoked, {} pending request(s) cancelled, {} other group membership(s) taken back",

@@ -41,7 +41,7 @@ impl Daemon {
         let dir = tempfile::Builder::new().prefix("elvt-").tempdir().unwrap();
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
         let p = dir.path();
-        for sub in ["policy.d", "host.d", "users.d", "sudoers.d"] {
+        for sub in ["policy.d", "host.d", "users.d", "sudoers.d", "home"] {
             fs::create_dir(p.join(sub)).unwrap();
             fs::set_permissions(p.join(sub), fs::Permissions::from_mode(0o755)).unwrap();
         }
@@ -51,7 +51,8 @@ impl Daemon {
             "[daemon]\nsocket = \"{p}/run/elevated.sock\"\nstate_dir = \"{p}/state\"\n\
              sudoers_dir = \"{p}/sudoers.d\"\npolicy_dir = \"{p}/policy.d\"\n\
              host_dir = \"{p}/host.d\"\nusers_dir = \"{p}/users.d\"\n\
-             syslog_socket = \"{p}/syslog.sock\"\n\n[host]\nname = \"{host}\"\n{extra}\n",
+             syslog_socket = \"{p}/syslog.sock\"\n\
+             setgid_scan = [\"{p}/home\"]\n\n[host]\nname = \"{host}\"\n{extra}\n",
             p = p.display()
         );
         write_mode(&config, &text, 0o644);

@@ -418,3 +418,79 @@ fn a_login_sweep_spares_sessions_another_login_grant_allows() {
     let _ = session.kill();
     let _ = session.wait();
 }
+
+/// During the window the user copies a binary, `chgrp`s it to the granted
+/// group and sets the set-gid bit: after the window the bit is gone (and
+/// audited), so the copy no longer runs with the group. A set-gid
+/// directory loses the bit too; a file of another group keeps it.
+#[test]
+fn a_setgid_file_made_during_the_window_loses_the_group_after_it() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    require_root();
+    let group = TestGroup::new("gx");
+    let user = TestUser::new("x", &[]);
+    let mut d = Daemon::new("");
+    d.policy(
+        "10-g.toml",
+        &format!(
+            "[roles.grp]\ngroups = [\"{g}\"]\n\n[[rules]]\nrole = \"grp\"\nwho = {{ users = [\"{u}\"] }}\n",
+            g = group.name,
+            u = user.name,
+        ),
+    );
+    d.start();
+    // The user's own directory under the scanned root (a home directory).
+    let home = d.dir.path().join("home").join(&user.name);
+    std::fs::create_dir(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let chown = Command::new("chown")
+        .args([&user.name, home.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let _v = request(&d, &user, "3s");
+    let (file, dir) = (home.join("myid"), home.join("shared"));
+    let script = format!(
+        "cp /usr/bin/id {f} && chgrp {g} {f} && chmod 2755 {f} && \
+         mkdir {dd} && chgrp {g} {dd} && chmod 2775 {dd} && \
+         cp /usr/bin/id {f}2 && chmod 2755 {f}2",
+        f = file.display(),
+        dd = dir.display(),
+        g = group.name
+    );
+    let out = as_user(&user, "sh", &["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().mode() & 0o7777;
+    assert_eq!(
+        mode(&file),
+        0o2755,
+        "the user could make it during the window"
+    );
+    wait_until("the bit to be cleared", Duration::from_secs(15), || {
+        mode(&file) & 0o2000 == 0
+    });
+    assert_eq!(mode(&file), 0o755);
+    assert_eq!(mode(&dir), 0o775, "a set-gid directory loses the bit too");
+    assert_eq!(
+        mode(&home.join("myid2")),
+        0o2755,
+        "a set-gid file of the user's own group is not the grant's"
+    );
+    assert!(!member(&user, &group));
+    // Run by the user, the copy no longer carries the group.
+    let out = as_user(&user, file.to_str().unwrap(), &["-G"])
+        .output()
+        .unwrap();
+    let gids = text(&out).0;
+    assert!(
+        !gids.split_whitespace().any(|g| g == group.gid.to_string()),
+        "still runs with the group: {gids}"
+    );
+    wait_until("the audit rows", Duration::from_secs(5), || {
+        audit_events(&d)
+            .iter()
+            .filter(|e| *e == "setgid_neutralised")
+            .count()
+            == 2
+    });
+}

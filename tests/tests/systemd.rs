@@ -80,6 +80,8 @@ fn tells_systemd_it_is_ready_and_alive() {
 /// Bit numbers of the capabilities the daemon documents keeping.
 const KEPT: &[u32] = &[
     0,  // CAP_CHOWN
+    2,  // CAP_DAC_READ_SEARCH
+    3,  // CAP_FOWNER
     5,  // CAP_KILL
     19, // CAP_SYS_PTRACE
     29, // CAP_AUDIT_WRITE

@@ -62,6 +62,13 @@ pub struct DaemonSettings {
     /// How often the host is reconciled with the store.
     #[serde(deserialize_with = "de_duration")]
     pub reconcile_interval: Duration,
+    /// Where to look, when a group grant ends, for set-gid files the user
+    /// made with the granted group (mounts that are `nosuid`, pseudo or
+    /// network file systems are skipped).
+    pub setgid_scan: Vec<PathBuf>,
+    /// How long that look may take before it stops (and says so).
+    #[serde(deserialize_with = "de_duration")]
+    pub setgid_scan_timeout: Duration,
 }
 
 impl Default for DaemonSettings {
@@ -79,6 +86,8 @@ impl Default for DaemonSettings {
             gpasswd: PathBuf::from("/usr/bin/gpasswd"),
             reauth_service: "elevate".to_owned(),
             reconcile_interval: Duration::from_secs(60),
+            setgid_scan: vec![PathBuf::from("/")],
+            setgid_scan_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -253,7 +262,10 @@ impl Settings {
             ("syslog_socket", &d.syslog_socket),
             ("visudo", &d.visudo),
             ("gpasswd", &d.gpasswd),
-        ] {
+        ]
+        .into_iter()
+        .chain(d.setgid_scan.iter().map(|p| ("setgid_scan", p)))
+        {
             if !p.is_absolute() {
                 errs.push(ConfigError::file(
                     path,

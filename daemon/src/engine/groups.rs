@@ -158,6 +158,9 @@ impl Engine {
         let grace = Duration::from_secs(row.grant.terminate_grace_secs.max(1));
         let weak = self.me.get().cloned();
         let job = move |engine: &Engine| {
+            // Files first: a set-gid file could otherwise start new holders
+            // of the group while processes are being ended.
+            engine.neutralise_setgid(&rid, &target);
             let (event, detail) = match mode {
                 OnExpiry::Terminate => {
                     match crate::sys::procs::end_processes(&target, grace, &|t| {
@@ -190,8 +193,23 @@ impl Engine {
         let spawned = std::thread::Builder::new()
             .name("elevated-sweep".into())
             .spawn(move || job(&engine));
-        if let Err(e) = spawned {
-            tracing::error!("cannot start the process sweep: {e}");
+        match spawned {
+            Ok(handle) => {
+                let mut running = self.sweeps.lock().unwrap_or_else(|p| p.into_inner());
+                running.retain(|h| !h.is_finished());
+                running.push(handle);
+            }
+            Err(e) => tracing::error!("cannot start the process sweep: {e}"),
+        }
+    }
+
+    /// Waits for every sweep started so far to finish (each is bounded by
+    /// its grace period and `setgid_scan_timeout`). For one-shot commands
+    /// (`revoke-all`) that must not exit with a sweep half done.
+    pub fn wait_for_sweeps(&self) {
+        let running = std::mem::take(&mut *self.sweeps.lock().unwrap_or_else(|p| p.into_inner()));
+        for h in running {
+            let _ = h.join();
         }
     }
 

@@ -19,6 +19,7 @@ mod peer;
 mod reconcile;
 mod regrant;
 mod request;
+mod setgid;
 mod teardown;
 mod view;
 
@@ -122,6 +123,9 @@ pub struct Engine {
     transitions: tokio::sync::broadcast::Sender<AuditRow>,
     /// Set by [`Engine::attach`] for work on other threads.
     me: std::sync::OnceLock<std::sync::Weak<Engine>>,
+    /// Process and set-gid sweeps still running, for
+    /// [`Engine::wait_for_sweeps`].
+    sweeps: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// The store's file, for reads that must not take the lock.
     db_path: Option<std::path::PathBuf>,
     /// One read-only connection for those reads, opened on first use and
@@ -214,6 +218,7 @@ impl Engine {
             deadlines_changed: tokio::sync::Notify::new(),
             transitions: tokio::sync::broadcast::channel(1024).0,
             me: std::sync::OnceLock::new(),
+            sweeps: Mutex::new(Vec::new()),
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod groups;
 pub mod privileged;
+pub mod setgid;
 pub mod sudoers;
 pub mod sweep;
 #[cfg(test)]

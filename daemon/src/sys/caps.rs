@@ -1,8 +1,8 @@
 //! Dropping capabilities once the daemon has bound its socket and opened its
 //! store. Root owns everything the daemon writes (`/etc/sudoers.d`, its
 //! store, and the `/etc/group` and `/etc/gshadow` that `gpasswd` rewrites),
-//! so plain owner permissions suffice and no `CAP_DAC_*` is kept. What is
-//! kept, and why (see docs/hardening.md):
+//! so plain owner permissions suffice for those. What is kept, and why (see
+//! docs/hardening.md):
 //!
 //! - `CAP_CHOWN`: drop-ins are made root:root before they are checked,
 //!   whatever group the daemon's files would otherwise get.
@@ -13,6 +13,10 @@
 //!   rule; without it such sessions would be silently missed.
 //! - `CAP_AUDIT_WRITE`: PAM modules write audit records during
 //!   re-authentication.
+//! - `CAP_DAC_READ_SEARCH` and `CAP_FOWNER`: when a group grant ends, the
+//!   set-gid files the user made with the group are found in directories
+//!   only they can read (a home directory is 0700) and lose the bit, which
+//!   `fchmod` allows only to the file's owner without `CAP_FOWNER`.
 //!
 //! Everything else is dropped from the effective, permitted, inheritable,
 //! ambient and bounding sets, so children (`visudo`, `gpasswd`) can never
@@ -27,6 +31,8 @@ pub const KEPT: &[Capability] = &[
     Capability::CAP_KILL,
     Capability::CAP_SYS_PTRACE,
     Capability::CAP_AUDIT_WRITE,
+    Capability::CAP_DAC_READ_SEARCH,
+    Capability::CAP_FOWNER,
 ];
 
 /// Drops every capability not in [`KEPT`]. Returns the names kept, for the

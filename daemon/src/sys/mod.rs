@@ -9,6 +9,7 @@ pub mod caps;
 pub mod child;
 pub mod pidfd;
 pub mod procs;
+pub mod setgid;
 pub mod systemd;
 pub mod users;
 
