@@ -226,7 +226,7 @@ fn revoke_all(config: Option<PathBuf>, reason: &str) -> ExitCode {
     };
     let engine = std::sync::Arc::new(crate::engine::Engine::new(store, std::sync::Arc::new(cfg)));
     engine.attach();
-    let result = engine.revoke_all("root", reason, Timestamp::now());
+    let result = engine.revoke_all("root", reason, engine.now());
     // Set-gid files and processes of the ended group grants are dealt with
     // before the command returns (and the package's files go).
     engine.wait_for_sweeps();

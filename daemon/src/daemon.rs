@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::Timestamp;
 use tokio::net::UnixListener;
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -107,7 +106,7 @@ pub fn prepare(config: Option<&Path>) -> Result<Arc<Engine>, StartError> {
     let engine = Arc::new(Engine::new(store, Arc::new(cfg)));
     engine.attach();
     let report = engine
-        .reconcile(Timestamp::now())
+        .reconcile(engine.now())
         .map_err(|e| StartError::Reconcile(e.to_string()))?;
     tracing::info!(
         "reconciled at start: {} expired, {} timed out, {} stray files removed, {} re-written",
@@ -250,11 +249,11 @@ async fn reload(engine: &Arc<Engine>, config: Option<&Path>) {
 async fn timer(engine: Arc<Engine>) {
     loop {
         let changed = engine.deadlines_changed.notified();
-        let now = Timestamp::now();
+        let now = engine.now();
         match engine.next_deadline() {
             Some(t) if t <= now.as_millisecond() => {
                 let e = engine.clone();
-                match tokio::task::spawn_blocking(move || e.expire_due(Timestamp::now())).await {
+                match tokio::task::spawn_blocking(move || e.expire_due(e.now())).await {
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => {
                         tracing::error!("expiring grants failed: {e}; retrying in 1s");
@@ -282,7 +281,7 @@ async fn reconcile_loop(engine: Arc<Engine>, every: Duration) {
     loop {
         tick.tick().await;
         let e = engine.clone();
-        match tokio::task::spawn_blocking(move || e.reconcile(Timestamp::now())).await {
+        match tokio::task::spawn_blocking(move || e.reconcile(e.now())).await {
             Ok(Ok(r)) if r != Default::default() => tracing::info!("reconciled: {r:?}"),
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!("reconciliation failed: {e}"),

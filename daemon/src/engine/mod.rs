@@ -7,6 +7,7 @@
 mod approve;
 mod audit_view;
 mod budget;
+pub mod clock;
 mod command;
 mod dispatch;
 mod expiry;
@@ -126,6 +127,8 @@ pub struct Engine {
     /// Process and set-gid sweeps still running, for
     /// [`Engine::wait_for_sweeps`].
     sweeps: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// The engine's time: the wall clock checked against the boot clock.
+    clock: Mutex<clock::ClockState>,
     /// The store's file, for reads that must not take the lock.
     db_path: Option<std::path::PathBuf>,
     /// One read-only connection for those reads, opened on first use and
@@ -202,7 +205,9 @@ impl Engine {
         let syslog = Syslog::new(&d.syslog_socket);
         let notifier = Mutex::new(Arc::new(notifier_for(&cfg)));
         let db_path = store.path().map(std::path::Path::to_path_buf);
+        let clock = Mutex::new(clock::ClockState::beside(db_path.as_deref()));
         Self {
+            clock,
             db_path,
             reader: Mutex::new(None),
             notifier,
@@ -270,7 +275,7 @@ impl Engine {
             None,
             Context::new(),
         );
-        self.list(&root, pending, false, false, Timestamp::now())
+        self.list(&root, pending, false, false, self.now())
             .unwrap_or_else(EngineError::into_response)
     }
 

@@ -20,7 +20,6 @@ use elevated_proto::{
     ClientMessage, ErrorCode, FrameError, Request, RequestState, Response, ServerMessage,
     PROTOCOL_VERSION,
 };
-use jiff::Timestamp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::UCred;
 use tokio::net::{UnixListener, UnixStream};
@@ -254,14 +253,17 @@ async fn run_with(
         return Ok(error(ErrorCode::Internal, "the daemon is stopping".into()));
     };
     let (engine, peer) = (sh.engine.clone(), peer.clone());
-    tokio::task::spawn_blocking(move || engine.handle_with(&peer, req, reauth, Timestamp::now()))
-        .await
-        .unwrap_or_else(|_| {
-            Ok(error(
-                ErrorCode::Internal,
-                "the daemon failed handling this request; see its log".into(),
-            ))
-        })
+    tokio::task::spawn_blocking(move || {
+        let now = engine.now();
+        engine.handle_with(&peer, req, reauth, now)
+    })
+    .await
+    .unwrap_or_else(|_| {
+        Ok(error(
+            ErrorCode::Internal,
+            "the daemon failed handling this request; see its log".into(),
+        ))
+    })
 }
 
 /// Runs the PAM service for the peer, relaying each prompt to this

@@ -7,6 +7,7 @@
 
 pub mod caps;
 pub mod child;
+pub mod clock;
 pub mod pidfd;
 pub mod procs;
 pub mod setgid;
