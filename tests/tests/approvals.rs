@@ -435,3 +435,28 @@ fn signature_attacks_are_refused_with_a_clear_message() {
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
     assert_eq!(state(&s, &id)["approvals_given"], 1);
 }
+
+#[test]
+fn only_the_requester_or_root_cancels_a_pending_request() {
+    let s = setup();
+    let id = file_request(&s, "db");
+    // bob approves this role: he may see the request and deny it, but
+    // withdrawing it is not his to do (it would also sidestep deny_count).
+    let out = s.d.elevate(Some(&s.bob), &["cancel", &id]);
+    let (o, e) = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{o}{e}");
+    assert!(e.contains("only") && e.contains("deny"), "{o}{e}");
+    assert_eq!(state(&s, &id)["state"], "pending");
+    let out = s.d.elevate(Some(&s.lead), &["cancel", &id]);
+    assert_ne!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(state(&s, &id)["state"], "pending");
+
+    let out = s.d.elevate(Some(&s.alice), &["cancel", &id]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(state(&s, &id)["state"], "cancelled");
+
+    let other = file_request(&s, "db");
+    let out = s.d.elevate(None, &["cancel", &other]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(state(&s, &other)["state"], "cancelled");
+}
