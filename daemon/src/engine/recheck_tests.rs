@@ -187,3 +187,69 @@ fn the_grant_never_exceeds_what_the_role_gives_at_activation() {
         closed.message
     );
 }
+
+#[test]
+fn an_extension_policy_no_longer_allows_is_dropped_and_the_grant_keeps_its_end() {
+    let e = env();
+    let ferris = peer("ferris", 4242);
+    let boss = peer("boss", 100);
+    let v = view(ask(&e, &ferris, "gated", Some(600), None, t(0)));
+    let v = view(approve(&e, &boss, &v, t(10)));
+    assert_eq!(v.state, RequestState::Active);
+    let end = v.expires_at.clone();
+    let before = std::fs::read_to_string(file(&e, &v)).unwrap();
+    let x = view(e.engine.handle(
+        &ferris,
+        Request::Extend {
+            id: id(&v),
+            duration_secs: 300,
+            reason: None,
+        },
+        t(100),
+    ));
+    assert_eq!(x.extension_secs, Some(300));
+
+    // A deny rule arrives without the reload's own check.
+    change(&e, |cfg| {
+        let mut deny = rule("gated", 0, 9);
+        deny.effect = Effect::Deny;
+        cfg.policy.push_rule(deny);
+    });
+    let (code, msg) = err(approve(&e, &boss, &v, t(110)));
+    assert_eq!(code, ErrorCode::Forbidden, "{msg}");
+    assert!(msg.contains("denied by 10-t.toml"), "{msg}");
+    let now = show(&e, &v);
+    assert_eq!(now.state, RequestState::Active);
+    assert_eq!(now.extension_secs, None);
+    assert_eq!(now.expires_at, end);
+    assert_eq!(std::fs::read_to_string(file(&e, &v)).unwrap(), before);
+    assert!(events(&e).contains(&"extension_denied".to_owned()));
+}
+
+#[test]
+fn a_reload_drops_a_pending_extension_the_new_policy_refuses() {
+    let e = env();
+    let ferris = peer("ferris", 4242);
+    let v = view(ask(&e, &ferris, "gated", Some(600), None, t(0)));
+    let v = view(approve(&e, &peer("boss", 100), &v, t(10)));
+    let end = v.expires_at.clone();
+    let _ = view(e.engine.handle(
+        &ferris,
+        Request::Extend {
+            id: id(&v),
+            duration_secs: 300,
+            reason: None,
+        },
+        t(100),
+    ));
+    reload(&e, t(105), |cfg| {
+        let mut deny = rule("gated", 0, 9);
+        deny.effect = Effect::Deny;
+        cfg.policy.push_rule(deny);
+    });
+    let now = show(&e, &v);
+    assert_eq!(now.state, RequestState::Active, "the grant itself stays");
+    assert_eq!(now.extension_secs, None);
+    assert_eq!(now.expires_at, end);
+    assert!(now.message.contains("policy changed"), "{}", now.message);
+}
