@@ -236,7 +236,16 @@ async fn reload(engine: &Arc<Engine>, config: Option<&Path>) {
     })
     .await;
     match loaded {
-        Ok(Ok(cfg)) => engine.reload(cfg),
+        Ok(Ok(cfg)) => {
+            let engine = engine.clone();
+            // Re-deciding open requests looks their requesters up (NSS):
+            // not on the runtime's threads.
+            let _ = tokio::task::spawn_blocking(move || {
+                let now = engine.now();
+                engine.reload(cfg, now);
+            })
+            .await;
+        }
         Ok(Err(errs)) => {
             tracing::error!("SIGHUP: configuration not reloaded, the old one stays:\n{errs}")
         }

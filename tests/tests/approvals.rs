@@ -16,6 +16,8 @@ struct Setup {
     bob: TestUser,
     lead: TestUser,
     _leads: TestGroup,
+    /// alice's group, which alone allows role `team`.
+    team: TestGroup,
     key: PathBuf,
     other_key: PathBuf,
 }
@@ -41,11 +43,13 @@ fn pubkey(key: &Path) -> String {
 }
 
 /// Policy: role `db` needs 2 approvals from bob, the leads group or the
-/// remote principal carol@corp; role `gated` needs 1 within 3 seconds.
+/// remote principal carol@corp; role `gated` needs 1 within 3 seconds;
+/// role `team` (see [`team_policy`]) needs 1 and is for group `team`.
 fn setup() -> Setup {
     require_root();
     let leads = TestGroup::new("lead");
-    let alice = TestUser::new("a", &[]);
+    let team = TestGroup::new("team");
+    let alice = TestUser::new("a", &[&team]);
     let bob = TestUser::new("b", &[]);
     let lead = TestUser::new("l", &[&leads]);
     let mut d = Daemon::new("").with_real_sudo();
@@ -83,6 +87,10 @@ fn setup() -> Setup {
             g = leads.name
         ),
     );
+    d.policy(
+        "20-team.toml",
+        &team_policy(&team, &bob, r#"["/usr/bin/id", "/usr/bin/whoami"]"#),
+    );
     d.start();
     Setup {
         d,
@@ -90,9 +98,39 @@ fn setup() -> Setup {
         bob,
         lead,
         _leads: leads,
+        team,
         key,
         other_key,
     }
+}
+
+/// Role `team` with `commands`, for members of `team`, approved by bob or
+/// carol@corp (one approval).
+fn team_policy(team: &TestGroup, bob: &TestUser, commands: &str) -> String {
+    format!(
+        "[roles.team]\nsudo = {{ commands = {commands} }}\n\n\
+         [[rules]]\nrole = \"team\"\nwho = {{ groups = [\"{g}\"] }}\n\
+         approval = {{ count = 1, approvers = {{ users = [\"{b}\"], principals = [\"carol@corp\"] }} }}\n",
+        g = team.name,
+        b = bob.name
+    )
+}
+
+/// Sends SIGHUP and waits until request `id` has left `pending` (the
+/// reload closed it); its view.
+fn reload_closes(s: &Setup, id: &str) -> serde_json::Value {
+    s.d.signal("HUP");
+    for _ in 0..200 {
+        let v = state(s, id);
+        if v["state"] != "pending" {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "request {id} still pending after the reload:\n{}",
+        s.d.log_text()
+    );
 }
 
 fn json(out: &Output) -> serde_json::Value {
@@ -434,4 +472,124 @@ fn signature_attacks_are_refused_with_a_clear_message() {
     let out = approve_sig(&s, &id, &good);
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
     assert_eq!(state(&s, &id)["approvals_given"], 1);
+}
+
+#[test]
+fn only_the_requester_or_root_cancels_a_pending_request() {
+    let s = setup();
+    let id = file_request(&s, "db");
+    // bob approves this role: he may see the request and deny it, but
+    // withdrawing it is not his to do (it would also sidestep deny_count).
+    let out = s.d.elevate(Some(&s.bob), &["cancel", &id]);
+    let (o, e) = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{o}{e}");
+    assert!(e.contains("only") && e.contains("deny"), "{o}{e}");
+    assert_eq!(state(&s, &id)["state"], "pending");
+    let out = s.d.elevate(Some(&s.lead), &["cancel", &id]);
+    assert_ne!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(state(&s, &id)["state"], "pending");
+
+    let out = s.d.elevate(Some(&s.alice), &["cancel", &id]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(state(&s, &id)["state"], "cancelled");
+
+    let other = file_request(&s, "db");
+    let out = s.d.elevate(None, &["cancel", &other]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(state(&s, &other)["state"], "cancelled");
+}
+
+#[test]
+fn an_approval_after_the_requester_left_the_group_is_refused() {
+    let s = setup();
+    let id = file_request(&s, "team");
+    let out = Command::new("gpasswd")
+        .args(["-d", &s.alice.name, &s.team.name])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    // bob still sees a pending request, but policy decides again for
+    // alice as she is now.
+    let out = s.d.elevate(Some(&s.bob), &["approve", &id]);
+    let (o, e) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{o}{e}");
+    assert!(e.contains("can no longer be granted"), "{o}{e}");
+    assert!(e.contains("20-team.toml rule 1"), "names the rule: {o}{e}");
+    assert!(e.contains(&s.team.name), "says why: {o}{e}");
+    let v = state(&s, &id);
+    assert_eq!(v["state"], "denied", "{v}");
+    assert!(s.d.dropins().is_empty());
+    assert!(!sudo_ok(&s.alice, "/usr/bin/id"));
+}
+
+#[test]
+fn a_reload_adding_a_deny_rule_closes_the_pending_request() {
+    let s = setup();
+    let id = file_request(&s, "db");
+    let other = file_request(&s, "team");
+    s.d.policy(
+        "30-deny.toml",
+        &format!(
+            "[[rules]]\nrole = \"db\"\neffect = \"deny\"\nwho = {{ users = [\"{}\"] }}\n",
+            s.alice.name
+        ),
+    );
+    let v = reload_closes(&s, &id);
+    assert_eq!(v["state"], "denied", "{v}");
+    let message = v["message"].as_str().unwrap();
+    assert!(message.starts_with("policy changed: "), "{v}");
+    assert!(message.contains("30-deny.toml"), "{v}");
+    // The audit says so, and the approver can no longer approve it.
+    let audit = json(&s.d.elevate(None, &["--json", "audit"]));
+    assert!(
+        audit["rows"].as_array().unwrap().iter().any(|r| {
+            r["event"] == "denied" && r["request"] == id.as_str() && r["actor"] == "policy"
+        }),
+        "{audit}"
+    );
+    let out = s.d.elevate(Some(&s.bob), &["approve", &id]);
+    assert_ne!(out.status.code(), Some(0), "{:?}", text(&out));
+    // A request the new policy still allows stays pending.
+    assert_eq!(state(&s, &other)["state"], "pending");
+    assert!(s.d.dropins().is_empty());
+}
+
+#[test]
+fn a_signature_over_a_roles_old_rights_does_not_grant_them() {
+    let s = setup();
+    let id = file_request(&s, "team");
+    let sig = sign(
+        &s,
+        &id,
+        "--approval-text",
+        &s.key,
+        "elevated-approval",
+        |t| {
+            // The approver reads what they grant.
+            assert!(
+                t.contains("commands: [\"/usr/bin/id\",\"/usr/bin/whoami\"]\n"),
+                "{t}"
+            );
+            t
+        },
+    );
+    // The role is narrowed before the signature is submitted.
+    s.d.policy(
+        "20-team.toml",
+        &team_policy(&s.team, &s.bob, r#"["/usr/bin/whoami"]"#),
+    );
+    let v = reload_closes(&s, &id);
+    assert_eq!(v["state"], "denied", "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("no longer gives /usr/bin/id"),
+        "{v}"
+    );
+    let out = approve_sig(&s, &id, &sig);
+    assert_ne!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert!(s.d.dropins().is_empty());
+    assert!(!sudo_ok(&s.alice, "/usr/bin/id"));
 }

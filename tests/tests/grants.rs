@@ -296,3 +296,81 @@ fn audit_verify_detects_an_edited_row() {
     assert_eq!(v["ok"], false);
     assert_eq!(v["first_bad"], 1);
 }
+
+/// Sends each request over one connection kept open by a process running
+/// as `user`; returns each response.
+struct OneConnection {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl OneConnection {
+    fn open(d: &Daemon, user: &TestUser) -> Self {
+        let helper = elevated_tests::bin("elvt-one-connection");
+        let mut child = as_user(user, helper.to_str().unwrap(), &[])
+            .env("ELEVATE_SOCKET", &d.socket)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+        Self {
+            child,
+            stdin,
+            lines,
+        }
+    }
+
+    fn call(&mut self, req: &elevated_proto::Request) -> elevated_proto::Response {
+        use std::io::Write;
+        writeln!(self.stdin, "{}", serde_json::to_string(req).unwrap()).unwrap();
+        let line = self.lines.next().expect("the helper ended").unwrap();
+        serde_json::from_str(&line).unwrap()
+    }
+}
+
+impl Drop for OneConnection {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_connection_kept_open_does_not_keep_a_group_the_user_lost() {
+    use elevated_proto::{Request, RequestState, Response, RoleName};
+    let s = setup();
+    let mut conn = OneConnection::open(&s.d, &s.user);
+    let ops_allowed = |r: Response| match r {
+        Response::Roles { roles, .. } => roles.iter().any(|o| o.role == "ops" && o.allowed),
+        other => panic!("expected roles, got {other:?}"),
+    };
+    // The daemon has looked the user (a member of the group) up.
+    assert!(ops_allowed(conn.call(&Request::Roles {})));
+
+    let out = std::process::Command::new("gpasswd")
+        .args(["-d", &s.user.name, &s._group.name])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    // The same connection: the next decision sees the group gone.
+    let ask = Request::Request {
+        role: RoleName::parse("ops").unwrap(),
+        duration_secs: Some(60),
+        command: None,
+        reason: None,
+        ticket: None,
+    };
+    match conn.call(&ask) {
+        Response::Request { request } => {
+            assert_eq!(request.state, RequestState::Denied, "{request:?}");
+        }
+        other => panic!("expected a request, got {other:?}"),
+    }
+    assert!(!ops_allowed(conn.call(&Request::Roles {})));
+    assert!(s.d.dropins().is_empty());
+    assert!(!sudo(&s.user, &["/usr/bin/id"]).status.success());
+}

@@ -19,10 +19,12 @@ pub const NAMESPACE: &str = "elevated-approval";
 
 /// The exact text a remote approver signs. It binds the decision, the
 /// request id, the round (0: the request, n: its n-th extension), the host,
-/// the requester, the role, the window (or the extension) and the command
-/// line of an action, and it stops being valid when the decision window
-/// closes, so a signature cannot be replayed for another request, host,
-/// requester, duration, round or time.
+/// the requester, the role, the window (or the extension), the command
+/// line of an action and the rights the grant gives (run-as user,
+/// commands, password, groups, login: those stored with the request, which
+/// are what activation applies), and it stops being valid when the
+/// decision window closes, so a signature cannot be replayed for another
+/// request, host, requester, duration, round, time or set of rights.
 #[must_use]
 pub fn decision_text(row: &RequestRow, verdict: Verdict) -> String {
     let (what, secs, until) = match row.ext_secs {
@@ -34,7 +36,7 @@ pub fn decision_text(row: &RequestRow, verdict: Verdict) -> String {
         .as_ref()
         .map_or_else(|| "-".to_owned(), |c| serde_json::json!(c).to_string());
     format!(
-        "elevated decision v1\n\
+        "elevated decision v2\n\
          decision: {verdict}\n\
          request: {id}\n\
          round: {round}\n\
@@ -43,6 +45,7 @@ pub fn decision_text(row: &RequestRow, verdict: Verdict) -> String {
          role: {role}\n\
          {what}: {secs}s\n\
          command: {command}\n\
+         {rights}\
          valid-until: {until}\n",
         verdict = verdict.as_str(),
         id = row.id,
@@ -51,6 +54,7 @@ pub fn decision_text(row: &RequestRow, verdict: Verdict) -> String {
         user = row.user,
         uid = row.uid,
         role = row.role,
+        rights = super::rights::text_lines(&row.grant),
         until = until.map_or_else(|| "-".to_owned(), rfc3339),
     )
 }
@@ -192,6 +196,9 @@ impl Engine {
             )));
         }
         let (approver, key) = self.decider(peer, &seen, verdict, signature.as_deref(), now)?;
+        // This decision may make the request active: policy is then decided
+        // again for the requester, looked up now (NSS, before the lock).
+        let requester = self.requester_now(&seen);
 
         self.between_read_and_lock();
         let mut st = self.lock();
@@ -225,6 +232,9 @@ impl Engine {
             .trim_start_matches("principal:")
             .to_owned();
         let mut closing: Option<(&str, serde_json::Value)> = None;
+        // Why policy, re-checked at activation, refused what the approvals
+        // would have granted.
+        let mut refused: Option<String> = None;
         if denials_now >= deny_count {
             if extension {
                 row.ext_secs = None;
@@ -240,16 +250,28 @@ impl Engine {
                 closing = Some(("denied", decision_detail(&row)));
             }
         } else if approvals_now >= needed {
-            if extension {
-                self.apply_extension(&st, &mut row)?;
-                closing = Some(("extended", decision_detail(&row)));
-            } else {
-                activate(&mut st, &mut row, now_ms)?;
-                row.message = format!(
-                    "approved by {approvals_now} of {needed}; granted until {}",
-                    row.expires_at.map(rfc3339).unwrap_or_default()
-                );
-                closing = Some(("granted", decision_detail(&row)));
+            // Approving never bypasses policy: the requester must still be
+            // allowed, and the role must still give the rights the
+            // approvers saw, at the moment the grant would take effect.
+            match super::recheck::still_allowed(&st.cfg, &requester, &row, now) {
+                Err(why) => {
+                    closing = Some(super::recheck::refuse(&mut row, extension, &why, now_ms));
+                    refused = Some(why);
+                }
+                Ok(_) if extension => {
+                    self.apply_extension(&st, &mut row)?;
+                    closing = Some(("extended", decision_detail(&row)));
+                }
+                Ok(allowed) => {
+                    // A maximum lowered since: the shorter window.
+                    row.duration_secs = row.duration_secs.min(allowed.duration.as_secs());
+                    activate(&mut st, &mut row, now_ms)?;
+                    row.message = format!(
+                        "approved by {approvals_now} of {needed}; granted until {}",
+                        row.expires_at.map(rfc3339).unwrap_or_default()
+                    );
+                    closing = Some(("granted", decision_detail(&row)));
+                }
             }
         }
         let rid = id.to_string();
@@ -280,7 +302,8 @@ impl Engine {
                 &detail,
             )?];
             if let Some((ev, d)) = &closing {
-                out.push(audit::append(tx, now_ms, ev, &approver, Some(&rid), d)?);
+                let actor = refused.as_ref().map_or(approver.as_str(), |_| "policy");
+                out.push(audit::append(tx, now_ms, ev, actor, Some(&rid), d)?);
                 if *ev == "granted" {
                     out.extend(super::groups::confirm_groups(tx, &rid, &approver, now_ms)?);
                 }
@@ -310,7 +333,13 @@ impl Engine {
             } else {
                 Verdict::Deny
             };
-            self.notify_decision(&row, kind, &by, comment.as_deref());
+            let by = if refused.is_some() { "policy" } else { &by };
+            self.notify_decision(&row, kind, by, comment.as_deref());
+        }
+        if let Some(why) = refused {
+            return Err(EngineError::Forbidden(format!(
+                "request {id} can no longer be granted, so it was closed: {why}"
+            )));
         }
         Ok(Response::Request { request: view })
     }

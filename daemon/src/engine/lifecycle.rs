@@ -162,6 +162,16 @@ impl Engine {
         if row.state == RequestState::Active && row.ext_secs.is_some() {
             return self.withdraw_extension(peer, row, now);
         }
+        // Withdrawing is the requester's choice. An approver who may see
+        // the request denies it instead: a denial is recorded as theirs and
+        // counts against `deny_count`, a cancellation would sidestep both.
+        if row.uid != peer.uid && !peer.is_root() {
+            return Err(EngineError::Forbidden(format!(
+                "only {} (or root) can cancel request {id}; an approver denies it with \
+                 `elevate deny {id}`",
+                row.user
+            )));
+        }
         self.modify(
             peer,
             id,

@@ -17,9 +17,11 @@ mod lifecycle;
 mod login;
 mod notify;
 mod peer;
+mod recheck;
 mod reconcile;
 mod regrant;
 mod request;
+mod rights;
 mod setgid;
 mod teardown;
 mod view;
@@ -136,6 +138,9 @@ pub struct Engine {
     /// while another one has the file locked, so a connection per read
     /// left descriptors behind under load.
     reader: Mutex<Option<rusqlite::Connection>>,
+    /// Where requesters are looked up when policy is re-checked for them
+    /// (they are not the caller then): NSS, a table in tests.
+    directory: Box<recheck::Directory>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -224,6 +229,7 @@ impl Engine {
             transitions: tokio::sync::broadcast::channel(1024).0,
             me: std::sync::OnceLock::new(),
             sweeps: Mutex::new(Vec::new()),
+            directory: recheck::nss(),
         }
     }
 
@@ -285,10 +291,15 @@ impl Engine {
         self.lock().cfg.clone()
     }
 
-    /// Swaps in freshly loaded policy, host and user facts (SIGHUP). Paths
-    /// and limits are fixed at start; a change to them is logged and needs a
-    /// restart. Grants already made keep what they were given.
-    pub fn reload(&self, new: Loaded) {
+    /// Swaps in freshly loaded policy, host and user facts (SIGHUP) at
+    /// `now`. Paths and limits are fixed at start; a change to them is
+    /// logged and needs a restart. Grants already made keep what they were
+    /// given; requests and extensions awaiting a decision that the new
+    /// policy no longer allows are closed (`denied`, "policy changed").
+    pub fn reload(&self, new: Loaded, now: Timestamp) {
+        // Their requesters are looked up before the lock (NSS may be slow).
+        let open = recheck::awaiting(&self.lock());
+        let open = self.requesters_now(open);
         let mut st = self.lock();
         if new.settings.daemon.socket != st.cfg.settings.daemon.socket
             || new.settings.daemon.state_dir != st.cfg.settings.daemon.state_dir
@@ -310,6 +321,7 @@ impl Engine {
             merged.host.name
         );
         st.cfg = Arc::new(merged);
+        self.close_disallowed(st, open, now);
     }
 
     /// The earliest deadline, if any (Unix ms).
@@ -325,6 +337,8 @@ mod concurrency_tests;
 mod expiry_tests;
 #[cfg(test)]
 mod race_tests;
+#[cfg(test)]
+mod recheck_tests;
 #[cfg(test)]
 mod size_tests;
 

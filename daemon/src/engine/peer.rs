@@ -7,6 +7,11 @@
 //! cost each of them a passwd read, a `getgrouplist` walk (nss-systemd
 //! probes its userdb directories on each) and a group lookup per gid, and
 //! a hop to a blocking thread and back before the first frame was read.
+//!
+//! A `Peer` lives for one message, never for a connection: group
+//! membership decides policy and approval, so it is read again for each
+//! decision and each approval (a caller removed from a group loses what
+//! the group gave on its next message, however long its connection).
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;

@@ -130,6 +130,7 @@ impl Engine {
             ext_secs: None,
             ext_until: None,
             warned: false,
+            context: subject.context.clone(),
         };
         let requested_detail = json!({
             "role": req.role.as_str(), "uid": peer.uid, "pid": peer.pid,

@@ -17,7 +17,7 @@ use crate::policy::*;
 use crate::store::{audit, Store};
 use crate::sys::users::Account;
 
-fn role(name: &str) -> Role {
+pub(super) fn role(name: &str) -> Role {
     Role {
         name: RoleName::parse(name).unwrap(),
         description: String::new(),
@@ -49,7 +49,7 @@ fn role(name: &str) -> Role {
     }
 }
 
-fn rule(role: &str, approvals: u32, index: usize) -> Rule {
+pub(super) fn rule(role: &str, approvals: u32, index: usize) -> Rule {
     Rule {
         index_in_file: index,
         source: SourceRef {
@@ -87,6 +87,20 @@ fn rule(role: &str, approvals: u32, index: usize) -> Rule {
 pub(super) struct Env {
     pub(super) engine: Engine,
     pub(super) dir: tempfile::TempDir,
+    /// The user database the engine looks requesters up in (by uid).
+    pub(super) accounts: Arc<std::sync::Mutex<BTreeMap<u32, Account>>>,
+}
+
+/// An account as [`peer_in`] describes it.
+pub(super) fn account(name: &str, uid: u32, groups: &[&str]) -> Account {
+    let mut all = BTreeSet::from([name.to_owned()]);
+    all.extend(groups.iter().map(|g| (*g).to_owned()));
+    Account {
+        name: name.into(),
+        uid,
+        gid: uid,
+        groups: all,
+    }
 }
 
 fn env_with(visudo: &str) -> Env {
@@ -132,8 +146,26 @@ pub(super) fn env_stored(visudo: &str, on_disk: bool) -> Env {
     } else {
         Store::open_in_memory().unwrap()
     };
-    let engine = Engine::new(store, Arc::new(cfg));
-    Env { engine, dir }
+    let mut engine = Engine::new(store, Arc::new(cfg));
+    // The requesters the tests use, as NSS would know them.
+    let accounts = Arc::new(std::sync::Mutex::new(BTreeMap::from([(
+        4242,
+        account("ferris", 4242, &[]),
+    )])));
+    let table = accounts.clone();
+    engine.directory = Box::new(move |uid| {
+        table
+            .lock()
+            .unwrap()
+            .get(&uid)
+            .cloned()
+            .ok_or_else(|| format!("no user with uid {uid} in the user database"))
+    });
+    Env {
+        engine,
+        dir,
+        accounts,
+    }
 }
 
 pub(super) fn env() -> Env {
@@ -145,18 +177,7 @@ pub(super) fn peer(name: &str, uid: u32) -> Peer {
 }
 
 pub(super) fn peer_in(name: &str, uid: u32, groups: &[&str]) -> Peer {
-    let mut all = BTreeSet::from([name.to_owned()]);
-    all.extend(groups.iter().map(|g| (*g).to_owned()));
-    Peer::known(
-        Account {
-            name: name.into(),
-            uid,
-            gid: uid,
-            groups: all,
-        },
-        Some(1),
-        Default::default(),
-    )
+    Peer::known(account(name, uid, groups), Some(1), Default::default())
 }
 
 pub(super) fn t(secs: i64) -> Timestamp {
@@ -555,6 +576,7 @@ fn approvers_see_what_they_can_decide() {
         "requester: ferris (uid 4242)",
         "role: gated",
         "duration: 60s",
+        "run-as: root\ncommands: [\"/usr/bin/id\"]\nnopasswd: yes\ngroups: -\nlogin: no\n",
         "valid-until: ",
     ] {
         assert!(text.contains(want), "{want} missing in {text}");

@@ -162,10 +162,6 @@ async fn read_message(stream: &mut UnixStream, wait: Duration, frame: Duration) 
 /// identity never comes from a message.
 async fn connection(sh: &Shared, mut stream: UnixStream, cred: UCred, bus: Option<Bus>) {
     let limits = &sh.limits;
-    // Nothing is looked up yet: the account when an operation first needs
-    // it (on the engine's blocking thread), session facts before an
-    // operation that decides policy (see `needs_context`).
-    let peer = Arc::new(Peer::new(cred.uid(), cred.pid()));
     let mut wait = limits.frame_timeout;
     loop {
         let response = match read_message(&mut stream, wait, limits.frame_timeout).await {
@@ -187,6 +183,13 @@ async fn connection(sh: &Shared, mut stream: UnixStream, cred: UCred, bus: Optio
                 ),
             ),
             Incoming::Message(m) => {
+                // A fresh caller for every message: the account and groups
+                // are looked up when this operation first needs them (on
+                // the engine's blocking thread), session facts before an
+                // operation that decides policy (see `needs_context`).
+                // Kept for the connection, they outlived a removal from a
+                // group for as long as the client kept pinging.
+                let peer = Arc::new(Peer::new(cred.uid(), cred.pid()));
                 if needs_context(&m.request) && !peer.has_context() {
                     if let (Some(bus), Some(pid)) = (&bus, peer.pid) {
                         peer.set_context(bus.session_facts(pid, peer.uid).await);

@@ -1,5 +1,7 @@
 //! Request rows. A request and the grant it becomes share one row and id.
 
+use std::collections::BTreeMap;
+
 use elevated_proto::{GrantId, RequestState};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -67,12 +69,17 @@ pub struct RequestRow {
     pub ext_until: Option<i64>,
     /// Whether the expiry warning went out.
     pub warned: bool,
+    /// The requester's login-session facts when asking (`context`
+    /// selectors), kept so that the decision re-checked at activation sees
+    /// the session the request came from. Empty: unknown, or a request
+    /// stored before they were kept.
+    pub context: BTreeMap<String, Vec<String>>,
 }
 
 const COLUMNS: &str = "id, uid, user, role, host, reason, ticket, duration_secs, state, rule, \
     message, approvals_needed, requested_at, decided_at, starts_at, expires_at, ended_at, \
     pending_until, grant_spec, approval_spec, command, break_glass, reviewed_by, reviewed_at, \
-    round, ext_secs, ext_until, warned";
+    round, ext_secs, ext_until, warned, context";
 
 fn corrupt(what: &str, detail: impl ToString) -> StoreError {
     StoreError::Corrupt {
@@ -92,6 +99,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Result<RequestRow, StoreError>> {
     let command: Option<String> = r.get(20)?;
     let round: i64 = r.get(24)?;
     let ext_secs: Option<i64> = r.get(25)?;
+    let context: Option<String> = r.get(28)?;
     let build = || -> Result<RequestRow, StoreError> {
         Ok(RequestRow {
             id: GrantId::parse(&id).map_err(|e| corrupt("requests.id", e))?,
@@ -129,6 +137,11 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Result<RequestRow, StoreError>> {
                 .map_err(|e| corrupt("ext_secs", e))?,
             ext_until: r.get(26)?,
             warned: r.get(27)?,
+            context: context
+                .map(|c| serde_json::from_str(&c))
+                .transpose()
+                .map_err(|e| corrupt("context", e))?
+                .unwrap_or_default(),
         })
     };
     Ok(build())
@@ -160,7 +173,7 @@ pub fn insert(conn: &Connection, r: &RequestRow) -> Result<(), StoreError> {
     conn.prepare_cached(&format!(
         "INSERT INTO requests ({COLUMNS}) VALUES \
          (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-          ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"
+          ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)"
     ))?
     .execute(params![
         r.id.as_str(),
@@ -191,6 +204,7 @@ pub fn insert(conn: &Connection, r: &RequestRow) -> Result<(), StoreError> {
         r.ext_secs.map(|s| i64::try_from(s).unwrap_or(i64::MAX)),
         r.ext_until,
         r.warned,
+        json("context", &r.context)?,
     ])?;
     Ok(())
 }

@@ -81,6 +81,10 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (request_id, grp)
     );
     CREATE INDEX memberships_open ON memberships(state);",
+    // 4: the requester's login-session facts, kept with the request so
+    // that policy re-checked at activation decides on the same session
+    // (JSON object; NULL for requests stored before).
+    "ALTER TABLE requests ADD COLUMN context TEXT;",
 ];
 
 /// Brings the schema up to date.
