@@ -8,6 +8,7 @@ pub mod loaded;
 mod policy_check;
 pub mod policy_file;
 mod policy_raw;
+pub mod principals;
 pub mod settings;
 
 pub use error::{ConfigError, ConfigErrors};

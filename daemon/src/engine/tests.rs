@@ -126,6 +126,7 @@ pub(super) fn env_stored(visudo: &str, on_disk: bool) -> Env {
             max_duration: Duration::from_secs(7200),
         },
         users: BTreeMap::new(),
+        principals: Default::default(),
     };
     let store = if on_disk {
         Store::open(&dir.path().join("elevated.db")).unwrap()
