@@ -80,6 +80,7 @@ fn rule(role: &str, approvals: u32, index: usize) -> Rule {
             timeout: None,
             break_glass: role == "glass",
             deny_count: 1,
+            verify_required: false,
         },
     }
 }

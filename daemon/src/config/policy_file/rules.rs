@@ -277,6 +277,24 @@ fn approval(cx: &mut Cx<'_>, raw: &Spanned<RawApproval>) -> Option<Approval> {
         );
         ok = false;
     }
+    let verify_required = raw.verify_required.as_ref().is_some_and(|v| *v.get_ref());
+    if let Some(v) = raw.verify_required.as_ref().filter(|v| *v.get_ref()) {
+        // It only tightens signatures: without them it would promise a
+        // check that never happens.
+        if count == 0 {
+            cx.err(
+                v.span(),
+                "approval.verify_required applies to signed approvals, but count = 0 approves automatically",
+            );
+            ok = false;
+        } else if approvers.principals.is_empty() {
+            cx.err(
+                v.span(),
+                "approval.verify_required applies to signed approvals, but approval.approvers lists no principals",
+            );
+            ok = false;
+        }
+    }
     let timeout = match &raw.timeout {
         Some(t) => cx.duration(t, "approval.timeout").map(Some),
         None => Some(None),
@@ -289,5 +307,6 @@ fn approval(cx: &mut Cx<'_>, raw: &Spanned<RawApproval>) -> Option<Approval> {
         timeout: timeout?,
         break_glass: raw.break_glass,
         deny_count,
+        verify_required,
     })
 }
