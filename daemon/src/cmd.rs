@@ -165,6 +165,10 @@ fn check_config(config: Option<PathBuf>) -> ExitCode {
         cfg.settings.daemon.policy_dir.display(),
         cfg.host.name
     );
+    let groups_of = |u: &str| users::by_name(u).ok().map(|a| a.groups);
+    for w in crate::config::warnings::self_approval(&cfg, groups_of) {
+        eprintln!("elevated: warning: {w}");
+    }
     ExitCode::SUCCESS
 }
 

@@ -10,6 +10,7 @@ pub mod policy_file;
 mod policy_raw;
 pub mod principals;
 pub mod settings;
+pub mod warnings;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use loaded::Loaded;
