@@ -18,7 +18,9 @@ mod notify;
 mod peer;
 mod reconcile;
 mod request;
+mod signed;
 mod view;
+mod votes;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
