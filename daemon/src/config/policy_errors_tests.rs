@@ -58,6 +58,8 @@ const CASES: &[(&str, u32, &str)] = &[
     ("[roles.r]\n[[rules]]\nrole = \"r\"\neffect = \"deny\"\napproval = { count = 0 }\n", 5, "a deny rule is never approved"),
     ("[roles.r]\n[[rules]]\nrole = \"r\"\napproval = { count = 2 }\n", 4, "approval.count is 2 but no approvers are listed"),
     ("[roles.r]\n[[rules]]\nrole = \"r\"\n[rules.approval]\ncount = 1\napprovers = { users = [\"b\"] }\nverify_required = true\n", 7, "approval.verify_required applies to signed approvals, but approval.approvers lists no principals"),
+    ("[roles.r]\n[[rules]]\nrole = \"r\"\neffect = \"deny\"\nwho = { attributes = { principals = [\"m@corp\"] } }\n", 5, "who.attributes: principals is not an attribute"),
+    ("[roles.r]\n[[rules]]\nrole = \"r\"\napproval = { count = 1, approvers = { attributes = { principals = [\"b@c\"] } } }\n", 4, "approval.approvers.attributes: principals is not an attribute"),
     ("[roles.r]\n[[rules]]\nrole = \"r\"\napproval = { count = 0, verify_required = true }\n", 4, "approval.verify_required applies to signed approvals, but count = 0 approves automatically"),
     ("[roles.r]\n[[rules]]\nrole = \"r\"\napproval = { count = 1, approvers = { principals = [\"c@d\"] }, verify_required = \"yes\" }\n", 4, "invalid type: string \"yes\", expected a boolean"),
     ("[roles.r]\n[[rules]]\nrole = \"r\"\napproval = { count = 2, approvers = { users = [\"bob\"] } }\n", 4, "approval.count is 2 but approval.approvers lists only 1 user and no groups or principals"),
