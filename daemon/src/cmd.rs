@@ -176,6 +176,10 @@ fn check_config(config: Option<PathBuf>) -> ExitCode {
         cfg.settings.daemon.policy_dir.display(),
         cfg.host.name
     );
+    let groups_of = |u: &str| users::by_name(u).ok().map(|a| a.groups);
+    for w in crate::config::warnings::self_approval(&cfg, groups_of) {
+        eprintln!("elevated: warning: {w}");
+    }
     ExitCode::SUCCESS
 }
 
@@ -223,6 +227,7 @@ fn revoke_all(config: Option<PathBuf>, reason: &str) -> ExitCode {
         policy: Default::default(),
         host,
         users: Default::default(),
+        principals: Default::default(),
     };
     let engine = std::sync::Arc::new(crate::engine::Engine::new(store, std::sync::Arc::new(cfg)));
     engine.attach();

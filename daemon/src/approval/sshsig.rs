@@ -32,6 +32,10 @@ pub struct Verified {
     /// one list per entry, in file order, as written (for example
     /// `*@corp,!mallory@corp`). Never empty.
     pub principals: Vec<String>,
+    /// Whether a FIDO authenticator (an `sk-` key) says it verified the
+    /// user (PIN or biometrics: the UV flag). Always `false` for other keys,
+    /// which cannot prove anything about who used them.
+    pub user_verified: bool,
 }
 
 impl Verified {
@@ -85,6 +89,16 @@ pub enum SigError {
         found: String,
         /// The namespace expected.
         expected: String,
+    },
+    /// A FIDO (`sk-`) signature made without the user touching the
+    /// authenticator.
+    #[error(
+        "the FIDO key {fingerprint} signed without user presence (nobody touched it); \
+         sign again without -O no-touch-required and touch the key when it blinks"
+    )]
+    NoUserPresence {
+        /// The key's fingerprint.
+        fingerprint: String,
     },
     /// The signature does not verify over the message.
     #[error(
@@ -143,6 +157,14 @@ pub fn verify(
         .verify(namespace, message, &sig)
         .map_err(|_| SigError::BadSignature)?;
     let fingerprint = fingerprint(key_data);
+    // The flags of a FIDO signature are signed with it, so once it verified
+    // they are the authenticator's word. Without user presence, malware on
+    // the approver's machine could have signed with the plugged-in key.
+    let flags = sk_flags(key_data, &sig);
+    if flags.is_some_and(|f| f & SK_USER_PRESENT == 0) {
+        return Err(SigError::NoUserPresence { fingerprint });
+    }
+    let user_verified = flags.is_some_and(|f| f & SK_USER_VERIFIED != 0);
     let mut principals = Vec::new();
     let mut reasons = Vec::new();
     for entry in signers
@@ -159,6 +181,7 @@ pub fn verify(
         Ok(Verified {
             fingerprint,
             principals,
+            user_verified,
         })
     } else if reasons.is_empty() {
         Err(SigError::UnknownKey { fingerprint })
@@ -169,6 +192,33 @@ pub fn verify(
             reasons,
         })
     }
+}
+
+/// The FIDO user-presence flag (`SSH_SK_USER_PRESENCE_REQD` in OpenSSH).
+const SK_USER_PRESENT: u8 = 0x01;
+/// The FIDO user-verification flag (`SSH_SK_USER_VERIFICATION_REQD`).
+const SK_USER_VERIFIED: u8 = 0x04;
+
+/// The flags byte of a FIDO (`sk-`) signature, `None` for other keys. The
+/// signature's bytes end with the flags and a 4-byte counter.
+fn sk_flags(key: &ssh_key::public::KeyData, sig: &SshSig) -> Option<u8> {
+    if !matches!(
+        key,
+        ssh_key::public::KeyData::SkEd25519(_) | ssh_key::public::KeyData::SkEcdsaSha2NistP256(_)
+    ) {
+        return None;
+    }
+    let bytes = sig.signature().as_bytes();
+    // A signature too short to hold them did not verify; treat it as
+    // carrying no flags at all, which refuses it.
+    Some(
+        bytes
+            .len()
+            .checked_sub(5)
+            .and_then(|i| bytes.get(i))
+            .copied()
+            .unwrap_or(0),
+    )
 }
 
 /// Decodes the armoured text. Blanks around it, Windows line ends and any
@@ -222,3 +272,7 @@ fn decode(signature: &str) -> Result<SshSig, SigError> {
 #[cfg(test)]
 #[path = "sshsig_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "sshsig_fido_tests.rs"]
+mod fido_tests;

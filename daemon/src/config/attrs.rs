@@ -9,6 +9,7 @@
 //! [users.alice]
 //! department = "payments"
 //! teams      = ["a", "b"]
+//! principals = ["alice@corp"]   # SSH signing principals: not an attribute
 //! ```
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ use toml::Spanned;
 
 use super::error::{line_of, ConfigError, ConfigErrors};
 use super::files::read_toml_dir;
+use super::principals::{parse_list, PrincipalList, PrincipalMap, PRINCIPALS_KEY};
 
 /// Tag (or attribute) name -> values.
 pub type Tags = BTreeMap<String, Vec<String>>;
@@ -181,16 +183,28 @@ struct RawUsersFile {
     users: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<StringOrList>>>,
 }
 
+/// What one `users.d` file says: attributes, and signing principals.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsersFile {
+    /// Attributes by user name (what `who.attributes` and
+    /// `approvers.attributes` match).
+    pub attributes: BTreeMap<String, Tags>,
+    /// `principals = [...]` by user name (see [`super::principals`]); not an
+    /// attribute.
+    pub principals: BTreeMap<String, PrincipalList>,
+}
+
 /// Parses one `users.d` file: `[users.NAME]` tables of
-/// `attribute = "value" | ["v", ...]`. User names are checked like every
-/// other user name; an empty list is returned as such ([`load_users_dir`]
-/// reads it as "remove this attribute").
-pub fn parse_users_file(path: &Path, src: &str) -> Result<BTreeMap<String, Tags>, ConfigErrors> {
+/// `attribute = "value" | ["v", ...]`, plus `principals = ["p", ...]`, the
+/// user's SSH signing principals. User names are checked like every other
+/// user name; an empty list is returned as such ([`load_users_dir`] reads
+/// it as "remove this attribute", or "no principals").
+pub fn parse_users_file(path: &Path, src: &str) -> Result<UsersFile, ConfigErrors> {
     let raw: RawUsersFile =
         toml::from_str(src).map_err(|e| ConfigErrors(vec![ConfigError::toml(path, src, &e)]))?;
     let mut errors = Vec::new();
-    let mut users = BTreeMap::new();
-    for (name, attrs) in raw.users {
+    let mut out = UsersFile::default();
+    for (name, mut attrs) in raw.users {
         if let Err(e) = UserName::parse(name.get_ref()) {
             errors.push(ConfigError::at(
                 path,
@@ -199,42 +213,59 @@ pub fn parse_users_file(path: &Path, src: &str) -> Result<BTreeMap<String, Tags>
             ));
             continue;
         }
+        if let Some((_, value)) = attrs.remove_entry(PRINCIPALS_KEY) {
+            match parse_list(path, src, value) {
+                Ok(list) => {
+                    out.principals.insert(name.get_ref().clone(), list);
+                }
+                Err(e) => errors.extend(e),
+            }
+        }
         let tags = collect_tags(path, src, "attribute", attrs, &mut errors);
-        users.insert(name.into_inner(), tags);
+        out.attributes.insert(name.into_inner(), tags);
     }
     if errors.is_empty() {
-        Ok(users)
+        Ok(out)
     } else {
         Err(ConfigErrors(errors))
     }
 }
 
-/// Every user's attributes from `users.d/*.toml`, files in lexical order.
+/// Every user's attributes and the principal mapping from
+/// `users.d/*.toml`, files in lexical order.
 ///
 /// Merging is per user and attribute name, like host tags: a later file that
 /// sets an attribute of a user REPLACES that attribute's values; an empty
-/// list removes it; other attributes of the user are kept. Errors from every
-/// file are returned together.
-pub fn load_users_dir(dir: &Path) -> Result<BTreeMap<String, Tags>, ConfigErrors> {
+/// list removes it; other attributes of the user are kept. A user's
+/// `principals` merge the same way (a later list replaces an earlier one).
+/// A principal mapped to two accounts is an error. Errors from every file
+/// are returned together.
+pub fn load_users_dir(dir: &Path) -> Result<(BTreeMap<String, Tags>, PrincipalMap), ConfigErrors> {
     let files = read_toml_dir(dir).map_err(|e| ConfigErrors(vec![e]))?;
     let mut errors = Vec::new();
     let mut users: BTreeMap<String, Tags> = BTreeMap::new();
+    let mut lists: BTreeMap<String, PrincipalList> = BTreeMap::new();
     for (path, text) in files {
         match text
             .map_err(|e| ConfigErrors(vec![e]))
             .and_then(|src| parse_users_file(&path, &src))
         {
             Ok(u) => {
-                for (name, attrs) in u {
+                for (name, attrs) in u.attributes {
                     overlay(users.entry(name).or_default(), attrs);
                 }
+                lists.extend(u.principals);
             }
             Err(e) => errors.extend(e.0),
         }
     }
     users.retain(|_, attrs| !attrs.is_empty());
+    let map = PrincipalMap::build(&lists).unwrap_or_else(|e| {
+        errors.extend(e);
+        PrincipalMap::default()
+    });
     if errors.is_empty() {
-        Ok(users)
+        Ok((users, map))
     } else {
         Err(ConfigErrors(errors))
     }

@@ -112,13 +112,16 @@ fn host_dir_reports_every_file() {
 #[test]
 fn users_file_parses() {
     let src = "[users.alice]\ndepartment = \"payments\"\nteams = [\"a\", \"b\"]\n\n[users.bob]\n";
-    let u = parse_users_file(&p("u.toml"), src).unwrap();
+    let u = parse_users_file(&p("u.toml"), src).unwrap().attributes;
     assert_eq!(
         u["alice"],
         tags(&[("department", &["payments"]), ("teams", &["a", "b"])])
     );
     assert_eq!(u["bob"], Tags::new());
-    assert!(parse_users_file(&p("u.toml"), "").unwrap().is_empty());
+    assert_eq!(
+        parse_users_file(&p("u.toml"), "").unwrap(),
+        UsersFile::default()
+    );
 }
 
 #[test]
@@ -148,13 +151,14 @@ fn users_dir_merges_per_attribute() {
         ("10-hr.toml", "[users.alice]\ndepartment = \"payments\"\nteams = [\"a\"]\n[users.bob]\nteams = \"b\"\n"),
         ("20-local.toml", "[users.alice]\nteams = [\"x\", \"y\"]\n[users.bob]\nteams = []\n"),
     ]);
-    let u = load_users_dir(d.path()).unwrap();
+    let (u, principals) = load_users_dir(d.path()).unwrap();
+    assert!(principals.is_empty());
     assert_eq!(u.len(), 1);
     assert_eq!(
         u["alice"],
         tags(&[("department", &["payments"]), ("teams", &["x", "y"])])
     );
-    assert!(load_users_dir(&d.path().join("none")).unwrap().is_empty());
+    assert!(load_users_dir(&d.path().join("none")).unwrap().0.is_empty());
 }
 
 #[test]
@@ -177,5 +181,82 @@ fn users_dir_reports_unsafe_and_bad_files_together() {
     assert!(
         e[1].contains("20-b.toml: is writable by group or others; run: chmod go-w"),
         "{e:?}"
+    );
+}
+
+#[test]
+fn principals_map_signers_to_accounts_and_are_no_attribute() {
+    let src = "[users.bob]\nteam = \"sre\"\nprincipals = [\"bob@corp\", \"bob@laptop\"]\n\n[users.carol]\nprincipals = []\n";
+    let u = parse_users_file(&p("u.toml"), src).unwrap();
+    // Not visible to `who.attributes` / `approvers.attributes`.
+    assert_eq!(u.attributes["bob"], tags(&[("team", &["sre"])]));
+    assert_eq!(u.attributes["carol"], Tags::new());
+    assert_eq!(u.principals["bob"].principals, ["bob@corp", "bob@laptop"]);
+    assert_eq!(u.principals["bob"].line, 3);
+    assert!(u.principals["carol"].principals.is_empty());
+
+    let d = dir_with(&[
+        ("10-idp.toml", "[users.bob]\nprincipals = [\"bob@old\"]\n[users.carol]\nprincipals = [\"carol@corp\"]\n"),
+        ("20-local.toml", "[users.bob]\nprincipals = [\"bob@corp\"]\n[users.carol]\nprincipals = []\n"),
+    ]);
+    let (attrs, map) = load_users_dir(d.path()).unwrap();
+    assert!(attrs.is_empty(), "{attrs:?}");
+    // A later file's list replaces an earlier one; an empty list removes it.
+    assert_eq!(map.account_of("bob@corp"), Some("bob"));
+    assert_eq!(map.account_of("bob@old"), None);
+    assert_eq!(map.account_of("carol@corp"), None);
+    assert_eq!(map.principals_of("bob").collect::<Vec<_>>(), ["bob@corp"]);
+}
+
+#[test]
+fn bad_principals_are_errors_with_lines() {
+    let cases: &[(&str, &str)] = &[
+        ("[users.bob]\nprincipals = \"bob@corp\"\n", "u.toml:2: principals must be a list of strings, such as principals = [\"bob@corp\"]"),
+        ("[users.bob]\nprincipals = [\"bob corp\"]\n", "u.toml:2: principals: principal \"bob corp\" contains whitespace or a control character"),
+        ("[users.bob]\nprincipals = [\"\"]\n", "u.toml:2: principals: principal is empty"),
+        ("[users.bob]\n\nprincipals = [\"a\\u0007b\"]\n", "u.toml:3: principals: principal \"a\\u{7}b\" contains whitespace or a control character"),
+        ("[users.bob]\nprincipals = [\"*@corp\"]\n", "u.toml:2: principals: principal \"*@corp\" contains '*': a mapping names one principal; patterns belong in allowed_signers"),
+        ("[users.bob]\nprincipals = [\"a@corp,b@corp\"]\n", "u.toml:2: principals: principal \"a@corp,b@corp\" contains ',': a mapping names one principal; patterns belong in allowed_signers"),
+        ("[users.bob]\nprincipals = [1]\n", "u.toml:2: invalid type: integer `1`, expected a string"),
+    ];
+    for (src, want) in cases {
+        assert_eq!(
+            errs(parse_users_file(&p("u.toml"), src)),
+            [*want],
+            "{src:?}"
+        );
+    }
+}
+
+#[test]
+fn a_principal_of_two_accounts_is_an_error() {
+    let d = dir_with(&[
+        (
+            "10-a.toml",
+            "[users.alice]\n\nprincipals = [\"ops@corp\"]\n",
+        ),
+        (
+            "20-b.toml",
+            "[users.bob]\nprincipals = [\"bob@corp\", \"ops@corp\"]\n",
+        ),
+    ]);
+    let e = errs(load_users_dir(d.path()));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].ends_with(&format!(
+            "20-b.toml:2: principal \"ops@corp\" is mapped to both alice ({}:3) and bob; \
+             a principal belongs to one account",
+            d.path().join("10-a.toml").display()
+        )),
+        "{e:?}"
+    );
+    // The same account twice is no conflict.
+    let d = dir_with(&[(
+        "10-a.toml",
+        "[users.bob]\nprincipals = [\"b@c\", \"b@c\"]\n",
+    )]);
+    assert_eq!(
+        load_users_dir(d.path()).unwrap().1.account_of("b@c"),
+        Some("bob")
     );
 }

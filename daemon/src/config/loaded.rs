@@ -9,6 +9,7 @@ use elevated_proto::GroupName;
 use super::attrs::{load_host_dir, load_users_dir, Tags};
 use super::error::ConfigErrors;
 use super::policy_file::load_policy_dir;
+use super::principals::PrincipalMap;
 use super::settings::Settings;
 use crate::grant::groups::{find_group, DEFAULT_GROUP_FILE};
 use crate::policy::{HostFacts, Policy};
@@ -26,6 +27,8 @@ pub struct Loaded {
     pub host: HostFacts,
     /// User attributes by user name.
     pub users: BTreeMap<String, Tags>,
+    /// Signing principals of local accounts (`principals` in `users.d`).
+    pub principals: PrincipalMap,
 }
 
 impl Loaded {
@@ -52,9 +55,9 @@ impl Loaded {
             errs.extend(e.0);
             Tags::new()
         });
-        let users = load_users_dir(&d.users_dir).unwrap_or_else(|e| {
+        let (users, principals) = load_users_dir(&d.users_dir).unwrap_or_else(|e| {
             errs.extend(e.0);
-            BTreeMap::new()
+            (BTreeMap::new(), PrincipalMap::default())
         });
         if !errs.is_empty() {
             return Err(ConfigErrors(errs));
@@ -74,6 +77,7 @@ impl Loaded {
             policy,
             host,
             users,
+            principals,
         })
     }
 

@@ -8,7 +8,9 @@ pub mod loaded;
 mod policy_check;
 pub mod policy_file;
 mod policy_raw;
+pub mod principals;
 pub mod settings;
+pub mod warnings;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use loaded::Loaded;

@@ -156,6 +156,7 @@ fn good_policy_parses_into_the_model() {
                 timeout: Some(Duration::from_secs(1800)),
                 break_glass: false,
                 deny_count: 1,
+                verify_required: false,
             },
         }
     );

@@ -110,6 +110,7 @@ pub(super) struct RawApproval {
     #[serde(default)]
     pub break_glass: bool,
     pub deny_count: Option<Spanned<u32>>,
+    pub verify_required: Option<Spanned<bool>>,
 }
 
 /// `approvers = { ... }`.

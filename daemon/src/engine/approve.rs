@@ -7,9 +7,9 @@ use serde_json::json;
 
 use super::request::{activate, check_text, decision_detail};
 use super::view::{describe_approvers, rfc3339};
+use super::votes::{self, Twice};
 use super::{ms, update_audited, Engine, EngineError, Peer};
-use crate::approval::signers::AllowedSigners;
-use crate::approval::sshsig;
+use crate::approval::sshsig::Verified;
 use crate::policy::Approvers;
 use crate::store::approvals::{self, ApprovalRow};
 use crate::store::{audit, requests, RequestRow, StoreError};
@@ -111,45 +111,46 @@ impl Engine {
         &self,
         peer: &Peer,
         row: &RequestRow,
-        verdict: Verdict,
-        signature: Option<&str>,
-        now: Timestamp,
+        verified: Option<&Verified>,
     ) -> Result<(String, Option<String>), EngineError> {
         let forbid = |m: String| EngineError::Forbidden(m);
-        let who = describe_approvers(&row.approval.approvers);
-        let Some(sig) = signature else {
-            if peer.uid == row.uid {
-                return Err(forbid("nobody approves or denies their own request".into()));
+        if let Some(v) = verified {
+            return self.signer_of(row, v);
+        }
+        if peer.uid == row.uid {
+            return Err(forbid("nobody approves or denies their own request".into()));
+        }
+        if !self.matches_approvers(peer, &row.approval.approvers) {
+            return Err(forbid(format!(
+                "you are not among the approvers of request {} ({})",
+                row.id,
+                describe_approvers(&row.approval.approvers)
+            )));
+        }
+        Ok((format!("user:{}", peer.name()?), None))
+    }
+
+    /// Whether `row` has something to decide at `now_ms`: `Ok(true)` for a
+    /// pending extension, `Ok(false)` for a pending request.
+    fn decidable(row: &RequestRow, now_ms: i64) -> Result<bool, EngineError> {
+        let id = &row.id;
+        let extension = row.state == RequestState::Active && row.ext_secs.is_some();
+        let deadline = match row.state {
+            RequestState::Pending => row.pending_until,
+            RequestState::Active if extension => row.ext_until,
+            s => {
+                return Err(EngineError::BadRequest(format!(
+                    "request {id} is {s}; there is nothing to decide"
+                )))
             }
-            if !self.matches_approvers(peer, &row.approval.approvers) {
-                return Err(forbid(format!(
-                    "you are not among the approvers of request {} ({who})",
-                    row.id
-                )));
-            }
-            return Ok((format!("user:{}", peer.name()?), None));
         };
-        let path = self.lock().cfg.settings.daemon.allowed_signers.clone();
-        let signers = AllowedSigners::load(&path)
-            .map_err(|e| forbid(format!("cannot check signatures: {e}")))?;
-        let text = decision_text(row, verdict);
-        let verified = sshsig::verify(&signers, NAMESPACE, text.as_bytes(), sig, now)
-            .map_err(|e| forbid(format!("signature refused: {e}")))?;
-        let principal = row
-            .approval
-            .approvers
-            .principals
-            .iter()
-            .find(|p| verified.matches_principal(p))
-            .ok_or_else(|| {
-                forbid(format!(
-                    "key {} (principals {}) is not among the approvers of request {} ({who})",
-                    verified.fingerprint,
-                    verified.principals.join(","),
-                    row.id
-                ))
-            })?;
-        Ok((format!("principal:{principal}"), Some(verified.fingerprint)))
+        if deadline.is_some_and(|d| d <= now_ms) {
+            return Err(EngineError::BadRequest(format!(
+                "the time to decide on request {id} ended at {}",
+                deadline.map(rfc3339).unwrap_or_default()
+            )));
+        }
+        Ok(extension)
     }
 
     /// An approval or denial of a pending request or a pending extension.
@@ -169,33 +170,24 @@ impl Engine {
             let st = self.lock();
             requests::get(st.store.conn(), id)?
         };
-        let Some(seen) = row.filter(|r| {
-            signature.is_some()
-                || peer.is_root()
-                || r.uid == peer.uid
-                || self.is_approver_of(peer, r)
-        }) else {
-            return Err(EngineError::NotFound(format!(
-                "no request {id} visible to you"
-            )));
+        let hidden = || EngineError::NotFound(format!("no request {id} visible to you"));
+        let Some(seen) = row else {
+            return Err(hidden());
         };
-        let extension = seen.state == RequestState::Active && seen.ext_secs.is_some();
-        let deadline = match seen.state {
-            RequestState::Pending => seen.pending_until,
-            RequestState::Active if extension => seen.ext_until,
-            s => {
-                return Err(EngineError::BadRequest(format!(
-                    "request {id} is {s}; there is nothing to decide"
-                )))
-            }
+        // Anyone may submit a signature, so anyone can name any id here.
+        // Until a signature over this request's text has verified, a caller
+        // who cannot already see the request gets exactly the answer for an
+        // unknown id, whatever went wrong: no state, deadline or signature
+        // error tells them that the id exists.
+        let sees = peer.is_root() || seen.uid == peer.uid || self.is_approver_of(peer, &seen);
+        let checked = match signature.as_deref() {
+            None if !sees => Err(hidden()),
+            None => Self::decidable(&seen, now_ms).map(|ext| (ext, None)),
+            Some(sig) => Self::decidable(&seen, now_ms)
+                .and_then(|ext| Ok((ext, Some(self.verify_signed(&seen, verdict, sig, now)?)))),
         };
-        if deadline.is_some_and(|d| d <= now_ms) {
-            return Err(EngineError::BadRequest(format!(
-                "the time to decide on request {id} ended at {}",
-                deadline.map(rfc3339).unwrap_or_default()
-            )));
-        }
-        let (approver, key) = self.decider(peer, &seen, verdict, signature.as_deref(), now)?;
+        let (extension, verified) = checked.map_err(|e| if sees { e } else { hidden() })?;
+        let (approver, key) = self.decider(peer, &seen, verified.as_ref())?;
         // This decision may make the request active: policy is then decided
         // again for the requester, looked up now (NSS, before the lock).
         let requester = self.requester_now(&seen);
@@ -207,16 +199,34 @@ impl Engine {
         let mut row = super::view::still_as_seen(&st, &seen)?;
         let earlier = approvals::of(st.store.conn(), id.as_str())?;
         let round: Vec<&ApprovalRow> = earlier.iter().filter(|a| a.round == row.round).collect();
-        if round.iter().any(|a| a.approver == approver) {
-            return Err(EngineError::BadRequest(format!(
-                "{approver} already decided request {id}; each approver counts once"
-            )));
+        // One person, one vote: a mapped principal and its account are one
+        // person, and one key is one vote whichever principal it signs as.
+        let map = &st.cfg.principals;
+        match votes::decided_before(&round, &approver, key.as_deref(), map) {
+            Some(Twice::Person { person, earlier }) => {
+                return Err(EngineError::BadRequest(format!(
+                    "{person} already decided request {id} (as {earlier}); each person \
+                     counts once, locally or by signature"
+                )))
+            }
+            Some(Twice::Key { key, earlier }) => {
+                return Err(EngineError::BadRequest(format!(
+                    "key {key} already decided request {id} (as {earlier}); each key counts once"
+                )))
+            }
+            None => {}
         }
-        let count = |v: Verdict| {
-            round.iter().filter(|a| a.verdict == v).count() + usize::from(verdict == v)
-        };
-        let approvals_now = count(Verdict::Approve);
-        let denials_now = count(Verdict::Deny);
+        let person = votes::person_of(&approver, map);
+        let tally = votes::tally(
+            round
+                .iter()
+                .map(|a| (a.approver.as_str(), a.verdict))
+                .chain([(approver.as_str(), verdict)]),
+            &row.user,
+            map,
+        );
+        let approvals_now = tally.approvals;
+        let denials_now = tally.denials;
         let decision = ApprovalRow {
             round: row.round,
             approver: approver.clone(),
@@ -278,6 +288,7 @@ impl Engine {
         let detail = json!({
             "verdict": verdict.as_str(), "approver": approver, "comment": comment, "key": key,
             "round": row.round, "via": if key.is_some() { "ssh-signature" } else { "local" },
+            "person": person,
             "uid": peer.uid, "pid": peer.pid,
             "approvals": approvals_now, "needed": needed,
         });

@@ -23,8 +23,10 @@ mod regrant;
 mod request;
 mod rights;
 mod setgid;
+mod signed;
 mod teardown;
 mod view;
+mod votes;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};

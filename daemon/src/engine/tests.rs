@@ -80,6 +80,7 @@ pub(super) fn rule(role: &str, approvals: u32, index: usize) -> Rule {
             timeout: None,
             break_glass: role == "glass",
             deny_count: 1,
+            verify_required: false,
         },
     }
 }
@@ -140,6 +141,7 @@ pub(super) fn env_stored(visudo: &str, on_disk: bool) -> Env {
             max_duration: Duration::from_secs(7200),
         },
         users: BTreeMap::new(),
+        principals: Default::default(),
     };
     let store = if on_disk {
         Store::open(&dir.path().join("elevated.db")).unwrap()

@@ -313,6 +313,10 @@ pub struct Approval {
     pub break_glass: bool,
     /// Denials that close the request (default 1: any single deny).
     pub deny_count: u32,
+    /// A signed decision counts only from a FIDO (`sk-`) key whose
+    /// authenticator verified the user (PIN or biometrics), as OpenSSH's
+    /// `verify-required` asks of a login. Local decisions are not affected.
+    pub verify_required: bool,
 }
 
 /// Who may approve.

@@ -6,7 +6,10 @@ use toml::Spanned;
 use super::Cx;
 use crate::config::attrs::StringOrList;
 use crate::config::policy_check as check;
-use crate::config::policy_raw::{RawApproval, RawRule, RawWhen, RawWhere, RawWho, SpannedList};
+use crate::config::policy_raw::{
+    RawApproval, RawRule, RawWhen, RawWhere, RawWho, SpannedList, SpannedTags,
+};
+use crate::config::principals::PRINCIPALS_KEY;
 use crate::policy::{Approval, Approvers, Effect, HourRange, Rule, When, Where, Who};
 
 /// Checks one rule; `None` when anything in it is wrong (errors recorded).
@@ -121,6 +124,7 @@ fn who(cx: &mut Cx<'_>, raw: &RawWho) -> Option<Who> {
     let users = name_list(cx, raw.users.as_ref(), "who.users", UserName::parse);
     let groups = name_list(cx, raw.groups.as_ref(), "who.groups", GroupName::parse);
     let attributes = match &raw.attributes {
+        Some(a) if names_principals(cx, a, "who.attributes") => None,
         Some(a) => cx.tags(a, "who.attributes", "attribute").map(Some),
         None => Some(None),
     };
@@ -129,6 +133,27 @@ fn who(cx: &mut Cx<'_>, raw: &RawWho) -> Option<Who> {
         groups: groups?,
         attributes: attributes?,
     })
+}
+
+/// Whether an attribute selector names `principals`, reporting it. Users'
+/// principals are never attributes, so such a selector would match nobody:
+/// an allow rule would be dead and a deny rule would never deny.
+fn names_principals(cx: &mut Cx<'_>, raw: &SpannedTags, field: &str) -> bool {
+    let Some((key, _)) = raw
+        .get_ref()
+        .iter()
+        .find(|(k, _)| k.get_ref() == PRINCIPALS_KEY)
+    else {
+        return false;
+    };
+    cx.err(
+        key.span(),
+        format!(
+            "{field}: {PRINCIPALS_KEY} is not an attribute: users.d principals map signing \
+             principals to accounts and no selector matches them; name the users instead"
+        ),
+    );
+    true
 }
 
 fn where_(cx: &mut Cx<'_>, raw: &RawWhere) -> Option<Where> {
@@ -237,7 +262,11 @@ fn approval(cx: &mut Cx<'_>, raw: &Spanned<RawApproval>) -> Option<Approval> {
             _ => ok = false,
         }
         if let Some(attrs) = &a.attributes {
-            match cx.tags(attrs, "approval.approvers.attributes", "attribute") {
+            let field = "approval.approvers.attributes";
+            match (!names_principals(cx, attrs, field))
+                .then(|| cx.tags(attrs, field, "attribute"))
+                .flatten()
+            {
                 Some(t) => approvers.attributes = t,
                 None => ok = false,
             }
@@ -277,6 +306,24 @@ fn approval(cx: &mut Cx<'_>, raw: &Spanned<RawApproval>) -> Option<Approval> {
         );
         ok = false;
     }
+    let verify_required = raw.verify_required.as_ref().is_some_and(|v| *v.get_ref());
+    if let Some(v) = raw.verify_required.as_ref().filter(|v| *v.get_ref()) {
+        // It only tightens signatures: without them it would promise a
+        // check that never happens.
+        if count == 0 {
+            cx.err(
+                v.span(),
+                "approval.verify_required applies to signed approvals, but count = 0 approves automatically",
+            );
+            ok = false;
+        } else if approvers.principals.is_empty() {
+            cx.err(
+                v.span(),
+                "approval.verify_required applies to signed approvals, but approval.approvers lists no principals",
+            );
+            ok = false;
+        }
+    }
     let timeout = match &raw.timeout {
         Some(t) => cx.duration(t, "approval.timeout").map(Some),
         None => Some(None),
@@ -289,5 +336,6 @@ fn approval(cx: &mut Cx<'_>, raw: &Spanned<RawApproval>) -> Option<Approval> {
         timeout: timeout?,
         break_glass: raw.break_glass,
         deny_count,
+        verify_required,
     })
 }
