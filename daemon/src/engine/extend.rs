@@ -78,8 +78,17 @@ impl Engine {
         else {
             return Err(bad(format!("request {id} has no window to extend")));
         };
-        let subject = self.subject(peer)?;
         let now_ms = ms(now);
+        // A window that has ended is over even while the timer has not yet
+        // taken it back: extending it would hand out a grant that no longer
+        // exists, without a new request's decision.
+        if end <= now_ms {
+            return Err(bad(format!(
+                "request {id} ended at {}; request the role again",
+                rfc3339(end)
+            )));
+        }
+        let subject = self.subject(peer)?;
         let requested = Duration::from_secs(duration_secs);
         let allowed = match decide(
             &cfg.policy,
@@ -100,6 +109,14 @@ impl Engine {
             }
             Decision::Allow(a) => a,
         };
+        // The rule that decides the extension asks for what it asks of a
+        // new request: a reason, re-authentication.
+        if allowed.approval.reason && reason.is_none() {
+            return Err(bad(format!(
+                "{} requires a reason to extend; give one with --reason",
+                allowed.rule
+            )));
+        }
         let needs_reauth =
             allowed.approval.reauth || cfg.policy.roles.get(&role).is_some_and(|r| r.reauth);
         if needs_reauth {
@@ -142,8 +159,17 @@ impl Engine {
         // extended meanwhile.
         let mut row = super::view::still_as_seen(&st, &row)?;
         row.ext_secs = Some(ext);
+        // An extension a break-glass rule grants is itself break-glass: it
+        // is announced and needs a review of its own, like the grant.
+        let glass = allowed.approval.count == 0 && allowed.approval.break_glass;
         let (event, actor) = if allowed.approval.count == 0 {
             self.apply_extension(&st, &mut row)?;
+            if glass {
+                row.break_glass = true;
+                row.approval = allowed.approval.clone();
+                row.reviewed_by = None;
+                row.reviewed_at = None;
+            }
             ("extended", "policy")
         } else {
             row.round += 1;
@@ -172,14 +198,26 @@ impl Engine {
                 &requested_detail,
             )?;
             let b = audit::append(tx, now_ms, event, actor, Some(&rid), &detail)?;
-            Ok::<_, StoreError>(vec![a, b])
+            let mut out = vec![a, b];
+            if glass {
+                let review = json!({"review": "required", "extend_by": ext});
+                out.push(audit::append(
+                    tx,
+                    now_ms,
+                    "break_glass",
+                    actor,
+                    Some(&rid),
+                    &review,
+                )?);
+            }
+            Ok::<_, StoreError>(out)
         })?;
         st.deadlines.retain(|(_, d)| d != id);
         self.schedule(&mut st, &row);
         let view = self.view_of(&st, &row, now_ms)?;
         drop(st);
         self.after_commit(&rows);
-        if event == "extension_requested" {
+        if event == "extension_requested" || glass {
             self.notify_row(&row, None, None);
         }
         Ok(Response::Request { request: view })

@@ -314,6 +314,8 @@ mod expiry_tests;
 mod race_tests;
 #[cfg(test)]
 mod size_tests;
+#[cfg(test)]
+mod trust_tests;
 
 #[cfg(test)]
 mod tests;
