@@ -120,17 +120,30 @@ impl Engine {
         let needs_reauth =
             allowed.approval.reauth || cfg.policy.roles.get(&role).is_some_and(|r| r.reauth);
         if needs_reauth {
+            // Bounded per user and per grant, before PAM runs and after.
+            let standing = self.reauth_check(peer.uid, Some(id), now_ms);
             match reauth {
-                Reauth::NotTried => return Err(EngineError::NeedsReauth),
+                Reauth::NotTried => {
+                    standing?;
+                    return Err(EngineError::NeedsReauth);
+                }
                 Reauth::Failed(why) => {
                     let detail =
                         json!({"service": "elevate", "error": why, "extend_by": duration_secs});
-                    self.audit_only(&row, "reauth_failed", peer.name()?, detail, now_ms)?;
+                    let lock = standing.as_ref().ok().cloned().flatten();
+                    self.audit_reauth_failure(&row, peer.name()?, &detail, lock.as_ref(), now_ms)?;
+                    standing?;
+                    let more = lock.map_or_else(String::new, |l| {
+                        format!(
+                            "; too many failures, no further attempt before {}",
+                            l["until"].as_str().unwrap_or("the window ends")
+                        )
+                    });
                     return Err(EngineError::Forbidden(format!(
-                        "re-authentication failed: {why}"
+                        "re-authentication failed: {why}{more}"
                     )));
                 }
-                Reauth::Passed => {}
+                Reauth::Passed => standing.map(|_| ())?,
             }
         }
         // The window may not reach further from now than a new grant could.

@@ -16,6 +16,7 @@ mod lifecycle;
 mod login;
 mod notify;
 mod peer;
+mod reauth_limit;
 mod reconcile;
 mod request;
 mod view;

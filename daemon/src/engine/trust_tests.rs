@@ -3,12 +3,14 @@
 //! re-authentication, and audit visibility by uid.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use elevated_proto::{
     ErrorCode, LoginVerdict, Request, RequestState, Response, RoleName, UserName,
 };
 
 use super::tests::{ask, env, err, events, id, peer, rule, t, view, Env};
+use super::{EngineError, Reauth};
 use crate::config::Loaded;
 use crate::policy::Who;
 
@@ -196,4 +198,127 @@ fn an_ended_window_is_not_trusted_while_the_timer_is_late() {
     // The timer catches up.
     assert_eq!(e.engine.expire_due(t(76)).unwrap(), 1);
     assert_eq!(login(&e, 77), LoginVerdict::Deny);
+}
+
+/// Role `ops` asks for re-authentication; at most 3 failures per user and
+/// 2 per grant within 15 minutes.
+fn reauth_env() -> Env {
+    let e = env();
+    configure(&e, |cfg| {
+        if let Some(r) = cfg.policy.roles.get_mut(&RoleName::parse("ops").unwrap()) {
+            r.reauth = true;
+        }
+        let l = &mut cfg.settings.limits;
+        l.reauth_failures_per_user = 3;
+        l.reauth_failures_per_request = 2;
+        l.reauth_failure_window = Duration::from_secs(900);
+    });
+    e
+}
+
+fn ask_ops(e: &Env, who: &super::Peer, reauth: Reauth, at: i64) -> Result<Response, EngineError> {
+    e.engine.handle_with(
+        who,
+        Request::Request {
+            role: RoleName::parse("ops").unwrap(),
+            duration_secs: Some(600),
+            command: None,
+            reason: None,
+            ticket: None,
+        },
+        reauth,
+        t(at),
+    )
+}
+
+fn limit_error(r: Result<Response, EngineError>) -> String {
+    match r {
+        Ok(Response::Error {
+            code: ErrorCode::Limit,
+            message,
+        }) => message,
+        other => panic!("expected a limit error, got {other:?}"),
+    }
+}
+
+#[test]
+fn failed_reauthentications_are_bounded_per_user() {
+    let e = reauth_env();
+    let ferris = peer("ferris", 4242);
+    for at in 1..=3 {
+        assert!(matches!(
+            ask_ops(&e, &ferris, Reauth::NotTried, at),
+            Err(EngineError::NeedsReauth)
+        ));
+        let v = view(ask_ops(&e, &ferris, Reauth::Failed("wrong".into()), at).unwrap());
+        assert_eq!(v.state, RequestState::Denied);
+    }
+    let ev = events(&e);
+    assert_eq!(ev.iter().filter(|e| *e == "reauth_failed").count(), 3);
+    assert_eq!(ev.iter().filter(|e| *e == "reauth_locked").count(), 1);
+    // PAM is not run again, and a success that raced past counts for nothing.
+    let msg = limit_error(ask_ops(&e, &ferris, Reauth::NotTried, 4));
+    assert!(msg.contains("3 failed attempts"), "{msg}");
+    limit_error(ask_ops(&e, &ferris, Reauth::Passed, 4));
+    // Someone else is not locked out.
+    let boss = peer("boss", 100);
+    configure(&e, |cfg| {
+        let mut r = rule("ops", 0, 9);
+        r.who = Some(Who {
+            users: Some(vec![UserName::parse("boss").unwrap()]),
+            ..Who::default()
+        });
+        cfg.policy.push_rule(r);
+    });
+    assert!(matches!(
+        ask_ops(&e, &boss, Reauth::NotTried, 5),
+        Err(EngineError::NeedsReauth)
+    ));
+    // The first failure leaves the window at 901: one attempt again.
+    limit_error(ask_ops(&e, &ferris, Reauth::NotTried, 900));
+    assert!(matches!(
+        ask_ops(&e, &ferris, Reauth::NotTried, 901),
+        Err(EngineError::NeedsReauth)
+    ));
+    let v = view(ask_ops(&e, &ferris, Reauth::Passed, 901).unwrap());
+    assert_eq!(v.state, RequestState::Active);
+}
+
+#[test]
+fn failed_reauthentications_are_bounded_per_grant() {
+    let e = reauth_env();
+    let ferris = peer("ferris", 4242);
+    let v = view(ask_ops(&e, &ferris, Reauth::Passed, 0).unwrap());
+    let ext = |reauth: Reauth, at: i64| {
+        e.engine.handle_with(
+            &ferris,
+            Request::Extend {
+                id: id(&v),
+                duration_secs: 60,
+                reason: None,
+            },
+            reauth,
+            t(at),
+        )
+    };
+    for at in 1..=2 {
+        assert!(matches!(
+            ext(Reauth::NotTried, at),
+            Err(EngineError::NeedsReauth)
+        ));
+        let (code, _) = err(ext(Reauth::Failed("wrong".into()), at).unwrap());
+        assert_eq!(code, ErrorCode::Forbidden);
+    }
+    let msg = limit_error(ext(Reauth::NotTried, 3));
+    assert!(msg.contains(&format!("for grant {}", v.id)), "{msg}");
+    limit_error(ext(Reauth::Passed, 3));
+    let ev = events(&e);
+    assert_eq!(ev.iter().filter(|e| *e == "reauth_failed").count(), 2);
+    assert_eq!(ev.iter().filter(|e| *e == "reauth_locked").count(), 1);
+    assert!(!ev.contains(&"extended".to_owned()));
+    // The user's bound (3) is not reached: a new request may still try.
+    assert!(matches!(
+        ask_ops(&e, &ferris, Reauth::NotTried, 4),
+        Err(EngineError::NeedsReauth)
+    ));
 }

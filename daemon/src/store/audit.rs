@@ -144,6 +144,28 @@ pub fn newest_while(
     Ok(())
 }
 
+/// How many `event` rows were written at or after `since` (ms) about the
+/// requests of `uid` (with `request`, about that request alone), and when
+/// the oldest of them was written.
+pub fn count_since(
+    conn: &Connection,
+    event: &str,
+    since: i64,
+    uid: u32,
+    request: Option<&str>,
+) -> Result<(u64, Option<i64>), StoreError> {
+    let (n, oldest): (i64, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT COUNT(*), MIN(at) FROM audit WHERE event = ?1 AND at >= ?2 AND \
+             request_id IN (SELECT id FROM requests WHERE uid = ?3) \
+             AND (?4 IS NULL OR request_id = ?4)",
+        )?
+        .query_row(params![event, since, uid, request], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    Ok((u64::try_from(n).unwrap_or(0), oldest))
+}
+
 /// The outcome of checking the whole chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
