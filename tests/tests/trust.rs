@@ -70,3 +70,45 @@ fn audit_rows_are_shown_to_the_requests_owner_not_to_a_matching_actor_name() {
     assert!(own.iter().any(|r| r["event"] == "reviewed"), "{own:?}");
     assert!(own.iter().all(|r| r["request"] == gid.as_str()), "{own:?}");
 }
+
+#[test]
+fn an_extension_needs_the_reason_its_rule_asks_for() {
+    require_root();
+    let user = TestUser::new("n", &[]);
+    let mut d = Daemon::new("");
+    d.policy(
+        "10-ops.toml",
+        &format!(
+            "[roles.ops]\nsudo = {{ commands = [\"/usr/bin/id\"] }}\nmax_duration = \"1h\"\n\n\
+             [[rules]]\nrole = \"ops\"\nwho = {{ users = [\"{}\"] }}\napproval = {{ reason = true }}\n",
+            user.name
+        ),
+    );
+    d.start();
+    let v = json(&d.elevate(
+        Some(&user),
+        &[
+            "--json", "request", "ops", "--for", "10m", "--reason", "deploy",
+        ],
+    ));
+    let id = v["id"].as_str().unwrap().to_owned();
+    let end = v["expires_at"].clone();
+    let out = d.elevate(Some(&user), &["extend", &id, "--for", "10m"]);
+    let (o, e) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{o}{e}");
+    assert!(e.contains("reason"), "{e}");
+    let after = json(&d.elevate(Some(&user), &["--json", "show", &id]));
+    assert_eq!(after["expires_at"], end, "the window must not move");
+    let out = d.elevate(
+        Some(&user),
+        &[
+            "extend",
+            &id,
+            "--for",
+            "10m",
+            "--reason",
+            "deploy runs late",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+}
