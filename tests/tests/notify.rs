@@ -120,3 +120,47 @@ fn decisions_reach_webhooks_and_a_dead_endpoint_delays_nothing() {
     assert_eq!(approved["event"], "approved");
     assert_eq!(approved["decided_by"], bob.name.as_str());
 }
+
+#[test]
+fn a_break_glass_extension_is_announced_like_the_grant() {
+    require_root();
+    let user = TestUser::new("g", &[]);
+    let approver = TestUser::new("h", &[]);
+    let (url, rx) = receiver();
+    let mut d = Daemon::new(&format!(
+        "[[notify.webhook]]\nurl = \"{url}\"\nformat = \"json\"\nevents = [\"break_glass\"]\n"
+    ));
+    d.policy(
+        "10-glass.toml",
+        &format!(
+            "[roles.glass]\nsudo = {{ commands = [\"/usr/bin/whoami\"] }}\nmax_duration = \"1h\"\n\n\
+             [[rules]]\nrole = \"glass\"\nwho = {{ users = [\"{}\"] }}\n\
+             approval = {{ count = 0, break_glass = true, approvers = {{ users = [\"{}\"] }} }}\n",
+            user.name, approver.name
+        ),
+    );
+    d.start();
+    let out = d.elevate(
+        Some(&user),
+        &[
+            "--json", "request", "glass", "--for", "10m", "--reason", "down",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = v["id"].as_str().unwrap().to_owned();
+    let granted = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("no break_glass event for the grant");
+    assert_eq!(granted["event"], "break_glass");
+    assert_eq!(granted["id"], id.as_str());
+
+    let out = d.elevate(Some(&user), &["extend", &id, "--for", "10m"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let extended = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("no break_glass event for the extension");
+    assert_eq!(extended["event"], "break_glass");
+    assert_eq!(extended["id"], id.as_str());
+    assert_eq!(extended["duration_secs"], 1200);
+}

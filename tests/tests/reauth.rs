@@ -29,7 +29,12 @@ impl Drop for PamService {
 }
 
 fn daemon(service: &PamService, user: &TestUser) -> Daemon {
-    let mut d = Daemon::new("");
+    daemon_with(service, user, "")
+}
+
+/// [`daemon`] with `extra` appended to elevated.toml.
+fn daemon_with(service: &PamService, user: &TestUser, extra: &str) -> Daemon {
+    let mut d = Daemon::new(extra);
     let cfg = std::fs::read_to_string(&d.config).unwrap().replacen(
         "[daemon]\n",
         &format!("[daemon]\nreauth_service = \"{}\"\n", service.name),
@@ -84,10 +89,8 @@ fn events(d: &Daemon) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn pam_unix_password() {
-    require_root();
-    let user = TestUser::new("p", &[]);
+/// Gives `user` the password `correct-horse-9`.
+fn set_password(user: &TestUser) {
     let mut chpasswd = Command::new("chpasswd")
         .stdin(Stdio::piped())
         .spawn()
@@ -99,6 +102,13 @@ fn pam_unix_password() {
     )
     .unwrap();
     assert!(chpasswd.wait().unwrap().success());
+}
+
+#[test]
+fn pam_unix_password() {
+    require_root();
+    let user = TestUser::new("p", &[]);
+    set_password(&user);
     let svc = PamService::new("auth required pam_unix.so\naccount required pam_unix.so\n");
     let d = daemon(&svc, &user);
 
@@ -124,6 +134,43 @@ fn pam_unix_password() {
     assert_eq!(
         d.elevate(None, &["audit", "--verify"]).status.code(),
         Some(0)
+    );
+}
+
+#[test]
+fn failed_passwords_lock_re_authentication_out() {
+    require_root();
+    let user = TestUser::new("x", &[]);
+    set_password(&user);
+    let svc = PamService::new("auth required pam_unix.so\naccount required pam_unix.so\n");
+    let d = daemon_with(
+        &svc,
+        &user,
+        "[limits]\nreauth_failures_per_user = 2\nreauth_failure_window = \"1h\"\n",
+    );
+    for guess in ["guess-one", "guess-two"] {
+        let bad = request(&d, &user, &format!("{guess}\n"));
+        assert_eq!(bad.status.code(), Some(1), "{:?}", text(&bad));
+    }
+    // The right password no longer helps: PAM is not even asked, so the
+    // answer tells a guesser nothing.
+    let locked = request(&d, &user, "correct-horse-9\n");
+    let (o, e) = text(&locked);
+    assert_eq!(locked.status.code(), Some(1), "{o}{e}");
+    let v: serde_json::Value = serde_json::from_str(&o).unwrap();
+    assert_eq!(v["error"]["code"], "limit", "{o}");
+    assert!(!e.contains("Password"), "PAM was run: {e}");
+    assert!(d.dropins().is_empty());
+    let ev = events(&d);
+    assert_eq!(
+        ev.iter().filter(|e| *e == "reauth_failed").count(),
+        2,
+        "{ev:?}"
+    );
+    assert_eq!(
+        ev.iter().filter(|e| *e == "reauth_locked").count(),
+        1,
+        "{ev:?}"
     );
 }
 

@@ -118,6 +118,14 @@ pub struct Limits {
     /// Time a requester has to answer one re-authentication prompt.
     #[serde(deserialize_with = "de_duration")]
     pub prompt_timeout: Duration,
+    /// Failed re-authentications of one user within the window, after
+    /// which PAM is not run for them until the oldest leaves it.
+    pub reauth_failures_per_user: usize,
+    /// The same bound for one grant's extensions.
+    pub reauth_failures_per_request: usize,
+    /// How far back both bounds count failures.
+    #[serde(deserialize_with = "de_duration")]
+    pub reauth_failure_window: Duration,
 }
 
 impl Default for Limits {
@@ -134,6 +142,10 @@ impl Default for Limits {
             max_text: 1024,
             max_wait: Duration::from_secs(30),
             prompt_timeout: Duration::from_secs(120),
+            // A few typos; far too few to guess a password or a code.
+            reauth_failures_per_user: 5,
+            reauth_failures_per_request: 3,
+            reauth_failure_window: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -299,6 +311,18 @@ impl Settings {
                 "[limits] max_connections_per_user must be at least 1",
             ));
         }
+        let l = &self.limits;
+        for (key, n) in [
+            ("reauth_failures_per_user", l.reauth_failures_per_user),
+            ("reauth_failures_per_request", l.reauth_failures_per_request),
+        ] {
+            if n == 0 {
+                let m = format!(
+                    "[limits] {key} must be at least 1 (0 refuses every re-authentication)"
+                );
+                errs.push(ConfigError::file(path, m));
+            }
+        }
         if let Some(name) = &self.host.name {
             let ok = !name.is_empty()
                 && name.len() <= 253
@@ -350,6 +374,10 @@ mod tests {
         );
         assert_eq!(s.daemon.sudoers_dir, PathBuf::from("/etc/sudoers.d"));
         assert_eq!(s.requests.max_duration, Duration::from_secs(43200));
+        assert_eq!(s.limits.reauth_failures_per_user, 5);
+        let zero = "[limits]\nreauth_failures_per_request = 0\n";
+        let e = Settings::parse(Path::new("x.toml"), zero).unwrap_err();
+        assert!(e.to_string().contains("reauth_failures_per_request"), "{e}");
     }
 
     #[test]

@@ -28,11 +28,12 @@ impl Engine {
             ),
             None => None,
         };
-        let visible_to = if peer.is_root() {
-            None
-        } else {
-            Some((peer.name()?, peer.uid))
-        };
+        // Root sees every row; anyone else the rows about their own
+        // requests, decided by uid (see `audit::list`). Never by name: a
+        // row's actor may be `daemon`, `pam`, `policy` or someone else's
+        // name, and an account called that must not read other people's
+        // rows through it.
+        let visible_to = (!peer.is_root()).then_some(peer.uid);
         let st = self.lock();
         // The newest rows one answer can carry, read newest first.
         let (mut budget, mut out) = (Budget::frame(), Vec::new());

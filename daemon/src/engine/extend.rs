@@ -78,8 +78,17 @@ impl Engine {
         else {
             return Err(bad(format!("request {id} has no window to extend")));
         };
-        let subject = self.subject(peer)?;
         let now_ms = ms(now);
+        // A window that has ended is over even while the timer has not yet
+        // taken it back: extending it would hand out a grant that no longer
+        // exists, without a new request's decision.
+        if end <= now_ms {
+            return Err(bad(format!(
+                "request {id} ended at {}; request the role again",
+                rfc3339(end)
+            )));
+        }
+        let subject = self.subject(peer)?;
         let requested = Duration::from_secs(duration_secs);
         let allowed = match decide(
             &cfg.policy,
@@ -100,20 +109,41 @@ impl Engine {
             }
             Decision::Allow(a) => a,
         };
+        // The rule that decides the extension asks for what it asks of a
+        // new request: a reason, re-authentication.
+        if allowed.approval.reason && reason.is_none() {
+            return Err(bad(format!(
+                "{} requires a reason to extend; give one with --reason",
+                allowed.rule
+            )));
+        }
         let needs_reauth =
             allowed.approval.reauth || cfg.policy.roles.get(&role).is_some_and(|r| r.reauth);
         if needs_reauth {
+            // Bounded per user and per grant, before PAM runs and after.
+            let standing = self.reauth_check(peer.uid, Some(id), now_ms);
             match reauth {
-                Reauth::NotTried => return Err(EngineError::NeedsReauth),
+                Reauth::NotTried => {
+                    standing?;
+                    return Err(EngineError::NeedsReauth);
+                }
                 Reauth::Failed(why) => {
                     let detail =
                         json!({"service": "elevate", "error": why, "extend_by": duration_secs});
-                    self.audit_only(&row, "reauth_failed", peer.name()?, detail, now_ms)?;
+                    let lock = standing.as_ref().ok().cloned().flatten();
+                    self.audit_reauth_failure(&row, peer.name()?, &detail, lock.as_ref(), now_ms)?;
+                    standing?;
+                    let more = lock.map_or_else(String::new, |l| {
+                        format!(
+                            "; too many failures, no further attempt before {}",
+                            l["until"].as_str().unwrap_or("the window ends")
+                        )
+                    });
                     return Err(EngineError::Forbidden(format!(
-                        "re-authentication failed: {why}"
+                        "re-authentication failed: {why}{more}"
                     )));
                 }
-                Reauth::Passed => {}
+                Reauth::Passed => standing.map(|_| ())?,
             }
         }
         // The window may not reach further from now than a new grant could.
@@ -142,8 +172,17 @@ impl Engine {
         // extended meanwhile.
         let mut row = super::view::still_as_seen(&st, &row)?;
         row.ext_secs = Some(ext);
+        // An extension a break-glass rule grants is itself break-glass: it
+        // is announced and needs a review of its own, like the grant.
+        let glass = allowed.approval.count == 0 && allowed.approval.break_glass;
         let (event, actor) = if allowed.approval.count == 0 {
             self.apply_extension(&st, &mut row)?;
+            if glass {
+                row.break_glass = true;
+                row.approval = allowed.approval.clone();
+                row.reviewed_by = None;
+                row.reviewed_at = None;
+            }
             ("extended", "policy")
         } else {
             row.round += 1;
@@ -172,14 +211,26 @@ impl Engine {
                 &requested_detail,
             )?;
             let b = audit::append(tx, now_ms, event, actor, Some(&rid), &detail)?;
-            Ok::<_, StoreError>(vec![a, b])
+            let mut out = vec![a, b];
+            if glass {
+                let review = json!({"review": "required", "extend_by": ext});
+                out.push(audit::append(
+                    tx,
+                    now_ms,
+                    "break_glass",
+                    actor,
+                    Some(&rid),
+                    &review,
+                )?);
+            }
+            Ok::<_, StoreError>(out)
         })?;
         st.deadlines.retain(|(_, d)| d != id);
         self.schedule(&mut st, &row);
         let view = self.view_of(&st, &row, now_ms)?;
         drop(st);
         self.after_commit(&rows);
-        if event == "extension_requested" {
+        if event == "extension_requested" || glass {
             self.notify_row(&row, None, None);
         }
         Ok(Response::Request { request: view })

@@ -96,9 +96,14 @@ pub(super) fn take_back(st: &mut State, rid: &str, now_ms: i64) -> Result<TakenB
             st.store.tx(|tx| memberships::close(tx, rid, &m.group))?;
             continue;
         };
-        let heir = active
-            .iter()
-            .find(|r| r.id.as_str() != rid && r.user == m.user && r.grant.groups.contains(&group));
+        // Only a grant still in force inherits: one whose window has ended
+        // (the timer is late for it too) owes nothing.
+        let heir = active.iter().find(|r| {
+            r.id.as_str() != rid
+                && r.user == m.user
+                && r.grant.groups.contains(&group)
+                && r.in_window(now_ms)
+        });
         if let Some(h) = heir {
             let to = h.id.to_string();
             let detail = json!({"user": m.user, "group": m.group, "to": to});

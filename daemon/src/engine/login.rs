@@ -52,12 +52,14 @@ fn answer(
 }
 
 impl Engine {
-    /// The user's active grant that counts as login access, if any.
-    fn login_grant(&self, uid: u32) -> Result<Option<RequestRow>, EngineError> {
+    /// The user's active grant that counts as login access at `now_ms`, if
+    /// any. A window that has ended counts for nothing even while the
+    /// timer, late, has not yet marked it expired.
+    fn login_grant(&self, uid: u32, now_ms: i64) -> Result<Option<RequestRow>, EngineError> {
         let st = self.lock();
         Ok(requests::open_of(st.store.conn(), uid)?
             .into_iter()
-            .find(|r| r.state == RequestState::Active && r.grant.login))
+            .find(|r| r.grant.login && r.in_window(now_ms)))
     }
 
     /// Audits a use of a grant (a login it allowed, a session opened or
@@ -155,7 +157,7 @@ impl Engine {
         let now_ms = ms(now);
         let detail =
             json!({"user": entry.name(), "service": q.service, "rhost": q.rhost, "tty": q.tty});
-        if let Some(g) = self.login_grant(uid)? {
+        if let Some(g) = self.login_grant(uid, now_ms)? {
             let mut d = detail.clone();
             d["grant"] = json!(g.id.as_str());
             self.audit_use(Some(g.id.as_str()), "login_allowed", "pam", &d, now_ms)?;
@@ -276,7 +278,7 @@ impl Engine {
             "session_close"
         };
         let grant = match users::entry_by_name(user) {
-            Ok(e) => self.login_grant(e.uid())?,
+            Ok(e) => self.login_grant(e.uid(), ms(now))?,
             Err(_) => None,
         };
         let detail = json!({"user": user, "service": service, "rhost": rhost, "tty": tty,

@@ -17,6 +17,7 @@ mod lifecycle;
 mod login;
 mod notify;
 mod peer;
+mod reauth_limit;
 mod recheck;
 mod reconcile;
 mod regrant;
@@ -343,6 +344,8 @@ mod race_tests;
 mod recheck_tests;
 #[cfg(test)]
 mod size_tests;
+#[cfg(test)]
+mod trust_tests;
 
 #[cfg(test)]
 mod tests;

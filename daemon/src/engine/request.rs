@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use super::command::{check_command, grant_of};
+use super::reauth_limit;
 use super::view::new_id;
 use super::{ms, Engine, EngineError, Peer, State};
 use crate::grant::sudoers::SudoRule;
@@ -161,19 +162,33 @@ impl Engine {
             )));
         }
         if allowed.approval.reauth || role_def.reauth {
+            // Bounded before PAM runs and again once it has: attempts that
+            // raced past the bound learn nothing from their outcome.
+            let standing = self.reauth_check(peer.uid, None, now_ms);
             match reauth {
-                Reauth::NotTried => return Err(EngineError::NeedsReauth),
+                Reauth::NotTried => {
+                    standing?;
+                    return Err(EngineError::NeedsReauth);
+                }
                 Reauth::Failed(why) => {
                     row.message = format!("re-authentication failed: {why}");
                     let detail = json!({"service": "elevate", "error": why});
-                    return self.record(
-                        row,
-                        requested_detail,
-                        &[("reauth_failed", detail)],
-                        now_ms,
-                    );
+                    let mut events = vec![(reauth_limit::FAILED, detail)];
+                    let lock = standing.as_ref().ok().cloned().flatten();
+                    if let Some(l) = lock {
+                        row.message.push_str(&format!(
+                            "; too many failures, no further attempt before {}",
+                            l["until"].as_str().unwrap_or("the window ends")
+                        ));
+                        events.push((reauth_limit::LOCKED, l));
+                    }
+                    let recorded = self.record(row, requested_detail, &events, now_ms)?;
+                    standing?;
+                    return Ok(recorded);
                 }
-                Reauth::Passed => {}
+                Reauth::Passed => {
+                    standing?;
+                }
             }
         }
         let reauth_row =

@@ -74,8 +74,16 @@ pub(super) fn view(r: &RequestRow, approvals: &[ApprovalRow], now_ms: i64) -> Re
         (RequestState::Active, Some(end)) if end > now_ms => {
             Some(u64::try_from((end - now_ms + 999) / 1000).unwrap_or(0))
         }
-        (RequestState::Active, Some(_)) => Some(0),
         _ => None,
+    };
+    // A window that has ended is shown as expired even before the timer
+    // (late) has marked it so: nobody — `elevate run`, a script reading
+    // `status --json` — may take it for a grant still in force.
+    let lapsed = r.state == RequestState::Active && !r.in_window(now_ms);
+    let (state, ended_at) = if lapsed {
+        (RequestState::Expired, r.expires_at)
+    } else {
+        (r.state, r.ended_at)
     };
     let deciding = r.state == RequestState::Pending || r.ext_secs.is_some();
     let given = approvals
@@ -84,7 +92,7 @@ pub(super) fn view(r: &RequestRow, approvals: &[ApprovalRow], now_ms: i64) -> Re
         .count();
     RequestView {
         id: r.id.to_string(),
-        state: r.state,
+        state,
         role: r.role.clone(),
         user: r.user.clone(),
         uid: r.uid,
@@ -96,7 +104,7 @@ pub(super) fn view(r: &RequestRow, approvals: &[ApprovalRow], now_ms: i64) -> Re
         decided_at: r.decided_at.map(rfc3339),
         starts_at: r.starts_at.map(rfc3339),
         expires_at: r.expires_at.map(rfc3339),
-        ended_at: r.ended_at.map(rfc3339),
+        ended_at: ended_at.map(rfc3339),
         remaining_secs,
         rule: r.rule.clone(),
         message: r.message.clone(),

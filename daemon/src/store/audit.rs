@@ -101,13 +101,17 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
 const SELECT: &str = "SELECT seq, at, event, actor, request_id, detail, prev_hash, hash FROM audit";
 
 /// Rows at or after `since` (ms), the newest `limit`, returned oldest first.
-/// With `visible_to = Some((user, uid))` only rows that user caused or that
-/// concern their requests.
+/// With `visible_to = Some(uid)` only rows about requests that uid made.
+///
+/// Visibility is decided by the uid that owns the request, never by the
+/// row's actor: an actor is only a name (`daemon`, `pam`, `policy`, an
+/// approver, a user name PAM reported), and an account that happens to
+/// carry such a name must not see other people's rows through it.
 pub fn list(
     conn: &Connection,
     since: Option<i64>,
     limit: u32,
-    visible_to: Option<(&str, u32)>,
+    visible_to: Option<u32>,
 ) -> Result<Vec<AuditRow>, StoreError> {
     let mut out = Vec::new();
     newest_while(conn, since, limit, visible_to, |r| {
@@ -124,24 +128,42 @@ pub fn newest_while(
     conn: &Connection,
     since: Option<i64>,
     limit: u32,
-    visible_to: Option<(&str, u32)>,
+    visible_to: Option<u32>,
     mut take: impl FnMut(AuditRow) -> bool,
 ) -> Result<(), StoreError> {
-    let (user, uid) = match visible_to {
-        Some((u, id)) => (Some(u), Some(id)),
-        None => (None, None),
-    };
     let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} WHERE at >= ?1 AND (?2 IS NULL OR actor = ?2 OR request_id IN \
-         (SELECT id FROM requests WHERE uid = ?3)) ORDER BY seq DESC LIMIT ?4"
+        "{SELECT} WHERE at >= ?1 AND (?2 IS NULL OR request_id IN \
+         (SELECT id FROM requests WHERE uid = ?2)) ORDER BY seq DESC LIMIT ?3"
     ))?;
-    let mut rows = stmt.query(params![since.unwrap_or(i64::MIN), user, uid, limit])?;
+    let mut rows = stmt.query(params![since.unwrap_or(i64::MIN), visible_to, limit])?;
     while let Some(r) = rows.next()? {
         if !take(read_row(r)?) {
             break;
         }
     }
     Ok(())
+}
+
+/// How many `event` rows were written at or after `since` (ms) about the
+/// requests of `uid` (with `request`, about that request alone), and when
+/// the oldest of them was written.
+pub fn count_since(
+    conn: &Connection,
+    event: &str,
+    since: i64,
+    uid: u32,
+    request: Option<&str>,
+) -> Result<(u64, Option<i64>), StoreError> {
+    let (n, oldest): (i64, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT COUNT(*), MIN(at) FROM audit WHERE event = ?1 AND at >= ?2 AND \
+             request_id IN (SELECT id FROM requests WHERE uid = ?3) \
+             AND (?4 IS NULL OR request_id = ?4)",
+        )?
+        .query_row(params![event, since, uid, request], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    Ok((u64::try_from(n).unwrap_or(0), oldest))
 }
 
 /// The outcome of checking the whole chain.
@@ -247,19 +269,56 @@ mod tests {
     #[test]
     fn list_filters_by_visibility_and_time() {
         let mut s = Store::open_in_memory().unwrap();
-        s.tx(|tx| append(tx, 10, "a", "alice", None, &json!({})))
+        for (id, uid) in [("aaaa2222", 1000), ("bbbb3333", 1001)] {
+            s.conn()
+                .execute(
+                    "INSERT INTO requests (id, uid, user, role, host, duration_secs, state, \
+                     message, approvals_needed, requested_at, grant_spec) \
+                     VALUES (?1, ?2, 'u', 'ops', 'h', 60, 'active', '', 0, 0, '{}')",
+                    params![id, uid],
+                )
+                .unwrap();
+        }
+        s.tx(|tx| append(tx, 10, "a", "alice", Some("aaaa2222"), &json!({})))
             .unwrap();
-        s.tx(|tx| append(tx, 20, "b", "bob", None, &json!({})))
+        s.tx(|tx| append(tx, 20, "b", "bob", Some("bbbb3333"), &json!({})))
             .unwrap();
-        s.tx(|tx| append(tx, 30, "c", "alice", None, &json!({})))
+        s.tx(|tx| append(tx, 30, "c", "policy", Some("aaaa2222"), &json!({})))
             .unwrap();
         let all = list(s.conn(), None, 100, None).unwrap();
         assert_eq!(all.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
-        let alice = list(s.conn(), None, 100, Some(("alice", 1000))).unwrap();
-        assert_eq!(alice.len(), 2);
+        let alice = list(s.conn(), None, 100, Some(1000)).unwrap();
+        assert_eq!(alice.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 3]);
         let recent = list(s.conn(), Some(15), 100, None).unwrap();
         assert_eq!(recent.len(), 2);
         let last = list(s.conn(), None, 1, None).unwrap();
         assert_eq!(last[0].seq, 3);
+    }
+
+    #[test]
+    fn rows_are_never_visible_by_actor_name() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.conn()
+            .execute(
+                "INSERT INTO requests (id, uid, user, role, host, duration_secs, state, \
+                 message, approvals_needed, requested_at, grant_spec) \
+                 VALUES ('cccc4444', 1000, 'alice', 'ops', 'h', 60, 'active', '', 0, 0, '{}')",
+                [],
+            )
+            .unwrap();
+        // Actors that are also names of system accounts, and a row about
+        // nobody's request (a session without a grant).
+        for actor in ["daemon", "pam", "policy", "bob"] {
+            s.tx(|tx| append(tx, 10, "x", actor, Some("cccc4444"), &json!({})))
+                .unwrap();
+            s.tx(|tx| append(tx, 10, "y", actor, None, &json!({})))
+                .unwrap();
+        }
+        // daemon (uid 1), a user called pam or policy, and bob (uid 1001)
+        // own no request: they see nothing, whatever the actors are called.
+        for uid in [1, 101, 102, 1001] {
+            assert!(list(s.conn(), None, 100, Some(uid)).unwrap().is_empty());
+        }
+        assert_eq!(list(s.conn(), None, 100, Some(1000)).unwrap().len(), 4);
     }
 }

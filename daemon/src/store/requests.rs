@@ -76,6 +76,18 @@ pub struct RequestRow {
     pub context: BTreeMap<String, Vec<String>>,
 }
 
+impl RequestRow {
+    /// Whether this row is a grant in force at `now_ms`: active and its
+    /// window not yet ended. Every check that trusts a grant asks this, not
+    /// the state alone: the timer that marks a window expired may run late
+    /// (a busy second, a suspended host), and sudo's `NOTAFTER` already
+    /// refuses the grant then.
+    #[must_use]
+    pub fn in_window(&self, now_ms: i64) -> bool {
+        self.state == RequestState::Active && self.expires_at.is_some_and(|end| end > now_ms)
+    }
+}
+
 const COLUMNS: &str = "id, uid, user, role, host, reason, ticket, duration_secs, state, rule, \
     message, approvals_needed, requested_at, decided_at, starts_at, expires_at, ended_at, \
     pending_until, grant_spec, approval_spec, command, break_glass, reviewed_by, reviewed_at, \
