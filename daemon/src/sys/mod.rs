@@ -1,13 +1,16 @@
 //! The only place for raw system calls and the only module allowed `unsafe`
-//! (taking ownership of the socket systemd passes); every `unsafe` block
+//! (taking ownership of the socket systemd passes, walking trusted paths
+//! descriptor by descriptor, executing a checked descriptor); every `unsafe` block
 //! carries a `// SAFETY:` comment. User and group lookups and signals go
 //! through `nix`, peer credentials through tokio.
 #![allow(unsafe_code)]
 
 pub mod caps;
 pub mod child;
+pub mod exec;
 pub mod procs;
 pub mod systemd;
+pub mod trust;
 pub mod users;
 
 /// The kernel's host name, or `localhost` if it cannot be read.
