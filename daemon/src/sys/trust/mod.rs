@@ -22,114 +22,22 @@
 //! The file finally read or executed is the one that was checked: reads
 //! re-open it relative to its checked directory and compare device and
 //! inode; hooks are executed through the checked descriptor itself
-//! ([`super::exec`]).
+//! ([`super::exec`])..
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
-use nix::errno::Errno;
-use nix::fcntl::{openat, AtFlags, OFlag};
-use nix::sys::stat::{fstat, fstatat, FileStat, Mode, SFlag};
+use nix::fcntl::{openat, OFlag};
+use nix::sys::stat::{fstat, FileStat, Mode, SFlag};
 
-/// What is wrong with one component of a trusted path.
-#[derive(Debug, thiserror::Error)]
-pub enum Problem {
-    /// The component does not exist.
-    #[error("does not exist")]
-    Missing,
-    /// The system refused to open or inspect it.
-    #[error("cannot read: {0}")]
-    Io(#[source] std::io::Error),
-    /// `..` in a path could lead anywhere the walk did not check.
-    #[error("has a \"..\" component; give the path without it")]
-    DotDot,
-    /// Links are never followed.
-    #[error("is a symbolic link, which elevated does not follow; name the file or directory it points to instead")]
-    Symlink,
-    /// Expected a directory.
-    #[error("is not a directory")]
-    NotDirectory,
-    /// Expected a regular file.
-    #[error("is not a regular file")]
-    NotRegular,
-    /// Owned by someone who could change it.
-    #[error("is owned by uid {uid}, not by root; run: chown root:root {}", .path.display())]
-    Owner {
-        /// The owner.
-        uid: u32,
-        /// The component, for the fix.
-        path: PathBuf,
-    },
-    /// Writable by group or others.
-    #[error("is writable by group or others; run: chmod go-w {}", .path.display())]
-    Writable {
-        /// The component, for the fix.
-        path: PathBuf,
-    },
-    /// A file directly in a directory others may write to.
-    #[error("is in directory {}, which others may write to; move it into a directory only root can write", .dir.display())]
-    SharedDir {
-        /// The directory.
-        dir: PathBuf,
-    },
-    /// A private directory (the state directory) open to group or others.
-    #[error("is mode {mode:04o}; it must be accessible by root only: run: chmod 0700 {}", .path.display())]
-    NotPrivate {
-        /// The permission bits found.
-        mode: u32,
-        /// The directory, for the fix.
-        path: PathBuf,
-    },
-    /// Larger than the caller's limit.
-    #[error("is larger than the limit of {0} bytes")]
-    TooLarge(u64),
-    /// Replaced between the check and the read.
-    #[error("changed while it was being read; try again")]
-    Changed,
-}
+mod dir;
+mod error;
 
-/// A trusted path that cannot be trusted: which component, and why.
-#[derive(Debug, thiserror::Error)]
-#[error("{} {problem}", .path.display())]
-pub struct TrustError {
-    /// The component at fault (the path asked for, or a directory above it).
-    pub path: PathBuf,
-    /// What is wrong with it.
-    pub problem: Problem,
-}
-
-impl TrustError {
-    fn new(path: &Path, problem: Problem) -> Self {
-        Self {
-            path: path.to_path_buf(),
-            problem,
-        }
-    }
-
-    fn io(path: &Path, e: Errno) -> Self {
-        let problem = if e == Errno::ENOENT {
-            Problem::Missing
-        } else {
-            Problem::Io(std::io::Error::from(e))
-        };
-        Self::new(path, problem)
-    }
-
-    /// The message for `asked`: just the problem when `asked` itself is at
-    /// fault, else the component and its problem.
-    #[must_use]
-    pub fn message_for(&self, asked: &Path) -> String {
-        if self.path == asked {
-            self.problem.to_string()
-        } else {
-            self.to_string()
-        }
-    }
-}
+pub use dir::{open_dir, TrustedDir};
+pub use error::{Problem, TrustError};
 
 /// What the walk must end at.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -328,29 +236,6 @@ fn read_checked(
     Ok(buf)
 }
 
-/// A checked directory, kept open so that its files are opened relative to
-/// it rather than by a name someone could redirect.
-pub struct TrustedDir {
-    fd: OwnedFd,
-    path: PathBuf,
-}
-
-/// Opens the directory `path` after checking it and every directory above
-/// it; `Ok(None)` when it (or a directory above it) does not exist.
-pub fn open_dir(path: &Path) -> Result<Option<TrustedDir>, TrustError> {
-    match walk(path, Want::Dir) {
-        Ok(w) => Ok(Some(TrustedDir {
-            fd: w.end.fd,
-            path: path.to_path_buf(),
-        })),
-        Err(TrustError {
-            problem: Problem::Missing,
-            ..
-        }) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 /// Checks the daemon's private directory `path` (its state): trusted like
 /// any other directory, and accessible by its owner only (no permission
 /// bit for group or others).
@@ -369,63 +254,7 @@ pub fn check_private_dir(path: &Path) -> Result<(), TrustError> {
     Ok(())
 }
 
-impl TrustedDir {
-    /// The names in the directory that are regular files or symbolic links
-    /// (a link is listed so that reading it reports the refusal), unsorted.
-    /// Directories and other kinds are left out.
-    pub fn names(&self) -> Result<Vec<OsString>, TrustError> {
-        let err = |e: Errno| TrustError::io(&self.path, e);
-        let mut dir = nix::dir::Dir::openat(
-            Some(self.fd.as_raw_fd()),
-            ".",
-            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(err)?;
-        let mut names = Vec::new();
-        for entry in dir.iter() {
-            let entry = entry.map_err(err)?;
-            let name = OsStr::from_bytes(entry.file_name().to_bytes());
-            if name == "." || name == ".." {
-                continue;
-            }
-            // A vanished entry is simply not listed.
-            let Ok(stat) = fstatat(
-                Some(self.fd.as_raw_fd()),
-                name,
-                AtFlags::AT_SYMLINK_NOFOLLOW,
-            ) else {
-                continue;
-            };
-            if is(&stat, SFlag::S_IFREG) || is(&stat, SFlag::S_IFLNK) {
-                names.push(name.to_os_string());
-            }
-        }
-        Ok(names)
-    }
-
-    /// Reads the file `name` of this directory, checked like
-    /// [`read_file`]; at most `max` bytes.
-    pub fn read(&self, name: &OsStr, max: u64) -> Result<Vec<u8>, TrustError> {
-        let shown = self.path.join(name);
-        let dir = Some(self.fd.as_raw_fd());
-        let checked = open_at(dir, name, OFlag::O_PATH, &shown)?;
-        if !is(&checked.stat, SFlag::S_IFREG) {
-            return Err(TrustError::new(&shown, Problem::NotRegular));
-        }
-        if writable_by_others(&checked.stat) {
-            return Err(TrustError::new(
-                &shown,
-                Problem::Writable {
-                    path: shown.clone(),
-                },
-            ));
-        }
-        read_checked(dir, name, &checked, &shown, max)
-    }
-}
-
-/// Opens the program `path` for [`super::exec`], after checking it and
+/// Opens the program `path` for [`crate::sys::exec`], after checking it and
 /// every directory above it: an `O_PATH`, close-on-exec descriptor of a
 /// regular file.
 pub fn open_program(path: &Path) -> Result<OwnedFd, TrustError> {
@@ -433,5 +262,4 @@ pub fn open_program(path: &Path) -> Result<OwnedFd, TrustError> {
 }
 
 #[cfg(test)]
-#[path = "trust_tests.rs"]
 mod tests;
