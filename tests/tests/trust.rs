@@ -68,7 +68,11 @@ fn a_hook_swapped_for_a_symlink_is_refused_and_never_runs() {
     let alice = TestUser::new("hs", &[]);
     let hooks = hook_dir();
     let hook = hooks.path().join("page");
-    write_script(&hook, "cat > /dev/null");
+    let seen = hooks.path().join("seen.json");
+    write_script(
+        &hook,
+        &format!("cat > {0}.tmp; mv {0}.tmp {0}", seen.display()),
+    );
     let mut d = Daemon::new(&hook_settings(&hook));
     // Pending requests notify the hooks.
     d.policy(
@@ -82,6 +86,20 @@ fn a_hook_swapped_for_a_symlink_is_refused_and_never_runs() {
     let (code, out) = check_config(&d);
     assert_eq!(code, Some(0), "{out}");
     d.start();
+    // A trusted shell-script hook runs (through its checked descriptor).
+    let out = d.elevate(
+        Some(&alice),
+        &["request", "ops", "--no-wait", "--reason", "first"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{:?}", text(&out));
+    let start = Instant::now();
+    while !seen.exists() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let event: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&seen).unwrap()).unwrap();
+    assert_eq!(event["event"], "request_created");
+    assert_eq!(event["reason"], "first");
 
     fs::remove_file(&hook).unwrap();
     symlink("/bin/sh", &hook).unwrap();
