@@ -349,3 +349,41 @@ fn stopping_leaves_a_socket_that_replaced_ours_in_place() {
     d.stop();
     assert!(!d.socket.exists(), "the daemon left its own socket behind");
 }
+
+#[test]
+fn visudo_and_gpasswd_are_held_to_the_same_rule() {
+    require_root();
+    let d = Daemon::new("");
+    let tools = hook_dir();
+    let link = tools.path().join("gpasswd");
+    symlink("/usr/bin/gpasswd", &link).unwrap();
+    let cfg = fs::read_to_string(&d.config).unwrap().replacen(
+        "[daemon]\n",
+        &format!(
+            "[daemon]\ngpasswd = \"{}\"\nvisudo = \"{}\"\n",
+            link.display(),
+            tools.path().join("visudo").display()
+        ),
+        1,
+    );
+    d.file("elevated.toml", &cfg, 0o644);
+    let visudo = tools.path().join("visudo");
+    fs::copy("/usr/sbin/visudo", &visudo).unwrap();
+    mode(&visudo, 0o775);
+    let (code, out) = check_config(&d);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "{}: [daemon] gpasswd cannot be trusted to run as root: is a symbolic link",
+            link.display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{}: [daemon] visudo cannot be trusted to run as root: is writable by group or others",
+            visudo.display()
+        )),
+        "{out}"
+    );
+}

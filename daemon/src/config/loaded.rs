@@ -62,6 +62,7 @@ impl Loaded {
         });
         errs.extend(missing_attribute_dirs(&policy, &settings));
         errs.extend(untrusted_hooks(&settings));
+        errs.extend(untrusted_tools(&settings));
         if !errs.is_empty() {
             return Err(ConfigErrors(errs));
         }
@@ -142,6 +143,28 @@ fn untrusted_hooks(settings: &Settings) -> Vec<ConfigError> {
                         "[[notify.command]] {} cannot be trusted to run as root: {}",
                         i + 1,
                         e.message_for(&c.command)
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+/// `visudo` and `gpasswd` run as root too, so they are held to the same
+/// rule as hooks. A missing one is left for the grant that needs it to
+/// report (a host without group grants needs no `gpasswd`).
+fn untrusted_tools(settings: &Settings) -> Vec<ConfigError> {
+    let d = &settings.daemon;
+    [("visudo", &d.visudo), ("gpasswd", &d.gpasswd)]
+        .into_iter()
+        .filter(|(_, path)| std::fs::symlink_metadata(path).is_ok())
+        .filter_map(|(key, path)| {
+            crate::sys::trust::open_program(path).err().map(|e| {
+                ConfigError::file(
+                    path,
+                    format!(
+                        "[daemon] {key} cannot be trusted to run as root: {}",
+                        e.message_for(path)
                     ),
                 )
             })
