@@ -22,7 +22,7 @@
 //! The file finally read or executed is the one that was checked: reads
 //! re-open it relative to its checked directory and compare device and
 //! inode; hooks are executed through the checked descriptor itself
-//! ([`super::exec`])..
+//! ([`super::exec`]).
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -147,7 +147,12 @@ fn walk(path: &Path, want: Want) -> Result<Walked, TrustError> {
         if want == Want::File {
             return Err(TrustError::new(&here, Problem::NotRegular));
         }
-        shared_dir(&here, &root.stat)?;
+        if writable_by_others(&root.stat) {
+            return Err(TrustError::new(
+                &here,
+                Problem::Writable { path: here.clone() },
+            ));
+        }
         return Ok(Walked {
             end: root,
             parent: None,
