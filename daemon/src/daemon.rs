@@ -1,7 +1,7 @@
 //! Running the daemon: load, open, reconcile, bind, serve, and keep time.
 #![forbid(unsafe_code)]
 
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +22,10 @@ pub enum StartError {
     /// The store could not be opened.
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// The state directory could be read or changed by someone other than
+    /// root: the store in it decides who holds what.
+    #[error("refusing to use the state directory: {0}")]
+    StateDir(#[source] crate::sys::trust::TrustError),
     /// A path could not be prepared.
     #[error("{what} {path}: {source}")]
     Io {
@@ -69,6 +73,42 @@ fn make_dir(path: &Path, mode: u32) -> Result<(), StartError> {
     Ok(())
 }
 
+/// The socket file a daemon bound, by device and inode: at stop it is
+/// removed only while it is still that file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketFile {
+    dev: u64,
+    ino: u64,
+}
+
+impl SocketFile {
+    /// The socket file now at `path`, if there is one.
+    #[must_use]
+    pub fn at(path: &Path) -> Option<Self> {
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        meta.file_type().is_socket().then(|| Self {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
+    }
+
+    /// Removes `path` if it is still this socket file. Another daemon may
+    /// have taken the path over (an operator started a second one, or a
+    /// test did): its socket is not ours to remove.
+    pub fn remove_if_ours(self, path: &Path) {
+        if Self::at(path) != Some(self) {
+            tracing::info!(
+                "{} is no longer this daemon's socket; leaving it in place",
+                path.display()
+            );
+            return;
+        }
+        if let Err(e) = std::fs::remove_file(path) {
+            tracing::warn!("removing {}: {e}", path.display());
+        }
+    }
+}
+
 /// Binds the socket so any local user can connect (the daemon decides what
 /// each may do from their uid). A stale socket file is replaced; a live one
 /// means another daemon runs.
@@ -102,6 +142,9 @@ pub fn prepare(config: Option<&Path>) -> Result<Arc<Engine>, StartError> {
     let cfg = Loaded::load(config, &crate::sys::hostname())?;
     let state_dir = cfg.settings.daemon.state_dir.clone();
     make_dir(&state_dir, 0o700)?;
+    // The store says who holds which privilege and keeps the audit log:
+    // nobody but root may read it, or swap it for another.
+    crate::sys::trust::check_private_dir(&state_dir).map_err(StartError::StateDir)?;
     let store = Store::open(&state_dir.join("elevated.db"))?;
     let engine = Arc::new(Engine::new(store, Arc::new(cfg)));
     engine.attach();
@@ -139,6 +182,7 @@ pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
     // Socket activation: systemd's listening socket, else our own.
     let activated = crate::sys::systemd::listener_from_systemd().map_err(StartError::Activation)?;
     let by_systemd = activated.is_some();
+    let mut own_socket = None;
     let listener = match activated {
         Some(std_listener) => {
             std_listener
@@ -146,7 +190,11 @@ pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
                 .map_err(io_err("socket from systemd", &socket))?;
             UnixListener::from_std(std_listener).map_err(io_err("socket from systemd", &socket))?
         }
-        None => bind(&socket)?,
+        None => {
+            let listener = bind(&socket)?;
+            own_socket = SocketFile::at(&socket);
+            listener
+        }
     };
     // The socket is bound and the store open: from here on the daemon needs
     // only what grants, revocations and PAM need.
@@ -203,9 +251,10 @@ pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
         w.abort();
     }
     // Grants stay: they are in the store and bounded by NOTAFTER. A socket
-    // systemd passed belongs to systemd.
-    if !by_systemd {
-        let _ = std::fs::remove_file(&socket);
+    // systemd passed belongs to systemd; one that replaced ours belongs to
+    // whoever bound it.
+    if let Some(own) = own_socket {
+        own.remove_if_ours(&socket);
     }
     Ok(())
 }

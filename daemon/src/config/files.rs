@@ -1,174 +1,75 @@
 //! Finding and reading configuration files the way sudo reads sudoers: in
 //! lexical order, and only when nobody but root (or the daemon's own user)
-//! could have written them.
+//! could have written them or anything above them (see
+//! [`crate::sys::trust`]).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Read};
+use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::OFlag;
-
 use super::error::ConfigError;
+use crate::sys::trust::{self, TrustError, TrustedDir};
 
 /// Largest configuration file read (1 MiB).
 pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
 
-/// The `*.toml` files in `dir`, sorted by byte-wise file name.
+fn trust_error(asked: &Path, e: &TrustError) -> ConfigError {
+    ConfigError::file(asked, e.message_for(asked))
+}
+
+/// Whether a directory entry is a configuration file: a name ending in
+/// `.toml` that does not start with `.` (editor leftovers such as
+/// `10-db.toml~` or `.10-db.toml.swp` are skipped).
+fn is_toml_name(name: &OsString) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.starts_with(b".") && bytes.ends_with(b".toml") && bytes != b".toml"
+}
+
+/// The checked directory `dir` and its `*.toml` names, sorted byte-wise;
+/// `None` when the directory does not exist.
 ///
-/// Only names ending in `.toml` and not starting with `.` are taken, and only
-/// when they are regular files (a symbolic link counts if it points at one).
-/// Editor leftovers such as `10-db.toml~` or `.10-db.toml.swp` are therefore
-/// skipped. A missing directory holds no files: `Ok(vec![])`.
-pub fn toml_files_in(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(ConfigError::file(
-                dir,
-                format!("cannot read directory: {e}"),
-            ))
-        }
+/// The directory and every directory above it must be trusted. Regular
+/// files and symbolic links are listed (a link so that reading it reports
+/// the refusal: links are never followed); subdirectories and other kinds
+/// are skipped.
+fn toml_names_in(dir: &Path) -> Result<Option<(TrustedDir, Vec<OsString>)>, ConfigError> {
+    let Some(trusted) = trust::open_dir(dir).map_err(|e| trust_error(dir, &e))? else {
+        return Ok(None);
     };
-    let mut files = Vec::new();
-    for entry in entries {
-        let entry =
-            entry.map_err(|e| ConfigError::file(dir, format!("cannot read directory: {e}")))?;
-        let name = entry.file_name();
-        let bytes = name.as_bytes();
-        if bytes.starts_with(b".") || !bytes.ends_with(b".toml") || bytes == b".toml" {
-            continue;
-        }
-        let path = entry.path();
-        // Follows symbolic links; a dangling link is skipped like any other
-        // non-file.
-        if fs::metadata(&path).is_ok_and(|m| m.is_file()) {
-            files.push(path);
-        }
-    }
-    files.sort_by(|a, b| {
-        let a = a.file_name().map(OsStrExt::as_bytes).unwrap_or_default();
-        let b = b.file_name().map(OsStrExt::as_bytes).unwrap_or_default();
-        a.cmp(b)
-    });
-    Ok(files)
+    let mut names: Vec<OsString> = trusted
+        .names()
+        .map_err(|e| trust_error(dir, &e))?
+        .into_iter()
+        .filter(is_toml_name)
+        .collect();
+    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    Ok(Some((trusted, names)))
+}
+
+/// The `*.toml` files in `dir`, sorted by byte-wise file name (see
+/// [`read_toml_dir`] for which). A missing directory holds no files.
+pub fn toml_files_in(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
+    Ok(toml_names_in(dir)?
+        .map(|(_, names)| names.into_iter().map(|n| dir.join(n)).collect())
+        .unwrap_or_default())
 }
 
 /// Reads a configuration file after checking that it can be trusted.
 ///
-/// Refused, with a message saying what to run: a file that is not a regular
-/// file, is owned by someone other than root or the effective user, is
-/// writable by group or others, is larger than [`MAX_FILE_SIZE`], or is not
-/// UTF-8; also a file whose directory is writable by others without the
-/// sticky bit (anyone could replace it). The checks are made on the opened
-/// file, so the file cannot be swapped between check and read.
+/// Refused, with a message saying what to run: a file that is a symbolic
+/// link or not a regular file, is owned by someone other than root or the
+/// effective user, is writable by group or others, is larger than
+/// [`MAX_FILE_SIZE`], or is not UTF-8; also a file any directory above
+/// which fails the same ownership and permission checks (see
+/// [`crate::sys::trust`]). The checks are made on the opened file, so the
+/// file cannot be swapped between check and read.
 pub fn read_trusted(path: &Path) -> Result<String, ConfigError> {
-    let err = |message: String| ConfigError::file(path, message);
-    // A first look without opening, so that a FIFO or device is refused
-    // before `open` could block on it.
-    let meta = fs::metadata(path).map_err(|e| err(format!("cannot read: {e}")))?;
-    if !meta.is_file() {
-        return Err(err("is not a regular file".into()));
-    }
-    check_dir(path)?;
-    let mut file = OpenOptions::new()
-        .read(true)
-        .custom_flags((OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits())
-        .open(path)
-        .map_err(|e| err(format!("cannot open: {e}")))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| err(format!("cannot read: {e}")))?;
-    check_meta(path, &meta)?;
-    read_limited(path, &mut file)
+    let bytes = trust::read_file(path, MAX_FILE_SIZE).map_err(|e| trust_error(path, &e))?;
+    utf8(path, bytes)
 }
 
-/// Every `*.toml` file of `dir` in lexical order, each with its text or
-/// the reason it could not be read (through [`toml_files_in`] and
-/// [`read_trusted`]), so that a loader can report every problem at once and
-/// in file order.
-pub(crate) type DirFiles = Vec<(PathBuf, Result<String, ConfigError>)>;
-
-/// Reads the `*.toml` files of `dir`; see [`DirFiles`].
-pub(crate) fn read_toml_dir(dir: &Path) -> Result<DirFiles, ConfigError> {
-    Ok(toml_files_in(dir)?
-        .into_iter()
-        .map(|path| {
-            let text = read_trusted(&path);
-            (path, text)
-        })
-        .collect())
-}
-
-fn check_meta(path: &Path, meta: &fs::Metadata) -> Result<(), ConfigError> {
-    let shown = path.display();
-    if !meta.is_file() {
-        return Err(ConfigError::file(path, "is not a regular file"));
-    }
-    let euid = nix::unistd::geteuid().as_raw();
-    if meta.uid() != 0 && meta.uid() != euid {
-        return Err(ConfigError::file(
-            path,
-            format!(
-                "is owned by uid {}, not by root; run: chown root:root {shown}",
-                meta.uid()
-            ),
-        ));
-    }
-    if meta.mode() & 0o022 != 0 {
-        return Err(ConfigError::file(
-            path,
-            format!("is writable by group or others; run: chmod go-w {shown}"),
-        ));
-    }
-    if meta.len() > MAX_FILE_SIZE {
-        return Err(ConfigError::file(
-            path,
-            format!(
-                "is {} bytes, larger than the limit of {MAX_FILE_SIZE} bytes",
-                meta.len()
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// Refuses a file in a directory that others may write to without the
-/// sticky bit: anyone could rename a file of their own over it.
-fn check_dir(path: &Path) -> Result<(), ConfigError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let Ok(meta) = fs::metadata(dir) else {
-        return Ok(());
-    };
-    if meta.mode() & 0o002 != 0 && meta.mode() & 0o1000 == 0 {
-        return Err(ConfigError::file(
-            path,
-            format!(
-                "is in directory {0}, which is writable by others; run: chmod o-w {0}",
-                dir.display()
-            ),
-        ));
-    }
-    Ok(())
-}
-
-fn read_limited(path: &Path, file: &mut File) -> Result<String, ConfigError> {
-    let mut buf = Vec::new();
-    file.take(MAX_FILE_SIZE + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| ConfigError::file(path, format!("cannot read: {e}")))?;
-    if buf.len() as u64 > MAX_FILE_SIZE {
-        return Err(ConfigError::file(
-            path,
-            format!("is larger than the limit of {MAX_FILE_SIZE} bytes"),
-        ));
-    }
-    String::from_utf8(buf).map_err(|e| {
+fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String, ConfigError> {
+    String::from_utf8(bytes).map_err(|e| {
         ConfigError::file(
             path,
             format!(
@@ -179,9 +80,42 @@ fn read_limited(path: &Path, file: &mut File) -> Result<String, ConfigError> {
     })
 }
 
+/// Every `*.toml` file of `dir` in lexical order, each with its text or
+/// the reason it could not be read (checked like [`read_trusted`]), so
+/// that a loader can report every problem at once and in file order.
+pub(crate) type DirFiles = Vec<(PathBuf, Result<String, ConfigError>)>;
+
+/// Reads the `*.toml` files of `dir`; see [`DirFiles`]. Files are opened
+/// relative to the checked directory. A missing directory holds no files.
+pub(crate) fn read_toml_dir(dir: &Path) -> Result<DirFiles, ConfigError> {
+    let Some((trusted, names)) = toml_names_in(dir)? else {
+        return Ok(Vec::new());
+    };
+    Ok(names
+        .into_iter()
+        .map(|name| {
+            let path = dir.join(&name);
+            let text = trusted
+                .read(&name, MAX_FILE_SIZE)
+                .map_err(|e| trust_error(&path, &e))
+                .and_then(|bytes| utf8(&path, bytes));
+            (path, text)
+        })
+        .collect())
+}
+
+/// Whether `dir` exists, after checking it and the directories above it
+/// like [`read_toml_dir`] does.
+pub fn dir_exists(dir: &Path) -> Result<bool, ConfigError> {
+    Ok(trust::open_dir(dir)
+        .map_err(|e| trust_error(dir, &e))?
+        .is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::PermissionsExt;
 
     fn write(dir: &Path, name: &str, mode: u32) -> PathBuf {
@@ -224,7 +158,8 @@ mod tests {
                 "20-b.toml",
                 "B.toml",
                 "a.toml",
-                "l.toml"
+                "l.toml",
+                "m.toml"
             ]
         );
     }
@@ -268,7 +203,7 @@ mod tests {
         let e = read_trusted(d.path()).unwrap_err();
         assert_eq!(e.message, "is not a regular file");
         let e = read_trusted(&d.path().join("missing.toml")).unwrap_err();
-        assert!(e.message.starts_with("cannot read:"), "{}", e.message);
+        assert_eq!(e.message, "does not exist");
         let fifo = d.path().join("fifo.toml");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
         let e = read_trusted(&fifo).unwrap_err();
@@ -309,18 +244,27 @@ mod tests {
     }
 
     #[test]
-    fn refuses_world_writable_directory_without_sticky_bit() {
+    fn refuses_a_file_in_a_directory_others_may_write() {
         let d = tempfile::tempdir().unwrap();
         let p = write(d.path(), "a.toml", 0o644);
         fs::set_permissions(d.path(), fs::Permissions::from_mode(0o777)).unwrap();
         let e = read_trusted(&p).unwrap_err();
+        assert_eq!(
+            e.message,
+            format!(
+                "{0} is writable by group or others; run: chmod go-w {0}",
+                d.path().display()
+            )
+        );
+        // Sticky does not help a file directly in the directory: it could be
+        // a hard link someone else made, or a name someone else took first.
+        fs::set_permissions(d.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+        let e = read_trusted(&p).unwrap_err();
         assert!(
-            e.message.contains("writable by others; run: chmod o-w"),
+            e.message.contains("which others may write to"),
             "{}",
             e.message
         );
-        fs::set_permissions(d.path(), fs::Permissions::from_mode(0o1777)).unwrap();
-        assert!(read_trusted(&p).is_ok());
         fs::set_permissions(d.path(), fs::Permissions::from_mode(0o700)).unwrap();
     }
 }

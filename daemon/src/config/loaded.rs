@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use elevated_proto::GroupName;
 
 use super::attrs::{load_host_dir, load_users_dir, Tags};
-use super::error::ConfigErrors;
+use super::error::{ConfigError, ConfigErrors};
+use super::files::dir_exists;
 use super::policy_file::load_policy_dir;
 use super::principals::PrincipalMap;
 use super::settings::Settings;
@@ -35,7 +36,10 @@ impl Loaded {
     /// Loads everything, reporting every problem found, not just the first.
     /// `hostname` is the kernel's host name, used unless `[host] name` is set.
     /// Every group a role grants must exist in the local group file
-    /// (`/etc/group`), the only place `gpasswd` can add members.
+    /// (`/etc/group`), the only place `gpasswd` can add members. Every
+    /// command hook must be a program the daemon can trust (see
+    /// [`crate::sys::trust`]), and `users.d` and `host.d` must exist when
+    /// a rule matches on user attributes or host tags.
     pub fn load(explicit: Option<&Path>, hostname: &str) -> Result<Self, ConfigErrors> {
         let (settings, config_path) = Settings::load(explicit)?;
         let mut errs = Vec::new();
@@ -59,6 +63,9 @@ impl Loaded {
             errs.extend(e.0);
             (BTreeMap::new(), PrincipalMap::default())
         });
+        errs.extend(missing_attribute_dirs(&policy, &settings));
+        errs.extend(untrusted_hooks(&settings));
+        errs.extend(untrusted_tools(&settings));
         if !errs.is_empty() {
             return Err(ConfigErrors(errs));
         }
@@ -86,6 +93,87 @@ impl Loaded {
     pub fn attributes_of(&self, user: &str) -> Tags {
         self.users.get(user).cloned().unwrap_or_default()
     }
+}
+
+/// A rule that matches on user attributes or host tags needs the directory
+/// they come from. Without it every user has no attributes and the host no
+/// tags from it, which quietly turns off a `deny` rule matching on them:
+/// a mistyped path or a deleted directory must not open access.
+fn missing_attribute_dirs(policy: &Policy, settings: &Settings) -> Vec<ConfigError> {
+    let d = &settings.daemon;
+    let rules = policy.rules();
+    let by_attributes = rules
+        .iter()
+        .find(|r| r.who.as_ref().is_some_and(|w| w.attributes.is_some()));
+    let by_tags = rules
+        .iter()
+        .find(|r| r.r#where.as_ref().is_some_and(|w| w.tags.is_some()));
+    let mut errs = Vec::new();
+    for (rule, dir, key, what) in [
+        (by_attributes, &d.users_dir, "users_dir", "who.attributes"),
+        (by_tags, &d.host_dir, "host_dir", "where.tags"),
+    ] {
+        let Some(rule) = rule else { continue };
+        // An untrusted directory is reported by its loader already.
+        if let Ok(false) = dir_exists(dir) {
+            errs.push(ConfigError::file(
+                dir,
+                format!(
+                    "does not exist, but {} uses {what}; create it (mkdir -m 0755 {}), \
+                     even if it stays empty, or point [daemon] {key} at the right place",
+                    rule.label(),
+                    dir.display()
+                ),
+            ));
+        }
+    }
+    errs
+}
+
+/// A command hook runs as root: it must be a regular file, not a link,
+/// owned by root and writable by nobody else, in directories only root can
+/// write, up to `/`. Checked again before every run.
+fn untrusted_hooks(settings: &Settings) -> Vec<ConfigError> {
+    settings
+        .notify
+        .command
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            crate::sys::trust::open_program(&c.command).err().map(|e| {
+                ConfigError::file(
+                    &c.command,
+                    format!(
+                        "[[notify.command]] {} cannot be trusted to run as root: {}",
+                        i + 1,
+                        e.message_for(&c.command)
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+/// `visudo` and `gpasswd` run as root too, so they are held to the same
+/// rule as hooks. A missing one is left for the grant that needs it to
+/// report (a host without group grants needs no `gpasswd`).
+fn untrusted_tools(settings: &Settings) -> Vec<ConfigError> {
+    let d = &settings.daemon;
+    [("visudo", &d.visudo), ("gpasswd", &d.gpasswd)]
+        .into_iter()
+        .filter(|(_, path)| std::fs::symlink_metadata(path).is_ok())
+        .filter_map(|(key, path)| {
+            crate::sys::trust::open_program(path).err().map(|e| {
+                ConfigError::file(
+                    path,
+                    format!(
+                        "[daemon] {key} cannot be trusted to run as root: {}",
+                        e.message_for(path)
+                    ),
+                )
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -350,7 +350,9 @@ impl Settings {
             Some(p) => p.to_path_buf(),
             None => {
                 let p = PathBuf::from(DEFAULT_CONFIG);
-                if !p.exists() {
+                // Not `exists()`: that follows a link, and a dangling link
+                // must be refused like any other, not read as "no file".
+                if std::fs::symlink_metadata(&p).is_err() {
                     return Ok((Self::default(), None));
                 }
                 p

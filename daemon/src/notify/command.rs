@@ -1,9 +1,7 @@
 //! Command hooks: run a program once per event with the event's JSON on
 //! standard input, and kill it when it overstays its timeout.
 
-use std::fs;
 use std::io::{Read, Write};
-use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -17,6 +15,8 @@ use nix::unistd::Pid;
 use super::config::CommandSettings;
 use super::event::Event;
 use super::worker::Life;
+use crate::sys::exec::exec_program;
+use crate::sys::trust::open_program;
 
 /// Bytes of a hook's standard error kept for the log.
 const MAX_STDERR: usize = 2048;
@@ -52,18 +52,26 @@ impl CommandHook {
     /// overstays its timeout, or the notifier shuts down, the whole group
     /// gets SIGTERM and then SIGKILL.
     pub(super) fn run(&self, event: &Event, life: &Life) -> Result<(), String> {
-        check_trusted(&self.path)?;
+        let shown = self.path.display();
+        // Checked now, not only at load: the file may have changed since.
+        // The checked descriptor is what runs, so the path cannot be swapped
+        // in between.
+        let program = open_program(&self.path)
+            .map_err(|e| format!("refusing to run {shown}: {}", e.message_for(&self.path)))?;
         let mut cmd = Command::new(&self.path);
-        cmd.args(&self.args)
-            .env_clear()
-            .env("PATH", HOOK_PATH)
-            .env("ELEVATED_EVENT", event.kind.as_str())
-            .env("ELEVATED_ID", &event.id)
+        cmd.env_clear()
             .current_dir("/")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .process_group(0);
+        let env = [
+            ("PATH", HOOK_PATH),
+            ("ELEVATED_EVENT", event.kind.as_str()),
+            ("ELEVATED_ID", event.id.as_str()),
+        ];
+        exec_program(&mut cmd, program, &self.path, &self.args, &env)
+            .map_err(|e| format!("cannot start {shown}: {e}"))?;
         let mut child =
             spawn(&mut cmd).map_err(|e| format!("cannot start {}: {e}", self.path.display()))?;
         // A writer thread, so a hook that never reads cannot stall us; it
@@ -114,29 +122,6 @@ fn spawn(cmd: &mut Command) -> std::io::Result<Child> {
             other => return other,
         }
     }
-}
-
-/// Refuses a program that someone other than root (or the daemon's user)
-/// could have replaced: it would run with the daemon's privileges.
-fn check_trusted(path: &Path) -> Result<(), String> {
-    let shown = path.display();
-    let meta = fs::metadata(path).map_err(|e| format!("cannot use {shown}: {e}"))?;
-    if !meta.is_file() {
-        return Err(format!("{shown} is not a regular file"));
-    }
-    let euid = nix::unistd::geteuid().as_raw();
-    if meta.uid() != 0 && meta.uid() != euid {
-        return Err(format!(
-            "{shown} is owned by uid {}; refusing to run it (run: chown root:root {shown})",
-            meta.uid()
-        ));
-    }
-    if meta.mode() & 0o022 != 0 {
-        return Err(format!(
-            "{shown} is writable by group or others; refusing to run it (run: chmod go-w {shown})"
-        ));
-    }
-    Ok(())
 }
 
 /// Reads the hook's standard error on a thread, keeping the first

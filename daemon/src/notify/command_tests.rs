@@ -199,11 +199,10 @@ fn a_missing_or_writable_hook_is_refused_and_logged() {
     assert!(!marker.exists(), "a group-writable hook ran");
     let text = logs.text();
     assert!(
-        text.contains("is writable by group or others; refusing to run it"),
+        text.contains("refusing to run") && text.contains("is writable by group or others"),
         "{text}"
     );
-    assert!(text.contains("cannot use"), "{text}");
-    assert!(text.contains("No such file"), "{text}");
+    assert!(text.contains("missing: does not exist"), "{text}");
 }
 
 #[test]
@@ -232,4 +231,75 @@ fn a_slow_hook_does_not_delay_send() {
         "{:?}",
         start.elapsed()
     );
+}
+
+/// The attack this guards against: a hook path whose last component was
+/// swapped for a link to a shell, which then runs the event JSON on
+/// standard input, requester's reason included, as root.
+#[test]
+fn a_symlinked_hook_or_one_in_a_writable_directory_never_runs() {
+    let logs = Logs::default();
+    let _g = logs.capture();
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let marker = dir.path().join("ran");
+    let link = dir.path().join("hook");
+    std::os::unix::fs::symlink("/bin/sh", &link).unwrap();
+    let open_dir = dir.path().join("open");
+    fs::create_dir(&open_dir).unwrap();
+    let inner = script(&open_dir, "hook", &format!("touch {}", marker.display()));
+    fs::set_permissions(&open_dir, fs::Permissions::from_mode(0o777)).unwrap();
+    let mut s = settings(
+        link,
+        vec![],
+        EventKind::ALL.to_vec(),
+        Duration::from_secs(5),
+    );
+    s.command.push(CommandSettings {
+        command: inner,
+        args: vec![],
+        events: EventKind::ALL.to_vec(),
+        timeout: Duration::from_secs(5),
+    });
+    let n = Notifier::new(&s).unwrap();
+    let mut e = event(EventKind::Approved);
+    e.reason = Some(format!("$(touch {})", marker.display()));
+    n.send(&e);
+    assert!(n.shutdown_within(WAIT));
+    assert!(!marker.exists(), "a refused hook ran");
+    let text = logs.text();
+    assert!(text.contains("is a symbolic link"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{} is writable by group or others",
+            open_dir.display()
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_hook_runs_from_its_checked_file_with_its_own_name_as_argv0() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("argv0");
+    let hook = script(
+        dir.path(),
+        "hook",
+        "echo \"$0 $#\" > \"$1.tmp\"; mv \"$1.tmp\" \"$1\"",
+    );
+    let n = Notifier::new(&settings(
+        hook.clone(),
+        vec![arg(&out)],
+        EventKind::ALL.to_vec(),
+        Duration::from_secs(5),
+    ))
+    .unwrap();
+    n.send(&event(EventKind::Approved));
+    assert!(wait_until(WAIT, || out.exists()), "hook did not run");
+    assert!(n.shutdown());
+    // The shell reads the script through /dev/fd/N (the checked
+    // descriptor), so $0 is that name; one argument came through.
+    let text = fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("/dev/fd/"), "{text}");
+    assert!(text.ends_with(" 1\n"), "{text}");
 }

@@ -29,6 +29,15 @@ pub enum StoreError {
         /// What was wrong.
         detail: String,
     },
+    /// The database file could not be created or restricted to root.
+    #[error("cannot prepare the state database file {}: {source}", .path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The system's error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The database was written by a newer elevated.
     #[error("state database schema version {found} is newer than this elevated understands ({supported}); upgrade elevated")]
     TooNew {
@@ -51,8 +60,11 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating and migrating) the database at `path`.
+    /// Opens (creating and migrating) the database at `path`. The database
+    /// and its `-wal` and `-shm` files are made mode 0600 whatever the
+    /// umask: they hold every request, grant and audit row.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        restrict_files(path)?;
         let conn = Connection::open(path)?;
         Self::setup(conn, Some(path.to_path_buf()))
     }
@@ -156,6 +168,47 @@ impl Store {
     }
 }
 
+/// Creates the database file mode 0600 if it is missing, and takes group
+/// and other permissions away from it and from an existing `-wal` or `-shm`
+/// file (a store from an older version, or restored from a backup). SQLite
+/// creates `-wal` and `-shm` with the database file's mode, so they follow.
+fn restrict_files(db: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StoreError::File { path, source }
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .mode(0o600)
+        // Never through a link: the state directory is root's alone, but
+        // a link would still make us chmod some other file.
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(db)
+        .map_err(err(db))?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(err(db))?;
+    for suffix in ["-wal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        let side = PathBuf::from(name);
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NOFOLLOW)
+            .open(&side)
+        {
+            Ok(f) => f
+                .set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(err(&side))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(err(&side)(e)),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +217,38 @@ mod tests {
         s.conn()
             .query_row("PRAGMA synchronous", [], |r| r.get(0))
             .unwrap()
+    }
+
+    fn mode_of(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn database_files_are_root_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let mut s = Store::open(&db).unwrap();
+        s.tx(|tx| {
+            audit::append(tx, 1, "login_allowed", "pam", None, &serde_json::json!({}))?;
+            Ok(())
+        })
+        .unwrap();
+        for f in ["t.db", "t.db-wal", "t.db-shm"] {
+            assert_eq!(mode_of(&dir.path().join(f)), 0o600, "{f}");
+        }
+        drop(s);
+        // A store left readable by an older version is closed up.
+        let old = dir.path().join("old.db");
+        for f in ["old.db", "old.db-wal"] {
+            let p = dir.path().join(f);
+            std::fs::write(&p, "").unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let _s = Store::open(&old).unwrap();
+        assert_eq!(mode_of(&old), 0o600);
+        assert_eq!(mode_of(&dir.path().join("old.db-wal")), 0o600);
     }
 
     #[test]

@@ -1,17 +1,20 @@
 //! The only place for raw system calls and the only module allowed `unsafe`
-//! (taking ownership of the socket systemd passes); every `unsafe` block
-//! carries a `// SAFETY:` comment. User and group lookups go through `nix`,
-//! signals to chosen processes through pidfds (`pidfd`), peer credentials
-//! through tokio.
+//! (taking ownership of the socket systemd passes, walking trusted paths
+//! descriptor by descriptor, executing a checked descriptor, process file
+//! descriptors); every `unsafe` block carries a `// SAFETY:` comment. User
+//! and group lookups go through `nix`, signals to chosen processes through
+//! pidfds (`pidfd`), peer credentials through tokio.
 #![allow(unsafe_code)]
 
 pub mod caps;
 pub mod child;
 pub mod clock;
+pub mod exec;
 pub mod pidfd;
 pub mod procs;
 pub mod setgid;
 pub mod systemd;
+pub mod trust;
 pub mod users;
 
 /// The kernel's host name, or `localhost` if it cannot be read.
