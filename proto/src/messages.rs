@@ -105,6 +105,13 @@ pub enum Request {
     },
     /// Recompute the whole audit hash chain.
     AuditVerify {},
+    /// The sequence and hash of the audit rows after `after`, oldest
+    /// first, as many as one answer carries (root only): the client
+    /// compares them with the anchors in a log (`audit --verify --against`).
+    AuditChain {
+        /// The last sequence already seen (0 to start at the first row).
+        after: u64,
+    },
     /// Approve a pending request (or a grant's pending extension): as the
     /// caller when `signature` is absent, else as the principal whose SSH
     /// signature over the request's approval text this is.
@@ -279,6 +286,14 @@ pub enum Response {
         first_bad: Option<u64>,
         /// A sentence for the admin.
         message: String,
+    },
+    /// The result of [`Request::AuditChain`].
+    AuditChain {
+        /// Oldest first.
+        links: Vec<AuditLink>,
+        /// Rows after the last link remain: ask again from it.
+        #[serde(default, skip_serializing_if = "is_false")]
+        more: bool,
     },
     /// The request could not be carried out.
     Error {
@@ -577,6 +592,15 @@ pub struct AuditEntry {
     /// Event details.
     pub detail: serde_json::Value,
     /// This row's hash (hex SHA-256 over the previous hash and the row).
+    pub hash: String,
+}
+
+/// One audit row's place in the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLink {
+    /// Position in the chain, from 1.
+    pub seq: u64,
+    /// The row's hash (hex SHA-256), as in its syslog line.
     pub hash: String,
 }
 
