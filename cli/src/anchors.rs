@@ -54,33 +54,24 @@ fn message_of(line: &str) -> Option<Cow<'_, str>> {
     syslog_message(line).map(Cow::Borrowed)
 }
 
-/// The text after the `elevated[pid]:` (or `elevated:`) tag of a syslog
-/// line; the tag must start the line or follow a space or the `<PRI>`.
+/// The message of a syslog line whose tag is `elevated[PID]` or
+/// `elevated`. The tag is the last word before the line's first `: `
+/// (timestamps hold no `: `), so a program that logs text containing
+/// `elevated[1]: seq=...` (sshd naming an invalid user, say) is not taken
+/// for the daemon.
 fn syslog_message(line: &str) -> Option<&str> {
-    let mut from = 0;
-    while let Some(pos) = line[from..].find("elevated") {
-        let start = from + pos;
-        from = start + "elevated".len();
-        let before_ok = start == 0 || matches!(line.as_bytes()[start - 1], b' ' | b'>');
-        if !before_ok {
-            continue;
-        }
-        let rest = &line[from..];
-        let after_tag = match rest.strip_prefix('[') {
-            Some(r) => {
-                let digits = r.bytes().take_while(u8::is_ascii_digit).count();
-                if digits == 0 {
-                    continue;
-                }
-                r[digits..].strip_prefix("]:")
-            }
-            None => rest.strip_prefix(':'),
-        };
-        if let Some(msg) = after_tag {
-            return Some(msg.trim_start_matches(' '));
-        }
-    }
-    None
+    let end = line.find(": ")?;
+    let header = &line[..end];
+    let tag = header.rsplit([' ', '>']).next().unwrap_or(header);
+    let is_daemon = match tag.strip_prefix("elevated") {
+        Some("") => true,
+        Some(rest) => rest
+            .strip_prefix('[')
+            .and_then(|r| r.strip_suffix(']'))
+            .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())),
+        None => false,
+    };
+    is_daemon.then(|| line[end + 2..].trim_start_matches(' '))
 }
 
 /// `MESSAGE` of a `journalctl -o json` entry from the daemon.

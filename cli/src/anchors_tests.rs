@@ -12,7 +12,9 @@ fn reads_syslog_lines_in_their_usual_forms() {
          Dec  2 07:07:06 db1 elevated[123]: seq=2 hash={b} event=granted actor=daemon request=abcd2345 detail={{}}\n\
          2025-01-31T10:00:00+00:00 db1 elevated: seq=3 hash={c} event=expired actor=daemon request=- detail={{}}\n\
          Dec  2 07:07:07 db1 sshd[99]: Accepted publickey for alice\n\
-         Dec  2 07:07:07 db1 notelevated[1]: seq=4 hash={c} event=x\n",
+         Dec  2 07:07:07 db1 notelevated[1]: seq=4 hash={c} event=x\n\
+         Dec  2 07:07:08 db1 sshd[99]: Invalid user elevated[1]: seq=5 hash={c} from 192.0.2.1\n\
+         Dec  2 07:07:08 db1 elevated[x]: seq=6 hash={c} event=x\n",
         b = h('b'),
         c = h('c'),
     );
