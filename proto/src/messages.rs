@@ -670,6 +670,27 @@ mod tests {
     }
 
     #[test]
+    fn audit_chain_json_shape() {
+        let req: ClientMessage =
+            serde_json::from_str(r#"{"version":1,"request":{"op":"audit_chain","after":41}}"#)
+                .unwrap();
+        assert_eq!(req.request, Request::AuditChain { after: 41 });
+        let page = Response::AuditChain {
+            links: vec![AuditLink {
+                seq: 42,
+                hash: "5f".repeat(32),
+            }],
+            more: true,
+        };
+        let text = serde_json::to_string(&page).unwrap();
+        assert!(
+            text.starts_with(r#"{"type":"audit_chain","links":[{"seq":42,"hash":"5f5f"#),
+            "{text}"
+        );
+        assert!(text.ends_with(r#""more":true}"#), "{text}");
+    }
+
+    #[test]
     fn states_round_trip() {
         for s in [
             "pending",
