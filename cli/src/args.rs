@@ -238,6 +238,13 @@ pub struct AuditArgs {
     /// Recompute the whole hash chain instead of listing rows.
     #[arg(long)]
     pub verify: bool,
+
+    /// With --verify, also compare the chain with the anchors (row
+    /// sequence and hash) in FILE: the daemon's syslog lines, or a
+    /// `journalctl -o json` dump. Catches deleted newest rows and
+    /// rewritten chains, which the chain alone cannot show. Root only.
+    #[arg(long, value_name = "FILE", requires = "verify")]
+    pub against: Option<PathBuf>,
 }
 
 fn parse_role(s: &str) -> Result<RoleName, String> {

@@ -3,10 +3,10 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use elevated_proto::{Request, Response, Verdict};
+use elevated_proto::{Request, Verdict};
 
 use crate::args::{AuditArgs, Cli, Command, IdArg, ListArgs, RequestArgs};
-use crate::conn::{unexpected, Daemon};
+use crate::conn::Daemon;
 use crate::exit::{self, Failure};
 use crate::out::Out;
 use crate::wait::Waited;
@@ -120,7 +120,7 @@ fn change(socket: &Path, request: Request, out: &Out) -> Result<u8, Failure> {
 
 fn audit(socket: &Path, args: &AuditArgs, out: &Out) -> Result<u8, Failure> {
     if args.verify {
-        return verify(socket, out);
+        return crate::audit_verify::verify(socket, args.against.as_deref(), out);
     }
     let since = args
         .since
@@ -145,33 +145,4 @@ fn audit(socket: &Path, args: &AuditArgs, out: &Out) -> Result<u8, Failure> {
         }
     }
     Ok(exit::OK)
-}
-
-fn verify(socket: &Path, out: &Out) -> Result<u8, Failure> {
-    let answer = Daemon::connect(socket)?.call(Request::AuditVerify {})?;
-    let Response::AuditVerify {
-        ok,
-        rows,
-        first_bad,
-        message,
-    } = answer
-    else {
-        return Err(unexpected(&answer));
-    };
-    if out.json {
-        out.json(&serde_json::json!({
-            "ok": ok, "rows": rows, "first_bad": first_bad, "message": message
-        }))?;
-    } else if ok {
-        out.text(&format!("{}\n", render::clean(&message)));
-    }
-    if ok {
-        return Ok(exit::OK);
-    }
-    let mut problem = render::clean(&message);
-    if let Some(seq) = first_bad {
-        problem.push_str(&format!(" (first bad row: {seq})"));
-    }
-    out.note(&problem);
-    Ok(exit::REFUSED)
 }

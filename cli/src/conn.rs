@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use elevated_proto::{
-    AuditEntry, Client, ClientError, GrantId, Request, RequestView, Response, RoleOffer, Timeouts,
-    Verdict,
+    AuditEntry, AuditLink, Client, ClientError, GrantId, Request, RequestView, Response, RoleOffer,
+    Timeouts, Verdict,
 };
 
 use crate::converse::{self, Terminal, MAX_PROMPTS};
@@ -117,6 +117,15 @@ impl Daemon {
         }
     }
 
+    /// One page of the audit chain's (sequence, hash) pairs after `after`,
+    /// and whether more follow.
+    pub fn audit_chain(&mut self, after: u64) -> Result<(Vec<AuditLink>, bool), Failure> {
+        match self.call(Request::AuditChain { after })? {
+            Response::AuditChain { links, more } => Ok((links, more)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     /// Waits up to [`WAIT_SLICE`] for `id` to leave `pending` (or for its
     /// pending extension to be decided).
     pub fn wait(&mut self, id: &GrantId) -> Result<RequestView, Failure> {
@@ -167,6 +176,7 @@ pub fn unexpected(answer: &Response) -> Failure {
         Response::Requests { .. } => "requests",
         Response::Audit { .. } => "audit",
         Response::AuditVerify { .. } => "audit_verify",
+        Response::AuditChain { .. } => "audit_chain",
         Response::Error { .. } => "error",
         Response::Prompt { .. } => "prompt",
         Response::Login { .. } => "login",

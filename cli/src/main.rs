@@ -2,8 +2,10 @@
 //! wait for its approval, run a command with it, see and end grants.
 #![forbid(unsafe_code)]
 
+mod anchors;
 mod app;
 mod args;
+mod audit_verify;
 mod commands;
 mod conn;
 mod converse;

@@ -77,15 +77,19 @@ impl Syslog {
     }
 }
 
-/// The syslog text of a row: `event=... actor=... request=... seq=... detail={json}`.
+/// The syslog text of a row: `seq=N hash=H event=... actor=... request=...
+/// detail={json}`. The sequence and hash come first: they anchor the chain
+/// outside the database (`elevate audit --verify --against`), and at the
+/// start of the message nothing a requester types can imitate them.
 #[must_use]
 pub fn format_row(row: &AuditRow) -> String {
     format!(
-        "event={} actor={} request={} seq={} detail={}",
+        "seq={} hash={} event={} actor={} request={} detail={}",
+        row.seq,
+        row.hash,
         row.event,
         row.actor,
         row.request_id.as_deref().unwrap_or("-"),
-        row.seq,
         row.detail
     )
 }
@@ -107,7 +111,7 @@ mod tests {
             request_id: Some("abcd2345".into()),
             detail: serde_json::json!({"reason": "a\nb"}).to_string(),
             prev_hash: String::new(),
-            hash: String::new(),
+            hash: "ab".repeat(32),
         };
         none.emit(std::slice::from_ref(&row));
 
@@ -121,7 +125,14 @@ mod tests {
         // authpriv (10) * 8 + info (6) = 86
         assert!(text.starts_with("<86>"), "{text}");
         assert!(text.contains("elevated["), "{text}");
-        assert!(text.contains("event=granted actor=alice request=abcd2345 seq=7"));
+        let hash = "ab".repeat(32);
+        assert!(
+            text.contains(&format!(
+                "elevated[{}]: seq=7 hash={hash} event=granted actor=alice request=abcd2345 detail=",
+                std::process::id()
+            )),
+            "{text}"
+        );
         assert!(!text.trim_end().contains('\n'), "{text}");
     }
 }

@@ -148,6 +148,12 @@ pub fn prepare(config: Option<&Path>) -> Result<Arc<Engine>, StartError> {
     let store = Store::open(&state_dir.join("elevated.db"))?;
     let engine = Arc::new(Engine::new(store, Arc::new(cfg)));
     engine.attach();
+    // Before anything else is written: the row that records a mismatch
+    // becomes the next head. Failing to record it is logged, never fatal:
+    // grants must still be taken back.
+    if let Err(e) = engine.record_head_mismatch(engine.now()) {
+        tracing::error!("could not record the audit head mismatch in the audit log: {e}");
+    }
     let report = engine
         .reconcile(engine.now())
         .map_err(|e| StartError::Reconcile(e.to_string()))?;

@@ -190,6 +190,7 @@ fn describe(r: &Response) -> String {
         Response::Requests { .. } => "requests",
         Response::Audit { .. } => "audit",
         Response::AuditVerify { .. } => "audit_verify",
+        Response::AuditChain { .. } => "audit_chain",
         Response::Error { .. } => "error",
     };
     format!("a {kind} answer where none was expected")

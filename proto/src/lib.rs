@@ -46,7 +46,8 @@
 //! ([`Response::Audit`], oldest first) that would not fit in one frame
 //! carries the newest entries that fit and `"truncated":true`; the flag is
 //! left out when nothing was left out (a limit the caller set is not a
-//! truncation).
+//! truncation). [`Response::AuditChain`] pages instead: `"more":true`
+//! says to ask again after its last link.
 //!
 //! # Errors
 //!

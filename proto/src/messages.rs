@@ -105,6 +105,13 @@ pub enum Request {
     },
     /// Recompute the whole audit hash chain.
     AuditVerify {},
+    /// The sequence and hash of the audit rows after `after`, oldest
+    /// first, as many as one answer carries (root only): the client
+    /// compares them with the anchors in a log (`audit --verify --against`).
+    AuditChain {
+        /// The last sequence already seen (0 to start at the first row).
+        after: u64,
+    },
     /// Approve a pending request (or a grant's pending extension): as the
     /// caller when `signature` is absent, else as the principal whose SSH
     /// signature over the request's approval text this is.
@@ -279,6 +286,14 @@ pub enum Response {
         first_bad: Option<u64>,
         /// A sentence for the admin.
         message: String,
+    },
+    /// The result of [`Request::AuditChain`].
+    AuditChain {
+        /// Oldest first.
+        links: Vec<AuditLink>,
+        /// Rows after the last link remain: ask again from it.
+        #[serde(default, skip_serializing_if = "is_false")]
+        more: bool,
     },
     /// The request could not be carried out.
     Error {
@@ -580,6 +595,15 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+/// One audit row's place in the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLink {
+    /// Position in the chain, from 1.
+    pub seq: u64,
+    /// The row's hash (hex SHA-256), as in its syslog line.
+    pub hash: String,
+}
+
 /// For `skip_serializing_if`: a `false` flag is left out of the frame.
 #[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_false(b: &bool) -> bool {
@@ -643,6 +667,27 @@ mod tests {
         // An older daemon's answer, without the field, reads as whole.
         let old: Response = serde_json::from_str(r#"{"type":"requests","requests":[]}"#).unwrap();
         assert_eq!(old, whole);
+    }
+
+    #[test]
+    fn audit_chain_json_shape() {
+        let req: ClientMessage =
+            serde_json::from_str(r#"{"version":1,"request":{"op":"audit_chain","after":41}}"#)
+                .unwrap();
+        assert_eq!(req.request, Request::AuditChain { after: 41 });
+        let page = Response::AuditChain {
+            links: vec![AuditLink {
+                seq: 42,
+                hash: "5f".repeat(32),
+            }],
+            more: true,
+        };
+        let text = serde_json::to_string(&page).unwrap();
+        assert!(
+            text.starts_with(r#"{"type":"audit_chain","links":[{"seq":42,"hash":"5f5f"#),
+            "{text}"
+        );
+        assert!(text.ends_with(r#""more":true}"#), "{text}");
     }
 
     #[test]

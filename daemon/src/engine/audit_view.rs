@@ -1,13 +1,13 @@
 //! The audit log as callers read it: excerpts and verification.
 #![forbid(unsafe_code)]
 
-use elevated_proto::{AuditEntry, Response};
+use elevated_proto::{AuditEntry, AuditLink, Response};
 use jiff::Timestamp;
 
 use super::budget::Budget;
 use super::view::rfc3339;
 use super::{Engine, EngineError, Peer};
-use crate::store::audit;
+use crate::store::{audit, head, StoreError};
 
 impl Engine {
     pub(super) fn audit(
@@ -65,38 +65,113 @@ impl Engine {
         })
     }
 
-    pub(super) fn verify(&self) -> Result<Response, EngineError> {
-        // Hashing the whole chain takes a while on a long log; any user may
-        // ask for it, and holding the engine's lock meanwhile would hold up
-        // every grant, revocation and expiry. A reader of its own needs no
-        // lock.
-        let v = match &self.db_path {
+    /// Runs `f` on the read-only connection when the store is a file, else
+    /// on the engine's own. Hashing or paging through the whole chain
+    /// takes a while on a long log, and holding the engine's lock
+    /// meanwhile would hold up every grant, revocation and expiry; a
+    /// reader of its own needs no lock.
+    fn read_unlocked<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match &self.db_path {
             Some(path) => {
-                // Verifications queue on the reader, never on the engine.
+                // Long reads queue on the reader, never on the engine.
                 let mut reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
                 let conn = match reader.take() {
                     Some(c) => c,
                     None => crate::store::Store::reader(path)?,
                 };
-                let v = audit::verify(&conn);
+                let out = f(&conn);
                 *reader = Some(conn);
-                v?
+                out
             }
-            None => audit::verify(self.lock().store.conn())?,
-        };
-        Ok(match v.first_bad {
-            None => Response::AuditVerify {
+            None => f(self.lock().store.conn()),
+        }
+    }
+
+    pub(super) fn verify(&self) -> Result<Response, EngineError> {
+        let v = self.read_unlocked(audit::verify)?;
+        Ok(match (v.first_bad, v.head_mismatch) {
+            (None, None) => Response::AuditVerify {
                 ok: true,
                 rows: v.rows,
                 first_bad: None,
                 message: format!("audit chain intact: {} rows verified", v.rows),
             },
-            Some((seq, why)) => Response::AuditVerify {
+            (Some((seq, why)), _) => Response::AuditVerify {
                 ok: false,
                 rows: v.rows,
                 first_bad: u64::try_from(seq).ok(),
                 message: format!("audit chain broken at row {seq}: {why}"),
             },
+            (None, Some((seq, why))) => Response::AuditVerify {
+                ok: false,
+                rows: v.rows,
+                first_bad: u64::try_from(seq).ok(),
+                message: format!(
+                    "audit chain links intact ({} rows), but rows were lost or rewritten from \
+                     row {seq}: {why}",
+                    v.rows
+                ),
+            },
         })
+    }
+
+    /// The chain's (sequence, hash) pairs after `after`, one answer's worth.
+    /// Root only: a hash lets its holder test guesses about a row's
+    /// content, and other users' rows are not theirs to see.
+    pub(super) fn chain(&self, peer: &Peer, after: u64) -> Result<Response, EngineError> {
+        if !peer.is_root() {
+            return Err(EngineError::Forbidden(
+                "only root may read the audit chain's hashes (run `elevate audit --verify \
+                 --against` as root)"
+                    .into(),
+            ));
+        }
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let mut budget = Budget::frame();
+        let (mut links, mut more) = (Vec::new(), false);
+        self.read_unlocked(|conn| {
+            audit::links_after(conn, after, |seq, hash| {
+                let link = AuditLink {
+                    seq: u64::try_from(seq).unwrap_or(0),
+                    hash,
+                };
+                let fits = budget.take(&link);
+                if fits {
+                    links.push(link);
+                } else {
+                    more = true;
+                }
+                fits
+            })
+        })?;
+        Ok(Response::AuditChain { links, more })
+    }
+
+    /// Records, once, how the database disagreed with its audit head file
+    /// when it was opened: an error in the daemon's log and an audit row
+    /// (which `audit --verify` reports from then on).
+    pub fn record_head_mismatch(&self, now: Timestamp) -> Result<(), EngineError> {
+        let rows = {
+            let mut st = self.lock();
+            let Some(m) = st.store.take_head_mismatch() else {
+                return Ok(());
+            };
+            tracing::error!("{}", m.describe());
+            st.store.tx(|tx| {
+                Ok(vec![audit::append(
+                    tx,
+                    now.as_millisecond(),
+                    head::MISMATCH_EVENT,
+                    "daemon",
+                    None,
+                    &m.detail(),
+                )?])
+            })?
+        };
+        self.after_commit(&rows);
+        Ok(())
     }
 }

@@ -67,6 +67,7 @@ impl Engine {
             Request::Revoke { id } => self.revoke(peer, &id, now),
             Request::Audit { since, limit } => self.audit(peer, since.as_deref(), limit),
             Request::AuditVerify {} => self.verify(),
+            Request::AuditChain { after } => self.chain(peer, after),
             Request::Approve {
                 id,
                 comment,

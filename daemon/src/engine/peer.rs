@@ -122,6 +122,7 @@ pub(super) fn names_caller(req: &Request) -> bool {
             | Request::Show { .. }
             | Request::Wait { .. }
             | Request::AuditVerify {}
+            | Request::AuditChain { .. }
             | Request::Login { .. }
             | Request::Session { .. }
             | Request::Answer { .. }

@@ -125,3 +125,60 @@ fn a_listing_cut_at_its_row_cap_says_so() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn the_audit_chain_pages_through_a_long_log_one_frame_at_a_time() {
+    let e = env();
+    let root = peer("root", 0);
+    let rows = 5000;
+    e.engine
+        .lock()
+        .store
+        .tx(|tx| {
+            for i in 0..rows {
+                crate::store::audit::append(
+                    tx,
+                    i,
+                    "requested",
+                    "ferris",
+                    None,
+                    &serde_json::json!({}),
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let (mut after, mut pages, mut seen) = (0u64, 0, Vec::new());
+    loop {
+        let r = e.engine.handle(&root, Request::AuditChain { after }, t(10));
+        assert!(frame_len(&r) <= MAX_FRAME, "{}", frame_len(&r));
+        let Response::AuditChain { links, more } = r else {
+            panic!("{r:?}");
+        };
+        pages += 1;
+        after = links.last().map_or(after, |l| l.seq);
+        seen.extend(links);
+        if !more {
+            break;
+        }
+    }
+    assert!(pages > 2, "{pages} pages");
+    assert_eq!(seen.len(), usize::try_from(rows).unwrap());
+    assert!(seen.iter().enumerate().all(|(i, l)| l.seq == i as u64 + 1));
+    // The hashes are root's: another user is refused.
+    let r = e.engine.handle(
+        &peer("ferris", 4242),
+        Request::AuditChain { after: 0 },
+        t(10),
+    );
+    assert!(
+        matches!(
+            &r,
+            Response::Error {
+                code: elevated_proto::ErrorCode::Forbidden,
+                ..
+            }
+        ),
+        "{r:?}"
+    );
+}

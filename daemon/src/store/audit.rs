@@ -174,6 +174,29 @@ pub struct Verify {
     pub rows: u64,
     /// The first row that fails, and why.
     pub first_bad: Option<(i64, String)>,
+    /// The first mismatch with the head file that the daemon recorded at a
+    /// start (the first missing or rewritten row, and what the record
+    /// says): the rows themselves are gone or rewritten, so the chain
+    /// alone cannot show it.
+    pub head_mismatch: Option<(i64, String)>,
+}
+
+/// What an `audit_head_mismatch` row records: the first bad row and the
+/// sentence the daemon logged.
+fn recorded_mismatch(row: &AuditRow) -> (i64, String) {
+    let detail: serde_json::Value = serde_json::from_str(&row.detail).unwrap_or_default();
+    let first_bad = detail["first_bad"].as_i64().unwrap_or(row.seq);
+    let message = detail["message"]
+        .as_str()
+        .unwrap_or("the database did not match its audit head file")
+        .to_owned();
+    (
+        first_bad,
+        format!(
+            "at start the daemon found that {message} (recorded in audit row {})",
+            row.seq
+        ),
+    )
 }
 
 /// Recomputes every hash and link, oldest first.
@@ -183,9 +206,13 @@ pub fn verify(conn: &Connection) -> Result<Verify, StoreError> {
     let mut expected_prev = GENESIS.to_owned();
     let mut expected_seq = 1i64;
     let mut n = 0u64;
+    let mut head_mismatch = None;
     while let Some(r) = rows.next()? {
         let row = read_row(r)?;
         n += 1;
+        if head_mismatch.is_none() && row.event == super::head::MISMATCH_EVENT {
+            head_mismatch = Some(recorded_mismatch(&row));
+        }
         let problem = if row.seq != expected_seq {
             Some(format!(
                 "row {} follows row {}: rows are missing",
@@ -212,6 +239,7 @@ pub fn verify(conn: &Connection) -> Result<Verify, StoreError> {
             return Ok(Verify {
                 rows: n,
                 first_bad: Some((row.seq, p)),
+                head_mismatch,
             });
         }
         expected_prev = row.hash;
@@ -220,7 +248,27 @@ pub fn verify(conn: &Connection) -> Result<Verify, StoreError> {
     Ok(Verify {
         rows: n,
         first_bad: None,
+        head_mismatch,
     })
+}
+
+/// The (sequence, hash) of rows after `after`, oldest first, handed to
+/// `take` until it returns `false`: what `audit --verify --against`
+/// compares with the anchors in a log.
+pub fn links_after(
+    conn: &Connection,
+    after: i64,
+    mut take: impl FnMut(i64, String) -> bool,
+) -> Result<(), StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT seq, hash FROM audit WHERE seq > ?1 ORDER BY seq")?;
+    let mut rows = stmt.query(params![after])?;
+    while let Some(r) = rows.next()? {
+        if !take(r.get(0)?, r.get(1)?) {
+            break;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

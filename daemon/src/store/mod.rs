@@ -4,6 +4,7 @@
 
 pub mod approvals;
 pub mod audit;
+pub mod head;
 pub mod memberships;
 pub mod requests;
 mod schema;
@@ -57,16 +58,34 @@ pub struct Store {
     /// Whether commits wait for the disk (`synchronous=FULL`), as every
     /// transition's must; see [`Store::tx_unsynced`].
     synced: bool,
+    /// The audit head file beside the database; `None` in memory.
+    head: Option<head::Head>,
+    /// How the database disagreed with its head file when opened, until
+    /// the daemon has recorded it.
+    mismatch: Option<head::Mismatch>,
 }
 
 impl Store {
-    /// Opens (creating and migrating) the database at `path`. The database
-    /// and its `-wal` and `-shm` files are made mode 0600 whatever the
-    /// umask: they hold every request, grant and audit row.
+    /// Opens (creating and migrating) the database at `path`, and
+    /// compares it with the audit head file beside it (see
+    /// [`Store::take_head_mismatch`]). The database and its `-wal` and
+    /// `-shm` files are made mode 0600 whatever the umask: they hold every
+    /// request, grant and audit row.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         restrict_files(path)?;
         let conn = Connection::open(path)?;
-        Self::setup(conn, Some(path.to_path_buf()))
+        let mut store = Self::setup(conn, Some(path.to_path_buf()))?;
+        let mut head = head::Head::beside(path);
+        store.mismatch = head.check(&store.conn)?;
+        store.head = Some(head);
+        Ok(store)
+    }
+
+    /// How the database disagreed with its audit head file when it was
+    /// opened (rows missing from the end, or a rewritten row), once: the
+    /// caller records it in the audit log.
+    pub fn take_head_mismatch(&mut self) -> Option<head::Mismatch> {
+        self.mismatch.take()
     }
 
     /// An in-memory store, for tests.
@@ -86,6 +105,8 @@ impl Store {
             conn,
             path,
             synced: true,
+            head: None,
+            mismatch: None,
         })
     }
 
@@ -158,6 +179,11 @@ impl Store {
         let out = f(&tx)?;
         tx.commit()?;
         crate::fault::hit(crate::fault::Point::AfterStoreCommit);
+        // After the commit, never before: the file must not name a row the
+        // database may not have.
+        if let Some(head) = &mut self.head {
+            head.follow(&self.conn);
+        }
         Ok(out)
     }
 
