@@ -62,6 +62,11 @@ pub struct DaemonSettings {
     /// How often the host is reconciled with the store.
     #[serde(deserialize_with = "de_duration")]
     pub reconcile_interval: Duration,
+    /// How long `visudo` or `gpasswd` may run before it is killed (with
+    /// everything it started) and the change counts as failed: a grant
+    /// is refused, a removal is retried by reconciliation.
+    #[serde(deserialize_with = "de_duration")]
+    pub command_timeout: Duration,
 }
 
 impl Default for DaemonSettings {
@@ -79,6 +84,7 @@ impl Default for DaemonSettings {
             gpasswd: PathBuf::from("/usr/bin/gpasswd"),
             reauth_service: "elevate".to_owned(),
             reconcile_interval: Duration::from_secs(60),
+            command_timeout: crate::grant::DEFAULT_COMMAND_TIMEOUT,
         }
     }
 }
@@ -348,6 +354,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.daemon.reconcile_interval, Duration::from_secs(5));
+        assert_eq!(s.daemon.command_timeout, Duration::from_secs(10));
+        let short =
+            Settings::parse(Path::new("x.toml"), "[daemon]\ncommand_timeout = \"3s\"\n").unwrap();
+        assert_eq!(short.daemon.command_timeout, Duration::from_secs(3));
         let tags = s.host.tag_lists();
         assert_eq!(tags["env"], vec!["prod"]);
         assert_eq!(tags["zone"], vec!["a", "b"]);

@@ -7,6 +7,7 @@
 pub mod caps;
 pub mod child;
 pub mod procs;
+pub mod run;
 pub mod systemd;
 pub mod users;
 
