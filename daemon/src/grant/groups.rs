@@ -85,6 +85,8 @@ pub struct Groups {
     gpasswd: PathBuf,
     group_file: PathBuf,
     timeout: Duration,
+    /// Shared by clones: a hung `gpasswd` is not started again at once.
+    backoff: crate::sys::run::Backoff,
 }
 
 impl Default for Groups {
@@ -105,6 +107,7 @@ impl Groups {
             gpasswd,
             group_file,
             timeout: super::DEFAULT_COMMAND_TIMEOUT,
+            backoff: crate::sys::run::Backoff::default(),
         }
     }
 
@@ -250,10 +253,13 @@ impl Groups {
             // `-d` leaves the membership journalled, so reconciliation
             // tries again.
             let limits = crate::sys::run::Limits::timeout(self.timeout);
-            let out = crate::sys::run::run(&mut cmd, &limits).map_err(|e| GrantError::Command {
-                command: command.clone(),
-                detail: e.to_string(),
-            })?;
+            let out = self
+                .backoff
+                .run(&mut cmd, &limits)
+                .map_err(|e| GrantError::Command {
+                    command: command.clone(),
+                    detail: e.to_string(),
+                })?;
             let stderr = out.stderr.trim().to_owned();
             if out.status.success() {
                 return Ok(stderr);

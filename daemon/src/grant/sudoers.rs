@@ -181,6 +181,8 @@ pub struct SudoersDir {
     dir: PathBuf,
     visudo: PathBuf,
     timeout: Duration,
+    /// Shared by clones: a hung `visudo` is not started again at once.
+    backoff: crate::sys::run::Backoff,
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> GrantError + 'a {
@@ -200,6 +202,7 @@ impl SudoersDir {
             dir,
             visudo,
             timeout: super::DEFAULT_COMMAND_TIMEOUT,
+            backoff: crate::sys::run::Backoff::default(),
         }
     }
 
@@ -266,8 +269,10 @@ impl SudoersDir {
             capture_stdout: true,
             ..crate::sys::run::Limits::timeout(self.timeout)
         };
-        let out =
-            crate::sys::run::run(&mut cmd, &limits).map_err(|e| visudo_failed(e.to_string()))?;
+        let out = self
+            .backoff
+            .run(&mut cmd, &limits)
+            .map_err(|e| visudo_failed(e.to_string()))?;
         if !out.status.success() {
             let mut detail = out.stderr.trim().to_owned();
             if detail.is_empty() {

@@ -75,6 +75,8 @@ impl CommandHook {
                 Err(format!("cannot start {}: {source}", self.path.display()))
             }
             Err(RunError::Wait { source, .. }) => Err(format!("cannot wait for it: {source}")),
+            // Hooks run without a back-off: their worker is not the engine.
+            Err(e @ RunError::Skipped { .. }) => Err(e.to_string()),
         }
     }
 }

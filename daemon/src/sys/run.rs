@@ -94,6 +94,16 @@ pub enum RunError {
         /// What it wrote on standard error before.
         stderr: String,
     },
+    /// Not started: the same program overstayed its timeout less than a
+    /// timeout ago (see [`Backoff`]).
+    #[error("{program} was not started: it overstayed its timeout of {} a moment ago and is given that long before it is tried again",
+        humantime::format_duration(*timeout))]
+    Skipped {
+        /// The program.
+        program: String,
+        /// Its timeout.
+        timeout: Duration,
+    },
     /// Waiting for the child failed; it was killed.
     #[error("cannot wait for {program}: {source}")]
     Wait {
@@ -110,6 +120,41 @@ fn note(stderr: &str) -> String {
         String::new()
     } else {
         format!("; its error output: {t}")
+    }
+}
+
+/// Remembers that a program overstayed its timeout, so that the same
+/// program is not started again for one more timeout: while it hangs (a
+/// stuck lock, a dead file system), every grant and removal behind it
+/// would otherwise wait the full timeout each, one after the other,
+/// under the engine's lock. What it was needed for fails at once
+/// instead (a grant is refused; a removal stays owed and is retried).
+/// Clones share the state.
+#[derive(Debug, Clone, Default)]
+pub struct Backoff(std::sync::Arc<std::sync::Mutex<Option<Instant>>>);
+
+impl Backoff {
+    /// Like [`run`], but refused at once (as [`RunError::Skipped`]) within
+    /// one timeout of the program's last overstay.
+    pub fn run(&self, cmd: &mut Command, limits: &Limits<'_>) -> Result<Finished, RunError> {
+        let now = Instant::now();
+        let mut until = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = *until {
+            if now < t {
+                return Err(RunError::Skipped {
+                    program: cmd.get_program().to_string_lossy().into_owned(),
+                    timeout: limits.timeout,
+                });
+            }
+            *until = None;
+        }
+        drop(until);
+        let outcome = run(cmd, limits);
+        if matches!(outcome, Err(RunError::TimedOut { .. })) {
+            *self.0.lock().unwrap_or_else(|p| p.into_inner()) =
+                Instant::now().checked_add(limits.timeout);
+        }
+        outcome
     }
 }
 

@@ -97,3 +97,25 @@ fn a_missing_program_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn after_an_overstay_the_program_waits_one_timeout_before_it_runs_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let script = format!("echo run >> {}; sleep 300", runs.display());
+    let backoff = Backoff::default();
+    let limits = Limits::timeout(Duration::from_millis(300));
+    let first = backoff.run(&mut sh(&script), &limits).unwrap_err();
+    assert!(matches!(first, RunError::TimedOut { .. }), "{first:?}");
+    let second = backoff.run(&mut sh(&script), &limits).unwrap_err();
+    assert!(matches!(second, RunError::Skipped { .. }), "{second:?}");
+    assert!(
+        second.to_string().starts_with("/bin/sh was not started"),
+        "{second}"
+    );
+    assert_eq!(std::fs::read_to_string(&runs).unwrap().lines().count(), 1);
+    // Once the back-off has passed it is tried again; a clone shares it.
+    std::thread::sleep(Duration::from_millis(350));
+    let done = backoff.clone().run(&mut sh("exit 0"), &limits).unwrap();
+    assert!(done.status.success());
+}
