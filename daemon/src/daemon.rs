@@ -164,6 +164,11 @@ pub fn prepare(config: Option<&Path>) -> Result<Arc<Engine>, StartError> {
         report.removed.len(),
         report.rewritten.len()
     );
+    // Start anyway: the timer and the next passes keep trying, and a
+    // daemon that refused to start would end no grant at all.
+    for failure in &report.failed {
+        tracing::error!("reconciliation at start: {failure}; it will be retried");
+    }
     Ok(engine)
 }
 
@@ -346,6 +351,9 @@ async fn reconcile_loop(engine: Arc<Engine>, every: Duration) {
         tick.tick().await;
         let e = engine.clone();
         match tokio::task::spawn_blocking(move || e.reconcile(e.now())).await {
+            Ok(Ok(r)) if !r.failed.is_empty() => {
+                tracing::error!("reconciled with failures, to be retried: {r:?}");
+            }
             Ok(Ok(r)) if r != Default::default() => tracing::info!("reconciled: {r:?}"),
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!("reconciliation failed: {e}"),

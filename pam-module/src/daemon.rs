@@ -96,7 +96,10 @@ impl<'a> Daemon<'a> {
     }
 
     /// Sends `request` and reads the answer, waiting for it at most `read`
-    /// (and never past `deadline`).
+    /// (and never past `deadline`). That is one deadline for the whole
+    /// question, connecting included: every read and write waits only for
+    /// the time left, so a daemon (or anything on its socket) answering a
+    /// byte at a time cannot stretch a login past it.
     pub fn call(
         &mut self,
         request: Request,
@@ -107,10 +110,13 @@ impl<'a> Daemon<'a> {
         if left.is_zero() {
             return Err(CallError::OutOfTime);
         }
+        let by = Instant::now() + read.min(left);
         let mut client = match self.client.take() {
             Some(c) => c,
             None => {
-                let limit = self.timeout.min(left);
+                let limit = self
+                    .timeout
+                    .min(by.saturating_duration_since(Instant::now()));
                 let t = Timeouts {
                     connect: limit,
                     read: limit,
@@ -119,11 +125,10 @@ impl<'a> Daemon<'a> {
                 Client::connect(self.socket, t)?
             }
         };
-        let read = read.min(deadline.remaining());
-        if read.is_zero() {
+        if Instant::now() >= by {
             return Err(CallError::OutOfTime);
         }
-        let answer = client.call_with_read_timeout(request, read)?;
+        let answer = client.call_by(request, by)?;
         if let Response::Error { code, message } = &answer {
             return Err(CallError::Garbage(format!("{code:?}: {message}")));
         }

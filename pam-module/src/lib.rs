@@ -25,6 +25,8 @@ pub mod session;
 pub mod sys;
 
 #[cfg(test)]
+mod deadline_tests;
+#[cfg(test)]
 mod testkit;
 #[cfg(test)]
 mod tests;

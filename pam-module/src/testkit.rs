@@ -136,6 +136,9 @@ pub enum Step {
     OtherVersion,
     /// Never answer (the connection stays open).
     Silent,
+    /// Send this answer one byte at a time, this long apart, then hang up
+    /// (or stop as soon as the client has).
+    Drip(Response, Duration),
 }
 
 /// A daemon on a temporary socket that plays a script of [`Step`]s.
@@ -253,6 +256,19 @@ fn connection(
                 return None;
             }
             Some(Step::Silent) => return stream.try_clone().ok(),
+            Some(Step::Drip(response, every)) => {
+                let msg = ServerMessage {
+                    version: PROTOCOL_VERSION,
+                    response,
+                };
+                for b in elevated_proto::frame::encode(&msg).unwrap() {
+                    std::thread::sleep(every);
+                    if stream.write_all(&[b]).is_err() {
+                        break;
+                    }
+                }
+                return None;
+            }
             Some(Step::Hold(_)) | None => return None,
         }
     }

@@ -3,10 +3,10 @@
 //! (socket2, a safe wrapper over the system calls, sets the connect
 //! timeout).
 
-use std::io;
+use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, SockAddr, Socket, Type};
 
@@ -149,31 +149,114 @@ impl Client {
     }
 
     /// Like [`Client::call`], with a longer read timeout for operations the
-    /// daemon may hold open (such as [`Request::Wait`]).
+    /// daemon may hold open (such as [`Request::Wait`]). The whole
+    /// exchange, sending included, ends within `read`.
     pub fn call_with_read_timeout(
         &mut self,
         request: Request,
         read: Duration,
     ) -> Result<Response, ClientError> {
-        self.apply_timeouts(read)?;
+        let deadline = Instant::now().checked_add(read);
+        self.call_until(request, deadline, read)
+    }
+
+    /// Sends one request and reads its answer, all before `deadline`: for
+    /// a caller with a budget of its own (the PAM module), which also
+    /// spent part of it connecting.
+    pub fn call_by(
+        &mut self,
+        request: Request,
+        deadline: Instant,
+    ) -> Result<Response, ClientError> {
+        let limit = deadline.saturating_duration_since(Instant::now());
+        self.call_until(request, Some(deadline), limit)
+    }
+
+    /// Sends one request and reads its answer, all before `deadline`
+    /// (`None`: too far to represent, so only the write timeout bounds
+    /// the sending). `limit` is what a timeout reports.
+    ///
+    /// One deadline per question, not a timeout per system call: a peer
+    /// that drips one byte at a time, each within a per-read timeout,
+    /// could otherwise hold the caller (a login, in the PAM module) for
+    /// as long as it likes.
+    fn call_until(
+        &mut self,
+        request: Request,
+        deadline: Option<Instant>,
+        limit: Duration,
+    ) -> Result<Response, ClientError> {
         let msg = ClientMessage {
             version: PROTOCOL_VERSION,
             request,
         };
-        if let Err(e) = write_frame(&mut self.stream, &msg) {
+        let write_by = Instant::now()
+            .checked_add(self.timeouts.write)
+            .map_or(deadline, |w| Some(deadline.map_or(w, |d| d.min(w))));
+        let sent = write_frame(&mut Bounded::new(&self.stream, write_by), &msg);
+        if let Err(e) = sent {
             // The daemon refuses a connection (too many at once) by
             // answering and hanging up before reading anything; its answer
             // is already here and says more than the broken pipe.
             if is_hangup(&e) {
-                if let Ok(answer) = read_frame::<_, ServerMessage>(&mut self.stream) {
+                let mut r = Bounded::new(&self.stream, deadline);
+                if let Ok(answer) = read_frame::<_, ServerMessage>(&mut r) {
                     return checked(answer);
                 }
             }
-            return Err(map_timeout(e, self.timeouts.write));
+            return Err(map_timeout(e, self.timeouts.write.min(limit)));
         }
-        let answer: ServerMessage =
-            read_frame(&mut self.stream).map_err(|e| map_timeout(e, read))?;
+        let answer: ServerMessage = read_frame(&mut Bounded::new(&self.stream, deadline))
+            .map_err(|e| map_timeout(e, limit))?;
         checked(answer)
+    }
+}
+
+/// The connection seen through one deadline: before every read or write
+/// the socket's timeout is set to the time left (at least
+/// [`MIN_TIMEOUT`]), and once the deadline has passed every call fails
+/// with [`io::ErrorKind::TimedOut`].
+struct Bounded<'a> {
+    stream: &'a UnixStream,
+    deadline: Option<Instant>,
+}
+
+impl<'a> Bounded<'a> {
+    fn new(stream: &'a UnixStream, deadline: Option<Instant>) -> Self {
+        Self { stream, deadline }
+    }
+
+    /// The timeout for the next system call; `None` (wait as long as it
+    /// takes) only without a deadline.
+    fn left(&self) -> io::Result<Option<Duration>> {
+        let Some(deadline) = self.deadline else {
+            return Ok(None);
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        // Never below a millisecond: a timeout that rounds to zero in the
+        // kernel would mean none at all.
+        Ok(Some(left.max(MIN_TIMEOUT)))
+    }
+}
+
+impl Read for Bounded<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stream.set_read_timeout(self.left()?)?;
+        (&mut &*self.stream).read(buf)
+    }
+}
+
+impl Write for Bounded<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.set_write_timeout(self.left()?)?;
+        (&mut &*self.stream).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -203,165 +286,5 @@ fn map_timeout(e: FrameError, limit: Duration) -> ClientError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::net::UnixListener;
-    use std::time::Instant;
-
-    #[test]
-    fn unreachable_socket_is_reported() {
-        let dir = std::env::temp_dir().join(format!("elevated-proto-{}", std::process::id()));
-        let err = Client::connect(&dir.join("nope.sock"), Timeouts::default()).unwrap_err();
-        assert!(err.is_unreachable());
-        assert!(err.to_string().contains("nope.sock"));
-    }
-
-    #[test]
-    fn a_refusal_sent_before_hanging_up_is_read() {
-        let dir = std::env::temp_dir().join(format!("elevated-proto-r-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("refusing.sock");
-        let _ = std::fs::remove_file(&path);
-        let listener = UnixListener::bind(&path).unwrap();
-        let mut c = Client::connect(&path, Timeouts::default()).unwrap();
-        // Like the daemon when every slot is taken: answer, hang up, never
-        // read the request.
-        let (mut s, _) = listener.accept().unwrap();
-        let refusal = ServerMessage {
-            version: PROTOCOL_VERSION,
-            response: Response::Error {
-                code: crate::ErrorCode::Limit,
-                message: "too many connections".into(),
-            },
-        };
-        crate::frame::write_frame(&mut s, &refusal).unwrap();
-        drop(s);
-        // Writing the request now fails (broken pipe); the answer is there.
-        let answer = c.call(Request::Ping {}).unwrap();
-        assert_eq!(answer, refusal.response);
-        drop(listener);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn silent_server_times_out() {
-        let dir = std::env::temp_dir().join(format!("elevated-proto-t-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("silent.sock");
-        let _ = std::fs::remove_file(&path);
-        let listener = UnixListener::bind(&path).unwrap();
-        let t = Timeouts {
-            connect: Duration::from_secs(1),
-            read: Duration::from_millis(200),
-            write: Duration::from_millis(200),
-        };
-        let mut c = Client::connect(&path, t).unwrap();
-        let start = Instant::now();
-        let err = c.call(Request::Ping {}).unwrap_err();
-        assert!(matches!(err, ClientError::Timeout(_)), "{err:?}");
-        assert!(start.elapsed() < Duration::from_secs(2));
-        drop(listener);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    /// A daemon that never accepts, with the smallest backlog, on a socket
-    /// in a directory of its own; and connections that fill the backlog.
-    fn full_backlog(tag: &str) -> (PathBuf, PathBuf, Socket, Vec<Client>) {
-        let dir = std::env::temp_dir().join(format!("elevated-proto-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("busy.sock");
-        let _ = std::fs::remove_file(&path);
-        let listener = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
-        listener.bind(&SockAddr::unix(&path).unwrap()).unwrap();
-        listener.listen(1).unwrap();
-        let t = Timeouts {
-            connect: Duration::from_millis(100),
-            ..Timeouts::default()
-        };
-        let mut held = Vec::new();
-        loop {
-            match Client::connect(&path, t) {
-                Ok(c) => held.push(c),
-                Err(e) => {
-                    assert!(matches!(e, ClientError::Timeout(_)), "{e:?}");
-                    break;
-                }
-            }
-            assert!(held.len() < 64, "the backlog never filled");
-        }
-        (dir, path, listener, held)
-    }
-
-    #[test]
-    fn a_full_backlog_times_out_without_a_thread() {
-        let (dir, path, listener, _held) = full_backlog("b");
-        let t = Timeouts {
-            connect: Duration::from_millis(200),
-            ..Timeouts::default()
-        };
-        // Other tests run threads of their own: look for a connect helper
-        // by name (the kernel keeps 15 bytes of it).
-        let helpers = || {
-            std::fs::read_dir("/proc/self/task")
-                .unwrap()
-                .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
-                .filter(|c| c.contains("connec"))
-                .count()
-        };
-        let start = Instant::now();
-        let err = Client::connect(&path, t).unwrap_err();
-        let (took, helpers_left) = (start.elapsed(), helpers());
-        assert!(matches!(err, ClientError::Timeout(_)), "{err:?}");
-        assert!(err.is_unreachable());
-        assert!(took >= Duration::from_millis(150), "{took:?}");
-        assert!(took < Duration::from_secs(2), "{took:?}");
-        assert_eq!(helpers_left, 0, "no helper thread left behind");
-        drop(listener);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn the_connection_is_closed_on_exec() {
-        let dir = std::env::temp_dir().join(format!("elevated-proto-x-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("x.sock");
-        let _ = std::fs::remove_file(&path);
-        let _listener = UnixListener::bind(&path).unwrap();
-        let c = Client::connect(&path, Timeouts::default()).unwrap();
-        use std::os::fd::AsRawFd;
-        let fdinfo =
-            std::fs::read_to_string(format!("/proc/self/fdinfo/{}", c.stream.as_raw_fd())).unwrap();
-        let flags = fdinfo
-            .lines()
-            .find_map(|l| l.strip_prefix("flags:"))
-            .map(|f| u32::from_str_radix(f.trim(), 8).unwrap())
-            .unwrap();
-        // O_CLOEXEC is 02000000 on Linux.
-        assert_ne!(flags & 0o2_000_000, 0, "flags {flags:o}");
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn a_timeout_that_rounds_to_zero_still_bounds_the_connect() {
-        // Fill the backlog with a normal timeout, then ask with 1 ns.
-        let (dir, path, listener, _held) = full_backlog("z");
-        let tiny = Timeouts {
-            connect: Duration::from_nanos(1),
-            ..Timeouts::default()
-        };
-        // On a thread, so that an unbounded connect fails the test instead
-        // of hanging it.
-        let (tx, rx) = std::sync::mpsc::channel();
-        let p = path.clone();
-        std::thread::spawn(move || {
-            let _ = tx.send(Client::connect(&p, tiny).map(|_| ()));
-        });
-        let outcome = rx
-            .recv_timeout(Duration::from_secs(5))
-            .expect("the connect did not return: no timeout was in force");
-        let err = outcome.unwrap_err();
-        assert!(matches!(err, ClientError::Timeout(_)), "{err:?}");
-        drop(listener);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-}
+#[path = "client_tests.rs"]
+mod tests;

@@ -323,3 +323,56 @@ fn a_daemon_hanging_up_mid_login_is_a_refusal_not_a_sigpipe() {
     assert!(text.contains("k3f9x2ma"), "{text}");
     assert!(took < Duration::from_secs(8), "{took:?}");
 }
+
+/// A fake daemon that reads each question and answers "allow" one byte a
+/// second: every byte well within any per-read timeout, the whole answer
+/// (about 70 bytes) over a minute.
+fn drips_an_allow() -> (tempfile::TempDir, PathBuf) {
+    use elevated_proto::frame::{encode, read_frame};
+    use elevated_proto::{ClientMessage, LoginVerdict, Response, ServerMessage};
+    let (dir, path, listener) = fake_socket();
+    let answer = encode(&ServerMessage {
+        version: elevated_proto::PROTOCOL_VERSION,
+        response: Response::Login {
+            verdict: LoginVerdict::Allow,
+            message: "grant abcd2345 is active".into(),
+            request: None,
+        },
+    })
+    .unwrap();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { continue };
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                if read_frame::<_, ClientMessage>(&mut s).is_err() {
+                    return;
+                }
+                for b in answer {
+                    std::thread::sleep(Duration::from_secs(1));
+                    if s.write_all(&[b]).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (dir, path)
+}
+
+#[test]
+fn an_answer_dripped_a_byte_a_second_is_cut_off_at_the_timeout() {
+    require_root();
+    let alice = TestUser::new("a", &[]);
+    let (_dir, sock) = drips_an_allow();
+    let closed = PamService::new(&format!("socket={} timeout=3", sock.display()));
+    let (ok, out, took) = closed.account(&alice.name, "");
+    assert!(!ok, "allowed after {took:?}: {out}");
+    assert!(out.contains(NOT_ANSWERING), "{out}");
+    assert!(took < Duration::from_secs(6), "{took:?}");
+
+    let open = PamService::new(&format!("socket={} timeout=3 fail=open", sock.display()));
+    let (ok, out, took) = open.account(&alice.name, "");
+    assert!(ok, "fail=open denied: {out}");
+    assert!(took < Duration::from_secs(6), "{took:?}");
+}

@@ -69,6 +69,11 @@ pub struct DaemonSettings {
     /// How long that look may take before it stops (and says so).
     #[serde(deserialize_with = "de_duration")]
     pub setgid_scan_timeout: Duration,
+    /// How long `visudo` or `gpasswd` may run before it is killed (with
+    /// everything it started) and the change counts as failed: a grant
+    /// is refused, a removal is retried by reconciliation.
+    #[serde(deserialize_with = "de_duration")]
+    pub command_timeout: Duration,
 }
 
 impl Default for DaemonSettings {
@@ -88,6 +93,7 @@ impl Default for DaemonSettings {
             reconcile_interval: Duration::from_secs(60),
             setgid_scan: vec![PathBuf::from("/")],
             setgid_scan_timeout: Duration::from_secs(60),
+            command_timeout: crate::grant::DEFAULT_COMMAND_TIMEOUT,
         }
     }
 }
@@ -390,6 +396,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.daemon.reconcile_interval, Duration::from_secs(5));
+        assert_eq!(s.daemon.command_timeout, Duration::from_secs(10));
+        let short =
+            Settings::parse(Path::new("x.toml"), "[daemon]\ncommand_timeout = \"3s\"\n").unwrap();
+        assert_eq!(short.daemon.command_timeout, Duration::from_secs(3));
         let tags = s.host.tag_lists();
         assert_eq!(tags["env"], vec!["prod"]);
         assert_eq!(tags["zone"], vec!["a", "b"]);

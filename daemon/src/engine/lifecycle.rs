@@ -87,10 +87,15 @@ impl Engine {
         let ids: std::collections::HashSet<&GrantId> = ended.iter().map(|(r, _)| &r.id).collect();
         st.deadlines.retain(|(_, d)| !ids.contains(d));
         drop(ids);
-        for ((row, _), was_active) in ended.iter().zip(was_active) {
-            if !was_active {
-                continue;
-            }
+        let ended_active: Vec<&RequestRow> = ended
+            .iter()
+            .zip(was_active)
+            .filter_map(|((row, _), was_active)| was_active.then_some(row))
+            .collect();
+        // Every drop-in first: they are plain file removals, while each
+        // group below may wait for a gpasswd up to its timeout, and sudo
+        // rights must not outlive their window behind someone's groups.
+        for row in &ended_active {
             // A window that ended: NOTAFTER already refuses the rule, so
             // the removal need not wait for the disk (see remove_expired).
             let removed = if state == RequestState::Expired {
@@ -103,6 +108,8 @@ impl Engine {
                 // retries the removal and NOTAFTER bounds the file meanwhile.
                 tracing::error!("removing the drop-in of {}: {e}", row.id);
             }
+        }
+        for row in ended_active {
             match super::groups::take_back(st, row.id.as_str(), now_ms) {
                 Ok(taken) => {
                     rows.extend(taken.rows);

@@ -205,11 +205,13 @@ impl Engine {
     #[must_use]
     pub fn new(store: Store, cfg: Arc<Loaded>) -> Self {
         let d = &cfg.settings.daemon;
-        let sudoers = SudoersDir::new(d.sudoers_dir.clone(), d.visudo.clone());
+        let sudoers = SudoersDir::new(d.sudoers_dir.clone(), d.visudo.clone())
+            .with_timeout(d.command_timeout);
         let groups = crate::grant::groups::Groups::new(
             d.gpasswd.clone(),
             std::path::PathBuf::from(crate::grant::groups::DEFAULT_GROUP_FILE),
-        );
+        )
+        .with_timeout(d.command_timeout);
         let syslog = Syslog::new(&d.syslog_socket);
         let notifier = Mutex::new(Arc::new(notifier_for(&cfg)));
         let db_path = store.path().map(std::path::Path::to_path_buf);

@@ -26,6 +26,27 @@ pub struct ReconcileReport {
     pub groups_removed: usize,
     /// Memberships of active grants found missing and added again.
     pub groups_restored: usize,
+    /// Changes to the host that failed this time (a drop-in, a
+    /// membership), each with why: the next pass tries them again.
+    pub failed: Vec<String>,
+}
+
+/// Notes a failure to change the host in `report` so the pass goes on
+/// with everything else (a hung gpasswd for one grant must not keep the
+/// others' memberships or files from being put right); any other error
+/// (the store) ends the pass.
+fn host_failure(
+    report: &mut ReconcileReport,
+    what: impl std::fmt::Display,
+    result: Result<(), EngineError>,
+) -> Result<(), EngineError> {
+    match result {
+        Err(EngineError::Grant(e)) => {
+            report.failed.push(format!("{what}: {e}"));
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 impl Engine {
@@ -70,7 +91,12 @@ impl Engine {
             let path = st.sudoers.path_of(&row.id);
             let have = std::fs::read_to_string(&path).ok();
             if have.as_deref() != Some(want.as_str()) {
-                install(&st, row)?;
+                let installed = install(&st, row);
+                if installed.is_err() {
+                    let what = format!("re-writing the drop-in of {}", row.id);
+                    host_failure(&mut report, what, installed)?;
+                    continue;
+                }
                 let detail = json!({"file": path.display().to_string(),
                                     "was": if have.is_some() { "altered" } else { "missing" }});
                 let id = row.id.to_string();
@@ -96,7 +122,15 @@ impl Engine {
             if owned {
                 continue;
             }
-            if st.sudoers.remove_name(&file.name)? {
+            let removed = match st.sudoers.remove_name(&file.name) {
+                Ok(removed) => removed,
+                Err(e) => {
+                    let what = format!("removing {}", file.name);
+                    host_failure(&mut report, what, Err(e.into()))?;
+                    continue;
+                }
+            };
+            if removed {
                 let detail = json!({"file": file.name});
                 let rid = file.id.as_ref().map(ToString::to_string);
                 let a = st.store.tx(|tx| {
@@ -113,10 +147,11 @@ impl Engine {
                 report.removed.push(file.name);
             }
         }
-        self.reconcile_groups(&mut st, &active, now_ms, &mut report, &mut published)?;
+        let groups = self.reconcile_groups(&mut st, &active, now_ms, &mut report, &mut published);
         drop(st);
+        // What was committed is published even when something failed.
         self.after_commit(&published);
-        Ok(report)
+        groups.map(|()| report)
     }
 
     /// Memberships: journal rows of grants that are no longer active (a
@@ -139,9 +174,16 @@ impl Engine {
             .collect();
         stale.dedup();
         for rid in stale {
-            let taken = super::groups::take_back(st, &rid, now_ms)?;
-            report.groups_removed += taken.rows.len();
-            published.extend(taken.rows);
+            match super::groups::take_back(st, &rid, now_ms) {
+                Ok(taken) => {
+                    report.groups_removed += taken.rows.len();
+                    published.extend(taken.rows);
+                }
+                Err(e) => {
+                    let what = format!("taking back the groups of {rid}");
+                    host_failure(report, what, Err(e))?;
+                }
+            }
         }
         for m in open
             .iter()
@@ -156,7 +198,11 @@ impl Engine {
             if st.groups.is_member(&user, &group)? {
                 continue;
             }
-            st.groups.add(&user, &group)?;
+            if let Err(e) = st.groups.add(&user, &group) {
+                let what = format!("adding {user} to {group} again for {}", m.request_id);
+                host_failure(report, what, Err(e.into()))?;
+                continue;
+            }
             let detail = json!({"user": m.user, "group": m.group});
             let rid = m.request_id.clone();
             let row = st.store.tx(|tx| {

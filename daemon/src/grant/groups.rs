@@ -6,7 +6,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use elevated_proto::{GroupName, UserName};
@@ -84,6 +84,9 @@ pub fn find_group(text: &str, name: &str) -> Option<GroupEntry> {
 pub struct Groups {
     gpasswd: PathBuf,
     group_file: PathBuf,
+    timeout: Duration,
+    /// Shared by clones: a hung `gpasswd` is not started again at once.
+    backoff: crate::sys::run::Backoff,
 }
 
 impl Default for Groups {
@@ -103,7 +106,16 @@ impl Groups {
         Self {
             gpasswd,
             group_file,
+            timeout: super::DEFAULT_COMMAND_TIMEOUT,
+            backoff: crate::sys::run::Backoff::default(),
         }
+    }
+
+    /// The same groups with another time limit for each `gpasswd` run.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// The group file read for membership.
@@ -230,19 +242,25 @@ impl Groups {
         loop {
             attempt += 1;
             let mut cmd = Command::new(&self.gpasswd);
-            let out = crate::sys::child::die_with_daemon(&mut cmd)
+            crate::sys::child::die_with_daemon(&mut cmd)
                 .arg(flag)
                 .arg(user.as_str())
                 .arg("--")
                 .arg(group.as_str())
-                .env("LC_ALL", "C")
-                .stdin(Stdio::null())
-                .output()
+                .env("LC_ALL", "C");
+            // Bounded: the engine holds its lock meanwhile, and one hung
+            // gpasswd must not stop every other grant and expiry. A killed
+            // `-d` leaves the membership journalled, so reconciliation
+            // tries again.
+            let limits = crate::sys::run::Limits::timeout(self.timeout);
+            let out = self
+                .backoff
+                .run(&mut cmd, &limits)
                 .map_err(|e| GrantError::Command {
                     command: command.clone(),
-                    detail: format!("cannot run {}: {e}", self.gpasswd.display()),
+                    detail: e.to_string(),
                 })?;
-            let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+            let stderr = out.stderr.trim().to_owned();
             if out.status.success() {
                 return Ok(stderr);
             }

@@ -79,7 +79,7 @@ fn a_gpasswd_that_cannot_run_is_a_clear_error() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.starts_with("/nonexistent/gpasswd -a bob -- adm failed: cannot run"),
+        e.starts_with("/nonexistent/gpasswd -a bob -- adm failed: cannot start"),
         "{e}"
     );
     let missing = Groups::new(PathBuf::from("/bin/true"), d.path().join("nope"));
@@ -194,4 +194,45 @@ fn root_gpasswd_errors_are_returned() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("group 'elvtnosuchgroup' does not exist"), "{e}");
+}
+
+#[test]
+fn a_hung_gpasswd_is_killed_and_reported() {
+    let d = tempfile::tempdir().unwrap();
+    let file = d.path().join("group");
+    fs::write(&file, GROUP_FILE).unwrap();
+    let fake = d.path().join("gpasswd");
+    fs::write(&fake, "#!/bin/sh\nsleep 300\n").unwrap();
+    fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let g = Groups::new(fake.clone(), file).with_timeout(Duration::from_millis(300));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let user = UserName::parse("bob").unwrap();
+        let added = g.add(&user, &GroupName::parse("adm").unwrap()).map(|_| ());
+        let removed = g.remove(
+            &UserName::parse("alice").unwrap(),
+            &GroupName::parse("adm").unwrap(),
+        );
+        let _ = tx.send((added, removed));
+    });
+    let (added, removed) = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("gpasswd ran without a time limit");
+    let shown = fake.display();
+    let added = added.unwrap_err().to_string();
+    assert!(
+        added.starts_with(&format!(
+            "{shown} -a bob -- adm failed: {shown} did not finish within 300ms"
+        )),
+        "{added}"
+    );
+    // Right after, gpasswd is not even started: the removal fails at once
+    // (and stays owed) instead of waiting out another timeout.
+    let removed = removed.unwrap_err().to_string();
+    assert!(
+        removed.contains(&format!(
+            "{shown} was not started: it overstayed its timeout of 300ms"
+        )),
+        "{removed}"
+    );
 }

@@ -123,6 +123,10 @@ impl GrantSpec {
     }
 }
 
+/// How long `visudo` or `gpasswd` may run before it is killed and the
+/// change counts as failed (`[daemon] command_timeout`).
+pub const DEFAULT_COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Why a grant could not be applied to or removed from the host.
 #[derive(Debug, thiserror::Error)]
 pub enum GrantError {
@@ -140,8 +144,9 @@ pub enum GrantError {
         /// The error.
         source: std::io::Error,
     },
-    /// visudo refused the drop-in or could not run.
-    #[error("visudo rejected the drop-in {path}: {detail}")]
+    /// visudo refused the drop-in, could not run, or overstayed its
+    /// timeout.
+    #[error("visudo did not accept the drop-in {path}: {detail}")]
     Visudo {
         /// The temporary file checked.
         path: String,

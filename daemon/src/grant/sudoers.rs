@@ -8,7 +8,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::time::Duration;
 
 use elevated_proto::{GrantId, UserName};
 
@@ -179,6 +180,9 @@ pub struct DropIn {
 pub struct SudoersDir {
     dir: PathBuf,
     visudo: PathBuf,
+    timeout: Duration,
+    /// Shared by clones: a hung `visudo` is not started again at once.
+    backoff: crate::sys::run::Backoff,
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> GrantError + 'a {
@@ -190,10 +194,23 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
 }
 
 impl SudoersDir {
-    /// A drop-in directory checked with the given `visudo`.
+    /// A drop-in directory checked with the given `visudo`, which gets
+    /// [`super::DEFAULT_COMMAND_TIMEOUT`] to answer.
     #[must_use]
     pub fn new(dir: PathBuf, visudo: PathBuf) -> Self {
-        Self { dir, visudo }
+        Self {
+            dir,
+            visudo,
+            timeout: super::DEFAULT_COMMAND_TIMEOUT,
+            backoff: crate::sys::run::Backoff::default(),
+        }
+    }
+
+    /// The same directory with another time limit for `visudo`.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// The path of a grant's drop-in.
@@ -240,26 +257,28 @@ impl SudoersDir {
         f.write_all(text.as_bytes()).map_err(io("writing", tmp))?;
         f.sync_all().map_err(io("syncing", tmp))?;
         drop(f);
-        let out = Command::new(&self.visudo)
-            .arg("-c")
-            .arg("-q")
-            .arg("-f")
-            .arg(tmp)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| GrantError::Visudo {
-                path: tmp.display().to_string(),
-                detail: format!("cannot run {}: {e}", self.visudo.display()),
-            })?;
+        // Bounded: the engine holds its lock meanwhile, and a hung visudo
+        // must fail this grant, not stop every other one.
+        let visudo_failed = |detail: String| GrantError::Visudo {
+            path: tmp.display().to_string(),
+            detail,
+        };
+        let mut cmd = Command::new(&self.visudo);
+        cmd.arg("-c").arg("-q").arg("-f").arg(tmp);
+        let limits = crate::sys::run::Limits {
+            capture_stdout: true,
+            ..crate::sys::run::Limits::timeout(self.timeout)
+        };
+        let out = self
+            .backoff
+            .run(&mut cmd, &limits)
+            .map_err(|e| visudo_failed(e.to_string()))?;
         if !out.status.success() {
-            let mut detail = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+            let mut detail = out.stderr.trim().to_owned();
             if detail.is_empty() {
-                detail = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+                detail = out.stdout.trim().to_owned();
             }
-            return Err(GrantError::Visudo {
-                path: tmp.display().to_string(),
-                detail: format!("{} ({})", detail, out.status),
-            });
+            return Err(visudo_failed(format!("{} ({})", detail, out.status)));
         }
         Ok(())
     }

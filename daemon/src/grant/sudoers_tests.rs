@@ -153,3 +153,37 @@ fn refuses_a_window_end_before_1970() {
         .unwrap()
         .contains("NOTAFTER=19700101000000Z NOPASSWD: ALL\n"));
 }
+
+#[test]
+fn a_hung_visudo_is_killed_and_nothing_is_installed() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("visudo");
+    std::fs::write(&fake, "#!/bin/sh\nsleep 300\n").unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let sd = dir.path().join("sudoers.d");
+    std::fs::create_dir(&sd).unwrap();
+    let d = SudoersDir::new(sd.clone(), fake.clone()).with_timeout(Duration::from_millis(300));
+    let id = GrantId::parse("abcd2345").unwrap();
+    let user = UserName::parse("alice").unwrap();
+    let g = grant(vec![GrantCommand::All]);
+    // On a thread, so that an unbounded visudo fails the test instead of
+    // hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(d.install(&rule(&id, &user, &g)).map(|_| ()));
+    });
+    let err = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("install did not return: visudo ran without a time limit")
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("{} did not finish within 300ms", fake.display())),
+        "{msg}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&sd).unwrap().count(),
+        0,
+        "a file was left"
+    );
+}

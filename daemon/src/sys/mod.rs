@@ -12,6 +12,7 @@ pub mod clock;
 pub mod exec;
 pub mod pidfd;
 pub mod procs;
+pub mod run;
 pub mod setgid;
 pub mod systemd;
 pub mod trust;
