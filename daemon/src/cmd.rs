@@ -210,25 +210,7 @@ fn revoke_all(config: Option<PathBuf>, reason: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Policy, host and user facts are not needed to take grants away, so a
-    // policy that no longer loads cannot keep a grant alive.
-    let host = crate::policy::HostFacts {
-        name: settings
-            .host
-            .name
-            .clone()
-            .unwrap_or_else(crate::sys::hostname),
-        tags: Default::default(),
-        max_duration: settings.requests.max_duration,
-    };
-    let cfg = Loaded {
-        settings,
-        config_path,
-        policy: Default::default(),
-        host,
-        users: Default::default(),
-        principals: Default::default(),
-    };
+    let cfg = Loaded::settings_only(settings, config_path, &crate::sys::hostname());
     let engine = std::sync::Arc::new(crate::engine::Engine::new(store, std::sync::Arc::new(cfg)));
     engine.attach();
     let result = engine.revoke_all("root", reason, engine.now());

@@ -33,6 +33,30 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// Settings alone, with no policy, tags or user facts: what taking
+    /// grants away needs (`elevated revoke-all`), so that a policy that no
+    /// longer loads cannot keep a grant alive.
+    #[must_use]
+    pub fn settings_only(settings: Settings, config_path: Option<PathBuf>, hostname: &str) -> Self {
+        let host = HostFacts {
+            name: settings
+                .host
+                .name
+                .clone()
+                .unwrap_or_else(|| hostname.to_owned()),
+            tags: BTreeMap::new(),
+            max_duration: settings.requests.max_duration,
+        };
+        Self {
+            settings,
+            config_path,
+            policy: Policy::default(),
+            host,
+            users: BTreeMap::new(),
+            principals: PrincipalMap::default(),
+        }
+    }
+
     /// Loads everything, reporting every problem found, not just the first.
     /// `hostname` is the kernel's host name, used unless `[host] name` is set.
     /// Every group a role grants must exist in the local group file
