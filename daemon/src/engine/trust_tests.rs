@@ -190,6 +190,21 @@ fn an_ended_window_is_not_trusted_while_the_timer_is_late() {
     assert_eq!(status.len(), 1);
     assert_eq!(status[0].state, RequestState::Expired);
     assert_eq!(status[0].remaining_secs, None);
+    // `list` holds open requests and grants only; `--all` shows it expired.
+    let listed = |all: bool| match e.engine.handle(
+        &nobody,
+        Request::List {
+            pending: false,
+            all,
+            unreviewed: false,
+        },
+        t(75),
+    ) {
+        Response::Requests { requests, .. } => requests,
+        other => panic!("{other:?}"),
+    };
+    assert!(listed(false).is_empty());
+    assert_eq!(listed(true)[0].state, RequestState::Expired);
     // Nor can the ended window be extended back to life.
     let (code, msg) = err(extend(&e, &nobody, &v, 300, None, 75));
     assert_eq!(code, ErrorCode::BadRequest);

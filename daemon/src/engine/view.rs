@@ -288,6 +288,11 @@ impl Engine {
                     truncated = true;
                     return false;
                 }
+                // A window that has ended is no longer open, even while the
+                // timer has yet to record it (`--all` shows it as expired).
+                if !all && r.state == RequestState::Active && !r.in_window(ms(now)) {
+                    return true;
+                }
                 match self.view_of(&st, &r, ms(now)) {
                     Ok(v) if budget.take(&v) => out.push(v),
                     Ok(_) => {
