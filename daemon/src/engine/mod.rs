@@ -311,6 +311,8 @@ mod concurrency_tests;
 #[cfg(test)]
 mod expiry_tests;
 #[cfg(test)]
+mod groups_tests;
+#[cfg(test)]
 mod race_tests;
 #[cfg(test)]
 mod size_tests;

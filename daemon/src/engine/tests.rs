@@ -17,7 +17,7 @@ use crate::policy::*;
 use crate::store::{audit, Store};
 use crate::sys::users::Account;
 
-fn role(name: &str) -> Role {
+pub(super) fn role(name: &str) -> Role {
     Role {
         name: RoleName::parse(name).unwrap(),
         description: String::new(),
@@ -49,7 +49,7 @@ fn role(name: &str) -> Role {
     }
 }
 
-fn rule(role: &str, approvals: u32, index: usize) -> Rule {
+pub(super) fn rule(role: &str, approvals: u32, index: usize) -> Rule {
     Rule {
         index_in_file: index,
         source: SourceRef {

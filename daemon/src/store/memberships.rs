@@ -51,9 +51,17 @@ pub fn close(conn: &Connection, request_id: &str, group: &str) -> Result<(), Sto
 }
 
 /// Hands a membership to another grant of the same user that also owes it.
+///
+/// The heir may already have a row for the group (one it journalled
+/// itself, or one handed to it before): the key is one row per grant and
+/// group, so that row is replaced by the one handed over. Either way the
+/// heir owes one membership and takes it back when it ends; a plain
+/// `UPDATE` would fail on the key and leave both rows, and every later
+/// reconciliation with them.
 pub fn transfer(conn: &Connection, from: &str, to: &str, group: &str) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "UPDATE memberships SET request_id = ?2, state = 'added' WHERE request_id = ?1 AND grp = ?3",
+        "UPDATE OR REPLACE memberships SET request_id = ?2, state = 'added' \
+         WHERE request_id = ?1 AND grp = ?3",
     )?
     .execute(params![from, to, group])?;
     Ok(())
