@@ -271,3 +271,116 @@ fn a_login_grant_that_ends_ends_the_sessions_it_allowed() {
         audit_events(&d).contains(&"processes_ended".to_owned())
     });
 }
+
+/// A daemon reconciling every second whose role `grp` gives `group` and
+/// a sudo rule; `user` holds it for ten minutes. Returns the grant's id.
+fn holding(user: &TestUser, group: &TestGroup) -> (Daemon, String) {
+    let mut d = Daemon::new("");
+    let cfg = std::fs::read_to_string(&d.config).unwrap().replacen(
+        "[daemon]\n",
+        "[daemon]\nreconcile_interval = \"1s\"\n",
+        1,
+    );
+    d.file("elevated.toml", &cfg, 0o644);
+    d.policy(
+        "10-g.toml",
+        &format!(
+            "[roles.grp]\ngroups = [\"{g}\"]\nsudo = {{ commands = [\"/usr/bin/id\"] }}\n\n\
+             [[rules]]\nrole = \"grp\"\nwho = {{ users = [\"{u}\"] }}\n",
+            g = group.name,
+            u = user.name
+        ),
+    );
+    d.start();
+    let id = request(&d, user, "10m")["id"].as_str().unwrap().to_owned();
+    assert!(member(user, group) && d.dropins().len() == 1);
+    (d, id)
+}
+
+fn shadow(cmd: &str, args: &[&str]) {
+    let out = Command::new(cmd).args(args).output().unwrap();
+    assert!(out.status.success(), "{cmd} {args:?}: {out:?}");
+}
+
+/// Waits for reconciliation to end the grant, then checks what every
+/// account change must leave: the grant revoked and saying why, no
+/// drop-in, the journal row closed and audited.
+fn ended_with_the_account(d: &Daemon, id: &str, account: &str) {
+    wait_until("the grant to end", Duration::from_secs(20), || {
+        json(&d.elevate(None, &["--json", "show", id]))["state"] == "revoked"
+    });
+    let v = json(&d.elevate(None, &["--json", "show", id]));
+    assert!(v["message"].as_str().unwrap().contains("uid"), "{v}");
+    assert_eq!(d.dropins(), Vec::<String>::new());
+    let open: i64 = d
+        .db()
+        .query_row(
+            "SELECT count(*) FROM memberships WHERE state != 'removed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(open, 0, "the journal row must be closed");
+    let audit = json(&d.elevate(None, &["--json", "audit"]));
+    let closed = audit["rows"].as_array().unwrap().iter().any(|r| {
+        r["event"] == "group_removed" && r["request"] == id && r["detail"]["account"] == account
+    });
+    assert!(
+        closed,
+        "no group_removed row with account {account}: {audit}"
+    );
+}
+
+/// `userdel` of a user holding a group grant: gpasswd now refuses the
+/// name, which used to fail every reconciliation and every restart for
+/// the rest of the window. The grant ends with the account.
+#[test]
+fn a_deleted_holder_ends_the_grant_and_the_daemon_keeps_going() {
+    require_root();
+    let group = TestGroup::new("gd");
+    let user = TestUser::new("gd", &[]);
+    let (mut d, id) = holding(&user, &group);
+    shadow("userdel", &[&user.name]);
+    ended_with_the_account(&d, &id, "gone");
+    d.stop();
+    d.start();
+    let out = d.elevate(None, &["--json", "status"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert!(!d.log_text().contains("does not exist"), "{}", d.log_text());
+}
+
+/// The name given to a new account (`userdel`, then `useradd` with another
+/// uid): nothing of the old grant may reach the new account — no
+/// membership restored, no sudo rule left under the name.
+#[test]
+fn a_name_given_to_another_account_gets_nothing_of_the_old_grant() {
+    require_root();
+    let group = TestGroup::new("gr");
+    let user = TestUser::new("gr", &[]);
+    let (d, id) = holding(&user, &group);
+    shadow("userdel", &[&user.name]);
+    let uid = (user.uid + 7919..)
+        .find(|u| {
+            !Command::new("getent")
+                .args(["passwd", &u.to_string()])
+                .status()
+                .unwrap()
+                .success()
+        })
+        .unwrap();
+    shadow(
+        "useradd",
+        &[
+            "-M",
+            "-U",
+            "-s",
+            "/bin/sh",
+            "-u",
+            &uid.to_string(),
+            &user.name,
+        ],
+    );
+    ended_with_the_account(&d, &id, "other");
+    assert!(!member(&user, &group), "{}", groups_of(&user));
+    assert!(!getent(&group).contains(&user.name));
+}

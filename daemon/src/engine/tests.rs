@@ -133,6 +133,8 @@ pub(super) fn env_stored(visudo: &str, on_disk: bool) -> Env {
         Store::open_in_memory().unwrap()
     };
     let engine = Engine::new(store, Arc::new(cfg));
+    // The users of these tests exist only here: NSS would call them gone.
+    engine.lock().accounts = |_, _| Ok(super::holder::Holder::Same);
     Env { engine, dir }
 }
 

@@ -81,7 +81,22 @@ fn corrupt(what: &str, detail: impl ToString) -> StoreError {
     }
 }
 
+/// A stored request that cannot be read back (a value of the wrong type,
+/// JSON that does not parse, an unknown state): its id as stored, and why.
+#[derive(Debug)]
+pub struct BadRow {
+    /// The id column, as text (whatever it holds).
+    pub id: String,
+    /// What is wrong with the row.
+    pub error: StoreError,
+}
+
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Result<RequestRow, StoreError>> {
+    Ok(read(r))
+}
+
+/// One row; every way a value can be wrong is an error of this row alone.
+fn read(r: &Row<'_>) -> Result<RequestRow, StoreError> {
     let id: String = r.get(0)?;
     let state: String = r.get(8)?;
     let spec: String = r.get(18)?;
@@ -92,60 +107,89 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Result<RequestRow, StoreError>> {
     let command: Option<String> = r.get(20)?;
     let round: i64 = r.get(24)?;
     let ext_secs: Option<i64> = r.get(25)?;
-    let build = || -> Result<RequestRow, StoreError> {
-        Ok(RequestRow {
-            id: GrantId::parse(&id).map_err(|e| corrupt("requests.id", e))?,
-            uid: u32::try_from(uid).map_err(|e| corrupt("requests.uid", e))?,
-            user: r.get(2)?,
-            role: r.get(3)?,
-            host: r.get(4)?,
-            reason: r.get(5)?,
-            ticket: r.get(6)?,
-            duration_secs: u64::try_from(duration).map_err(|e| corrupt("duration_secs", e))?,
-            state: RequestState::from_name(&state)
-                .ok_or_else(|| corrupt("requests.state", &state))?,
-            rule: r.get(9)?,
-            message: r.get(10)?,
-            approvals_needed: u32::try_from(needed).map_err(|e| corrupt("approvals", e))?,
-            requested_at: r.get(12)?,
-            decided_at: r.get(13)?,
-            starts_at: r.get(14)?,
-            expires_at: r.get(15)?,
-            ended_at: r.get(16)?,
-            pending_until: r.get(17)?,
-            grant: serde_json::from_str(&spec).map_err(|e| corrupt("grant_spec", e))?,
-            approval: serde_json::from_str(&approval).map_err(|e| corrupt("approval_spec", e))?,
-            command: command
-                .map(|c| serde_json::from_str(&c))
-                .transpose()
-                .map_err(|e| corrupt("command", e))?,
-            break_glass: r.get(21)?,
-            reviewed_by: r.get(22)?,
-            reviewed_at: r.get(23)?,
-            round: u32::try_from(round).map_err(|e| corrupt("round", e))?,
-            ext_secs: ext_secs
-                .map(u64::try_from)
-                .transpose()
-                .map_err(|e| corrupt("ext_secs", e))?,
-            ext_until: r.get(26)?,
-            warned: r.get(27)?,
-        })
-    };
-    Ok(build())
+    Ok(RequestRow {
+        id: GrantId::parse(&id).map_err(|e| corrupt("requests.id", e))?,
+        uid: u32::try_from(uid).map_err(|e| corrupt("requests.uid", e))?,
+        user: r.get(2)?,
+        role: r.get(3)?,
+        host: r.get(4)?,
+        reason: r.get(5)?,
+        ticket: r.get(6)?,
+        duration_secs: u64::try_from(duration).map_err(|e| corrupt("duration_secs", e))?,
+        state: RequestState::from_name(&state).ok_or_else(|| corrupt("requests.state", &state))?,
+        rule: r.get(9)?,
+        message: r.get(10)?,
+        approvals_needed: u32::try_from(needed).map_err(|e| corrupt("approvals", e))?,
+        requested_at: r.get(12)?,
+        decided_at: r.get(13)?,
+        starts_at: r.get(14)?,
+        expires_at: r.get(15)?,
+        ended_at: r.get(16)?,
+        pending_until: r.get(17)?,
+        grant: serde_json::from_str(&spec).map_err(|e| corrupt("grant_spec", e))?,
+        approval: serde_json::from_str(&approval).map_err(|e| corrupt("approval_spec", e))?,
+        command: command
+            .map(|c| serde_json::from_str(&c))
+            .transpose()
+            .map_err(|e| corrupt("command", e))?,
+        break_glass: r.get(21)?,
+        reviewed_by: r.get(22)?,
+        reviewed_at: r.get(23)?,
+        round: u32::try_from(round).map_err(|e| corrupt("round", e))?,
+        ext_secs: ext_secs
+            .map(u64::try_from)
+            .transpose()
+            .map_err(|e| corrupt("ext_secs", e))?,
+        ext_until: r.get(26)?,
+        warned: r.get(27)?,
+    })
 }
 
+/// The id column of a row, as text, whatever its type.
+fn raw_id(r: &Row<'_>) -> String {
+    match r.get_ref(0) {
+        Ok(rusqlite::types::ValueRef::Text(t)) => String::from_utf8_lossy(t).into_owned(),
+        Ok(other) => format!("{other:?}"),
+        Err(e) => format!("(unreadable: {e})"),
+    }
+}
+
+/// The rows a query selects, and apart from them those that cannot be
+/// read. Only a failure of the database itself is an error: one bad row
+/// must not hide the others (a grant that must end, a request to list).
+fn collect_checked(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> Result<(Vec<RequestRow>, Vec<BadRow>), StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(args)?;
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    while let Some(r) = rows.next()? {
+        match read(r) {
+            Ok(row) => good.push(row),
+            Err(error) => bad.push(BadRow {
+                id: raw_id(r),
+                error,
+            }),
+        }
+    }
+    Ok((good, bad))
+}
+
+/// Like [`collect_checked`], logging and skipping the unreadable rows
+/// (reconciliation audits them).
 fn collect(
     conn: &Connection,
     sql: &str,
     args: impl rusqlite::Params,
 ) -> Result<Vec<RequestRow>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(args, from_row)?;
-    let mut out = Vec::new();
-    for row in rows {
-        out.push(row??);
+    let (good, bad) = collect_checked(conn, sql, args)?;
+    for b in bad {
+        tracing::warn!("request {:?} skipped: {}", b.id, b.error);
     }
-    Ok(out)
+    Ok(good)
 }
 
 fn json<T: serde::Serialize>(what: &str, v: &T) -> Result<String, StoreError> {
@@ -240,13 +284,51 @@ pub fn get(conn: &Connection, id: &GrantId) -> Result<Option<RequestRow>, StoreE
     }
 }
 
-/// Every request in a state, oldest first.
+/// Every readable request in a state, oldest first (unreadable ones are
+/// logged and skipped).
 pub fn in_state(conn: &Connection, state: RequestState) -> Result<Vec<RequestRow>, StoreError> {
     collect(
         conn,
         &format!("SELECT {COLUMNS} FROM requests WHERE state = ?1 ORDER BY requested_at"),
         [state.as_str()],
     )
+}
+
+/// Every request in a state, oldest first, and apart from them the rows
+/// in that state that cannot be read.
+pub fn in_state_checked(
+    conn: &Connection,
+    state: RequestState,
+) -> Result<(Vec<RequestRow>, Vec<BadRow>), StoreError> {
+    collect_checked(
+        conn,
+        &format!("SELECT {COLUMNS} FROM requests WHERE state = ?1 ORDER BY requested_at"),
+        [state.as_str()],
+    )
+}
+
+/// Rows whose state is none of the contract's names: no query by state
+/// finds them, so nothing would ever end them. Reads the whole table:
+/// for start-up only.
+pub fn in_unknown_state(conn: &Connection) -> Result<Vec<BadRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, state FROM requests WHERE state NOT IN \
+         ('pending', 'active', 'denied', 'cancelled', 'timed_out', 'expired', 'revoked')",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let state = match r.get_ref(1) {
+            Ok(rusqlite::types::ValueRef::Text(t)) => String::from_utf8_lossy(t).into_owned(),
+            Ok(other) => format!("{other:?}"),
+            Err(e) => e.to_string(),
+        };
+        out.push(BadRow {
+            id: raw_id(r),
+            error: corrupt("requests.state", state),
+        });
+    }
+    Ok(out)
 }
 
 /// A user's pending and active requests, newest first.
@@ -339,7 +421,15 @@ pub fn list_while(
     ))?;
     let mut rows = stmt.query(params![uid, limit])?;
     while let Some(r) = rows.next()? {
-        if !take(from_row(r)??) {
+        let row = match read(r) {
+            Ok(row) => row,
+            Err(e) => {
+                // One unreadable row must not make every listing fail.
+                tracing::warn!("request {:?} not listed: {e}", raw_id(r));
+                continue;
+            }
+        };
+        if !take(row) {
             break;
         }
     }
