@@ -384,3 +384,32 @@ fn a_name_given_to_another_account_gets_nothing_of_the_old_grant() {
     assert!(!member(&user, &group), "{}", groups_of(&user));
     assert!(!getent(&group).contains(&user.name));
 }
+
+/// `groupdel` of a group a grant holds: gpasswd refuses it, which used to
+/// fail every pass. The membership ends with the group; the grant keeps
+/// the rest of what it gives. (A restart would now refuse the policy,
+/// which names a group that does not exist: that is the configuration
+/// check's job, as with `check-config`.)
+#[test]
+fn a_deleted_group_ends_the_membership_and_the_daemon_keeps_going() {
+    require_root();
+    let group = TestGroup::new("gx");
+    let user = TestUser::new("gx", &[]);
+    let (d, id) = holding(&user, &group);
+    shadow("groupdel", &[&group.name]);
+    wait_until("the membership to end", Duration::from_secs(20), || {
+        audit_events(&d).contains(&"group_ended".to_owned())
+    });
+    let closed: i64 = d
+        .db()
+        .query_row(
+            "SELECT count(*) FROM memberships WHERE state = 'removed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(closed, 1);
+    let v = json(&d.elevate(None, &["--json", "show", &id]));
+    assert_eq!(v["state"], "active", "{v}");
+    assert_eq!(d.dropins().len(), 1);
+}
