@@ -5,6 +5,7 @@
 pub mod approvals;
 pub mod audit;
 pub mod memberships;
+mod request_rows;
 pub mod requests;
 mod schema;
 
