@@ -39,9 +39,6 @@ pub enum StartError {
     /// Another daemon is serving the socket.
     #[error("another elevated is already listening on {0}")]
     AlreadyRunning(PathBuf),
-    /// Start-up reconciliation failed.
-    #[error("reconciling the host with the store failed: {0}")]
-    Reconcile(String),
     /// The socket systemd passed is unusable.
     #[error("socket activation: {0}")]
     Activation(String),
@@ -154,23 +151,34 @@ pub fn prepare(config: Option<&Path>) -> Result<Arc<Engine>, StartError> {
     if let Err(e) = engine.record_head_mismatch(engine.now()) {
         tracing::error!("could not record the audit head mismatch in the audit log: {e}");
     }
-    let report = engine
-        .reconcile(engine.now())
-        .map_err(|e| StartError::Reconcile(e.to_string()))?;
-    tracing::info!(
-        "reconciled at start: {} expired, {} timed out, {} stray files removed, {} re-written",
-        report.expired,
-        report.timed_out,
-        report.removed.len(),
-        report.rewritten.len()
-    );
-    // Start anyway: the timer and the next passes keep trying, and a
-    // daemon that refused to start would end no grant at all.
-    for failure in &report.failed {
-        tracing::error!("reconciliation at start: {failure}; it will be retried");
+    if let Err(e) = engine.report_unknown_states(engine.now()) {
+        tracing::error!("looking for unreadable requests at start failed: {e}");
+    }
+    // Never refuse to start over what reconciliation could not do: the
+    // daemon is what ends grants, so it serves and the loop retries.
+    match engine.reconcile(engine.now()) {
+        Ok(report) => tracing::info!(
+            "reconciled at start: {} expired, {} timed out, {} stray files removed, {} re-written, \
+             {} grants of deleted accounts revoked, {} unreadable requests, {} steps failed",
+            report.expired,
+            report.timed_out,
+            report.removed.len(),
+            report.rewritten.len(),
+            report.accounts_gone,
+            report.bad_rows,
+            report.failed
+        ),
+        Err(e) => tracing::error!(
+            "reconciling the host with the store at start failed: {e}; serving anyway, retrying in {}s",
+            RECONCILE_RETRY.as_secs()
+        ),
     }
     Ok(engine)
 }
+
+/// How soon a reconciliation that failed (or left steps to retry) runs
+/// again, when the configured interval is longer.
+const RECONCILE_RETRY: Duration = Duration::from_secs(5);
 
 /// Runs the daemon until SIGTERM or SIGINT;
 /// SIGHUP reloads the configuration.
@@ -343,21 +351,33 @@ async fn timer(engine: Arc<Engine>) {
     }
 }
 
+/// Reconciles every `every`; after a pass that failed or left steps to
+/// retry, sooner ([`RECONCILE_RETRY`]). The first pass comes that soon
+/// after start-up's, which may have left something to retry.
 async fn reconcile_loop(engine: Arc<Engine>, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await; // start-up already reconciled
+    let retry = every.min(RECONCILE_RETRY);
+    let mut wait = retry;
     loop {
-        tick.tick().await;
+        tokio::time::sleep(wait).await;
         let e = engine.clone();
-        match tokio::task::spawn_blocking(move || e.reconcile(e.now())).await {
-            Ok(Ok(r)) if !r.failed.is_empty() => {
-                tracing::error!("reconciled with failures, to be retried: {r:?}");
+        wait = match tokio::task::spawn_blocking(move || e.reconcile(e.now())).await {
+            Ok(Ok(r)) if r.failed > 0 => {
+                tracing::info!("reconciled: {r:?}");
+                retry
             }
-            Ok(Ok(r)) if r != Default::default() => tracing::info!("reconciled: {r:?}"),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!("reconciliation failed: {e}"),
-            Err(e) => tracing::error!("reconciliation task failed: {e}"),
-        }
+            Ok(Ok(r)) if r != Default::default() => {
+                tracing::info!("reconciled: {r:?}");
+                every
+            }
+            Ok(Ok(_)) => every,
+            Ok(Err(e)) => {
+                tracing::error!("reconciliation failed: {e}");
+                retry
+            }
+            Err(e) => {
+                tracing::error!("reconciliation task failed: {e}");
+                retry
+            }
+        };
     }
 }

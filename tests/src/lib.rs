@@ -8,6 +8,7 @@
 
 pub mod crash;
 pub mod daemon;
+pub mod groups;
 pub mod host;
 pub mod packages;
 pub mod pam;

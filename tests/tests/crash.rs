@@ -3,9 +3,11 @@
 //! SIGKILL at random moments and inside grant writes and revocations,
 //! and after every restart the invariants of `elevated_tests::crash::check`.
 //!
-//! `ELEVATED_CRASH_CYCLES` (default 100) sets the number of kill cycles,
-//! `ELEVATED_CRASH_SEED` replays a campaign's choices (its seed is
-//! printed). docs/testing.md has the details.
+//! `ELEVATED_CRASH_CYCLES` (default 70) sets the number of kill cycles per
+//! seed, `ELEVATED_CRASH_SEEDS` (default 3) the number of fresh seeds, and
+//! `ELEVATED_CRASH_SEED` (one seed, or several separated by commas) replays
+//! those campaigns' choices (every seed is printed). docs/testing.md has
+//! the details.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::os::unix::process::ExitStatusExt;
@@ -13,7 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use elevated_tests::crash::campaign::{self, POINTS};
-use elevated_tests::crash::rng::clock_seed;
+use elevated_tests::crash::rng::{clock_seed, Rng};
 use elevated_tests::crash::world::FAULT_BINARY;
 use elevated_tests::daemon::{elevate_at, text};
 use elevated_tests::{require_root, Daemon, TestGroup, TestUser};
@@ -27,30 +29,71 @@ fn env_u64(name: &str) -> Option<u64> {
     )
 }
 
+/// Seeds per run when `ELEVATED_CRASH_SEED` is not set, and cycles per
+/// seed when `ELEVATED_CRASH_CYCLES` is not: `scripts/test` runs this, and
+/// three seeds of 70 cycles keep it within a few minutes (docs/testing.md).
+const DEFAULT_SEEDS: u64 = 3;
+const DEFAULT_CYCLES: u64 = 70;
+
+/// The seeds to run: `ELEVATED_CRASH_SEED` (one, or several separated by
+/// commas) replays; otherwise `ELEVATED_CRASH_SEEDS` (default 3) fresh ones
+/// from the clock, so that every run explores new ground.
+fn seeds() -> Vec<u64> {
+    if let Ok(v) = std::env::var("ELEVATED_CRASH_SEED") {
+        return v
+            .split(',')
+            .map(|s| {
+                s.trim()
+                    .parse()
+                    .unwrap_or_else(|e| panic!("ELEVATED_CRASH_SEED={v:?}: {e}"))
+            })
+            .collect();
+    }
+    let n = env_u64("ELEVATED_CRASH_SEEDS").unwrap_or(DEFAULT_SEEDS);
+    let mut rng = Rng::new(clock_seed());
+    (0..n).map(|_| rng.next_u64()).collect()
+}
+
 #[test]
 fn crash_campaign_keeps_every_invariant() {
     require_root();
-    let seed = env_u64("ELEVATED_CRASH_SEED").unwrap_or_else(clock_seed);
-    let cycles = env_u64("ELEVATED_CRASH_CYCLES").unwrap_or(100);
-    let report = campaign::run(seed, cycles);
-    eprintln!("{report}");
-    for (cycle, v) in &report.violations {
-        eprintln!("cycle {cycle}: {v}");
-    }
-    assert!(report.violations.is_empty(), "{report}");
-    assert_eq!(report.cycles, cycles, "{report}");
-    if cycles >= POINTS.len() as u64 {
-        for p in POINTS {
-            assert!(
-                report.fault_kills.contains_key(p),
-                "fault point {p} never fired: {report}"
-            );
+    let seeds = seeds();
+    let cycles = env_u64("ELEVATED_CRASH_CYCLES").unwrap_or(DEFAULT_CYCLES);
+    let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
+    eprintln!(
+        "crash campaign: {cycles} cycles for each of the seeds {} (replay with ELEVATED_CRASH_SEED={})",
+        list.join(", "),
+        list.join(",")
+    );
+    let reports: Vec<_> = seeds.iter().map(|s| campaign::run(*s, cycles)).collect();
+    let mut failed = Vec::new();
+    for report in &reports {
+        eprintln!("{report}");
+        for (cycle, v) in &report.violations {
+            eprintln!("seed {} cycle {cycle}: {v}", report.seed);
+        }
+        if !report.violations.is_empty() || report.cycles != cycles {
+            failed.push(report.seed);
         }
     }
     assert!(
-        report.acks > cycles,
-        "too little traffic got through: {report}"
+        failed.is_empty(),
+        "violations with the seeds {failed:?} (replay with ELEVATED_CRASH_SEED=<seed>)"
     );
+    for report in &reports {
+        if cycles >= POINTS.len() as u64 {
+            for p in POINTS {
+                assert!(
+                    report.fault_kills.contains_key(p),
+                    "fault point {p} never fired: {report}"
+                );
+            }
+        }
+        assert!(
+            report.acks > cycles,
+            "too little traffic got through: {report}"
+        );
+    }
 }
 
 fn auto_daemon(binary: &str, user: &TestUser) -> Daemon {

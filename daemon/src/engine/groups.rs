@@ -6,10 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use elevated_proto::{GroupName, RequestState, UserName};
+use elevated_proto::{GrantId, GroupName, RequestState, UserName};
 use rusqlite::Connection;
 use serde_json::json;
 
+use super::holder::Holder;
 use super::{Engine, EngineError, State};
 use crate::grant::groups::Added;
 use crate::grant::sweep::Target;
@@ -91,6 +92,12 @@ pub(super) fn take_back(st: &mut State, rid: &str, now_ms: i64) -> Result<TakenB
         return Ok(done);
     }
     let active = requests::in_state(st.store.conn(), RequestState::Active)?;
+    // The uid the grant was made for; none if its request row was never
+    // committed (the journal row comes first) or cannot be read.
+    let uid = GrantId::parse(rid)
+        .ok()
+        .and_then(|id| requests::get(st.store.conn(), &id).ok().flatten())
+        .map(|r| r.uid);
     for m in owed {
         let (Ok(user), Ok(group)) = (UserName::parse(&m.user), GroupName::parse(&m.group)) else {
             st.store.tx(|tx| memberships::close(tx, rid, &m.group))?;
@@ -110,6 +117,27 @@ pub(super) fn take_back(st: &mut State, rid: &str, now_ms: i64) -> Result<TakenB
             let row = st.store.tx(|tx| {
                 memberships::transfer(tx, rid, &to, &m.group)?;
                 audit::append(tx, now_ms, "group_kept", "daemon", Some(rid), &detail)
+            })?;
+            done.rows.push(row);
+            continue;
+        }
+        // gpasswd acts on the name: after userdel it fails (and would fail
+        // every retry), after userdel + useradd it would take the group from
+        // an account that merely has the name now. Either way the
+        // membership ended with the account: close the row, touch nothing.
+        let holder = match uid {
+            Some(uid) => (st.accounts)(&m.user, uid)?,
+            None => Holder::Same,
+        };
+        if holder != Holder::Same {
+            let mut detail = holder.detail(&m.user, uid.unwrap_or_default());
+            if let Some(d) = detail.as_object_mut() {
+                d.insert("group".into(), json!(m.group));
+                d.insert("was_member".into(), json!(false));
+            }
+            let row = st.store.tx(|tx| {
+                memberships::close(tx, rid, &m.group)?;
+                audit::append(tx, now_ms, "group_removed", "daemon", Some(rid), &detail)
             })?;
             done.rows.push(row);
             continue;

@@ -13,6 +13,7 @@ mod dispatch;
 mod expiry;
 mod extend;
 mod groups;
+mod holder;
 mod lifecycle;
 mod login;
 mod notify;
@@ -20,6 +21,7 @@ mod peer;
 mod reauth_limit;
 mod recheck;
 mod reconcile;
+mod reconcile_groups;
 mod regrant;
 mod request;
 mod rights;
@@ -69,6 +71,9 @@ pub enum EngineError {
     /// Touching the host failed.
     #[error(transparent)]
     Grant(#[from] GrantError),
+    /// An account could not be looked up (NSS failed).
+    #[error(transparent)]
+    Account(#[from] crate::sys::users::LookupError),
     /// The rule asks for PAM re-authentication, which the server runs over
     /// the connection before asking again.
     #[error("this request needs re-authentication, which only the elevate client can do")]
@@ -96,6 +101,13 @@ impl EngineError {
                     format!("could not change the host: {e}"),
                 )
             }
+            Self::Account(e) => {
+                tracing::error!("{e}");
+                (
+                    ErrorCode::Internal,
+                    format!("could not look up an account: {e}"),
+                )
+            }
             Self::NeedsReauth => (
                 ErrorCode::Forbidden,
                 "this request needs re-authentication, which only the elevate client can do".into(),
@@ -113,6 +125,11 @@ struct State {
     /// (deadline ms, id) for every active grant's end and pending request's
     /// timeout. Rebuilt from the store at start.
     deadlines: BTreeSet<(i64, GrantId)>,
+    /// Whether a stored user name still names the grant's uid (NSS).
+    accounts: holder::Lookup,
+    /// Problems reconciliation already audited (a bad row, a membership it
+    /// cannot restore), so that a retry every pass logs but audits once.
+    reported: std::collections::HashSet<String>,
 }
 
 /// The state machine.
@@ -227,6 +244,8 @@ impl Engine {
                 sudoers,
                 groups,
                 deadlines: BTreeSet::new(),
+                accounts: holder::nss,
+                reported: std::collections::HashSet::new(),
             }),
             syslog,
             changed: tokio::sync::Notify::new(),
@@ -340,6 +359,8 @@ impl Engine {
 mod concurrency_tests;
 #[cfg(test)]
 mod expiry_tests;
+#[cfg(test)]
+mod groups_tests;
 #[cfg(test)]
 mod race_tests;
 #[cfg(test)]

@@ -1,11 +1,17 @@
 //! Reconciliation: making the host agree with the store, at start and
-//! periodically.
+//! periodically. One bad row, one grant whose drop-in cannot be written or
+//! one membership gpasswd refuses is logged, audited once and retried at
+//! the next pass; it never stops the others from being reconciled, nor
+//! the daemon from starting (DESIGN.md, rule 8).
 #![forbid(unsafe_code)]
 
-use elevated_proto::RequestState;
+use std::collections::HashMap;
+
+use elevated_proto::{GrantId, RequestState};
 use jiff::Timestamp;
 use serde_json::json;
 
+use super::holder::Holder;
 use super::request::{expected_text, install};
 use super::{ms, Engine, EngineError, State};
 use crate::store::{audit, requests, AuditRow, RequestRow};
@@ -26,95 +32,200 @@ pub struct ReconcileReport {
     pub groups_removed: usize,
     /// Memberships of active grants found missing and added again.
     pub groups_restored: usize,
-    /// Changes to the host that failed this time (a drop-in, a
-    /// membership), each with why: the next pass tries them again.
-    pub failed: Vec<String>,
+    /// Grants revoked because their user name no longer names their uid.
+    pub accounts_gone: usize,
+    /// Stored requests that cannot be read (logged and audited).
+    pub bad_rows: usize,
+    /// Steps that failed this pass and are retried at the next one.
+    pub failed: usize,
 }
 
-/// Notes a failure to change the host in `report` so the pass goes on
-/// with everything else (a hung gpasswd for one grant must not keep the
-/// others' memberships or files from being put right); any other error
-/// (the store) ends the pass.
-fn host_failure(
-    report: &mut ReconcileReport,
-    what: impl std::fmt::Display,
-    result: Result<(), EngineError>,
-) -> Result<(), EngineError> {
-    match result {
-        Err(EngineError::Grant(e)) => {
-            report.failed.push(format!("{what}: {e}"));
-            Ok(())
-        }
-        other => other,
-    }
+/// Problems remembered as audited before the memory is cleared.
+const MAX_REPORTED: usize = 10_000;
+
+/// One pass's bookkeeping.
+#[derive(Default)]
+pub(super) struct Pass {
+    pub(super) report: ReconcileReport,
+    pub(super) published: Vec<AuditRow>,
 }
 
 impl Engine {
-    /// Makes the host agree with the store: ends what is past due, removes
-    /// `elevated_*` files that no active grant owns, re-writes drop-ins of
-    /// active grants that are missing or were altered. Rebuilds the
-    /// in-memory deadlines. Run at start and periodically.
+    /// Makes the host agree with the store: ends what is past due, ends
+    /// grants whose account is gone, removes `elevated_*` files that no
+    /// active grant owns, re-writes drop-ins of active grants that are
+    /// missing or were altered, takes back and restores memberships.
+    /// Rebuilds the in-memory deadlines. Run at start and periodically.
+    ///
+    /// # Errors
+    /// Only when the store cannot be queried at all; each failing row or
+    /// step is logged, audited once, counted in `failed`, and retried.
     pub fn reconcile(&self, now: Timestamp) -> Result<ReconcileReport, EngineError> {
         let now_ms = ms(now);
-        let mut report = ReconcileReport::default();
-        let mut published = Vec::new();
+        let changed = self.changed_accounts();
+        let mut pass = Pass::default();
         let mut st = self.lock();
         st.deadlines.clear();
-        for row in requests::in_state(st.store.conn(), RequestState::Pending)? {
-            match self.end_if_due(&mut st, row.clone(), now_ms)? {
-                Some(rows) => {
-                    published.extend(rows);
-                    report.timed_out += 1;
+        let (pending, bad_pending) =
+            requests::in_state_checked(st.store.conn(), RequestState::Pending)?;
+        let (active_rows, bad_active) =
+            requests::in_state_checked(st.store.conn(), RequestState::Active)?;
+        for bad in bad_pending.iter().chain(&bad_active) {
+            self.bad_row(&mut st, bad, now_ms, &mut pass);
+        }
+        for row in pending {
+            match self.end_if_due(&mut st, row.clone(), now_ms) {
+                Ok(Some(rows)) => {
+                    pass.published.extend(rows);
+                    pass.report.timed_out += 1;
                 }
-                None => self.schedule(&mut st, &row),
+                Ok(None) => self.schedule(&mut st, &row),
+                Err(e) => {
+                    // Still due: the timer tries again.
+                    self.schedule(&mut st, &row);
+                    self.failed(
+                        &mut st,
+                        "ending",
+                        Some(row.id.as_str()),
+                        &e,
+                        now_ms,
+                        &mut pass,
+                    );
+                }
             }
         }
         let mut active = Vec::new();
-        for row in requests::in_state(st.store.conn(), RequestState::Active)? {
+        for row in active_rows {
             let id = row.id.clone();
-            if let Some(rows) = self.end_if_due(&mut st, row, now_ms)? {
-                published.extend(rows);
+            let ended = match changed.get(&id) {
+                Some(holder) => self.end_for_account(&mut st, row, *holder, now_ms),
+                None => self.end_if_due(&mut st, row, now_ms),
+            };
+            match ended {
+                Ok(rows) => pass.published.extend(rows.into_iter().flatten()),
+                Err(e) => self.failed(&mut st, "ending", Some(id.as_str()), &e, now_ms, &mut pass),
             }
-            match requests::get(st.store.conn(), &id)? {
-                Some(r) if r.state == RequestState::Active => {
+            match requests::get(st.store.conn(), &id) {
+                Ok(Some(r)) if r.state == RequestState::Active => {
                     self.schedule(&mut st, &r);
                     active.push(r);
                 }
-                _ => report.expired += 1,
+                Ok(Some(r)) if r.state == RequestState::Revoked => pass.report.accounts_gone += 1,
+                Ok(_) => pass.report.expired += 1,
+                Err(e) => self.failed(
+                    &mut st,
+                    "reading",
+                    Some(id.as_str()),
+                    &e.into(),
+                    now_ms,
+                    &mut pass,
+                ),
             }
         }
-        // Files first compared against what the active grants need.
-        for row in &active {
+        self.reconcile_dropins(&mut st, &active, now_ms, &mut pass);
+        self.reconcile_groups(&mut st, &active, now_ms, &mut pass);
+        drop(st);
+        self.after_commit(&pass.published);
+        Ok(pass.report)
+    }
+
+    /// Active grants whose user name names nobody, or somebody else, now.
+    /// Looked up before the engine's lock is taken, so that a slow NSS
+    /// source never holds up other callers; a lookup that fails decides
+    /// nothing (the next pass asks again).
+    fn changed_accounts(&self) -> HashMap<GrantId, Holder> {
+        let (rows, lookup) = {
+            let st = self.lock();
+            let rows =
+                requests::in_state(st.store.conn(), RequestState::Active).unwrap_or_default();
+            (rows, st.accounts)
+        };
+        let mut out = HashMap::new();
+        for r in rows {
+            match lookup(&r.user, r.uid) {
+                Ok(Holder::Same) => {}
+                Ok(h) => {
+                    out.insert(r.id, h);
+                }
+                Err(e) => tracing::warn!("grant {} of {}: {e}; checked again later", r.id, r.user),
+            }
+        }
+        out
+    }
+
+    /// Revokes an active grant whose account is gone or whose name now
+    /// belongs to another account: its sudo rule and memberships name the
+    /// user, and must never reach whoever holds the name next.
+    fn end_for_account(
+        &self,
+        st: &mut State,
+        mut row: RequestRow,
+        holder: Holder,
+        now_ms: i64,
+    ) -> Result<Option<Vec<AuditRow>>, EngineError> {
+        let why = holder.why(&row.user, row.uid);
+        tracing::warn!("revoking grant {}: {why}", row.id);
+        row.message = format!("revoked: {why}");
+        let detail = holder.detail(&row.user, row.uid);
+        let (_, rows) = self.finish(st, row, RequestState::Revoked, "daemon", detail, now_ms)?;
+        Ok(Some(rows))
+    }
+
+    /// Drop-ins: re-written where an active grant's is missing or altered,
+    /// removed where no active grant owns one.
+    fn reconcile_dropins(
+        &self,
+        st: &mut State,
+        active: &[RequestRow],
+        now_ms: i64,
+        pass: &mut Pass,
+    ) {
+        for row in active {
             let Some(want) = expected_text(row) else {
                 continue;
             };
             let path = st.sudoers.path_of(&row.id);
             let have = std::fs::read_to_string(&path).ok();
-            if have.as_deref() != Some(want.as_str()) {
-                let installed = install(&st, row);
-                if installed.is_err() {
-                    let what = format!("re-writing the drop-in of {}", row.id);
-                    host_failure(&mut report, what, installed)?;
-                    continue;
-                }
-                let detail = json!({"file": path.display().to_string(),
-                                    "was": if have.is_some() { "altered" } else { "missing" }});
-                let id = row.id.to_string();
-                let a = st.store.tx(|tx| {
-                    audit::append(
-                        tx,
-                        now_ms,
-                        "reconcile_rewrote",
-                        "daemon",
-                        Some(&id),
-                        &detail,
-                    )
-                })?;
-                published.push(a);
-                report.rewritten.push(id);
+            if have.as_deref() == Some(want.as_str()) {
+                continue;
             }
+            if let Err(e) = install(st, row) {
+                self.failed(
+                    st,
+                    "re-writing the drop-in of",
+                    Some(row.id.as_str()),
+                    &e,
+                    now_ms,
+                    pass,
+                );
+                continue;
+            }
+            let detail = json!({"file": path.display().to_string(),
+                                "was": if have.is_some() { "altered" } else { "missing" }});
+            let id = row.id.to_string();
+            match st.store.tx(|tx| {
+                audit::append(
+                    tx,
+                    now_ms,
+                    "reconcile_rewrote",
+                    "daemon",
+                    Some(&id),
+                    &detail,
+                )
+            }) {
+                Ok(a) => pass.published.push(a),
+                Err(e) => tracing::error!("auditing the re-written drop-in of {id}: {e}"),
+            }
+            pass.report.rewritten.push(id);
         }
-        for file in st.sudoers.list()? {
+        let files = match st.sudoers.list() {
+            Ok(f) => f,
+            Err(e) => {
+                self.failed(st, "listing the drop-ins", None, &e.into(), now_ms, pass);
+                return;
+            }
+        };
+        for file in files {
             let owned = file
                 .id
                 .as_ref()
@@ -122,102 +233,103 @@ impl Engine {
             if owned {
                 continue;
             }
-            let removed = match st.sudoers.remove_name(&file.name) {
-                Ok(removed) => removed,
+            match st.sudoers.remove_name(&file.name) {
+                Ok(true) => {}
+                Ok(false) => continue,
                 Err(e) => {
                     let what = format!("removing {}", file.name);
-                    host_failure(&mut report, what, Err(e.into()))?;
+                    self.failed(st, &what, None, &e.into(), now_ms, pass);
                     continue;
                 }
-            };
-            if removed {
-                let detail = json!({"file": file.name});
-                let rid = file.id.as_ref().map(ToString::to_string);
-                let a = st.store.tx(|tx| {
-                    audit::append(
-                        tx,
-                        now_ms,
-                        "reconcile_removed",
-                        "daemon",
-                        rid.as_deref(),
-                        &detail,
-                    )
-                })?;
-                published.push(a);
-                report.removed.push(file.name);
             }
-        }
-        let groups = self.reconcile_groups(&mut st, &active, now_ms, &mut report, &mut published);
-        drop(st);
-        // What was committed is published even when something failed.
-        self.after_commit(&published);
-        groups.map(|()| report)
-    }
-
-    /// Memberships: journal rows of grants that are no longer active (a
-    /// crash between `gpasswd` and the commit, or a failed removal) are
-    /// taken back; a membership an active grant owes but the host lost is
-    /// added again.
-    fn reconcile_groups(
-        &self,
-        st: &mut State,
-        active: &[RequestRow],
-        now_ms: i64,
-        report: &mut ReconcileReport,
-        published: &mut Vec<AuditRow>,
-    ) -> Result<(), EngineError> {
-        let open = crate::store::memberships::open(st.store.conn(), None)?;
-        let mut stale: Vec<String> = open
-            .iter()
-            .filter(|m| !active.iter().any(|r| r.id.as_str() == m.request_id))
-            .map(|m| m.request_id.clone())
-            .collect();
-        stale.dedup();
-        for rid in stale {
-            match super::groups::take_back(st, &rid, now_ms) {
-                Ok(taken) => {
-                    report.groups_removed += taken.rows.len();
-                    published.extend(taken.rows);
-                }
-                Err(e) => {
-                    let what = format!("taking back the groups of {rid}");
-                    host_failure(report, what, Err(e))?;
-                }
-            }
-        }
-        for m in open
-            .iter()
-            .filter(|m| m.state == "added" && active.iter().any(|r| r.id.as_str() == m.request_id))
-        {
-            let (Ok(user), Ok(group)) = (
-                elevated_proto::UserName::parse(&m.user),
-                elevated_proto::GroupName::parse(&m.group),
-            ) else {
-                continue;
-            };
-            if st.groups.is_member(&user, &group)? {
-                continue;
-            }
-            if let Err(e) = st.groups.add(&user, &group) {
-                let what = format!("adding {user} to {group} again for {}", m.request_id);
-                host_failure(report, what, Err(e.into()))?;
-                continue;
-            }
-            let detail = json!({"user": m.user, "group": m.group});
-            let rid = m.request_id.clone();
-            let row = st.store.tx(|tx| {
+            let detail = json!({"file": file.name});
+            let rid = file.id.as_ref().map(ToString::to_string);
+            match st.store.tx(|tx| {
                 audit::append(
                     tx,
                     now_ms,
-                    "reconcile_group_restored",
+                    "reconcile_removed",
                     "daemon",
-                    Some(&rid),
+                    rid.as_deref(),
                     &detail,
                 )
-            })?;
-            published.push(row);
-            report.groups_restored += 1;
+            }) {
+                Ok(a) => pass.published.push(a),
+                Err(e) => tracing::error!("auditing the removal of {}: {e}", file.name),
+            }
+            pass.report.removed.push(file.name);
         }
-        Ok(())
+    }
+
+    /// A stored request that cannot be read: logged every pass, audited
+    /// once per run. Its drop-in, having no readable active grant, is
+    /// removed like any stray file.
+    pub(super) fn bad_row(
+        &self,
+        st: &mut State,
+        bad: &requests::BadRow,
+        now_ms: i64,
+        pass: &mut Pass,
+    ) {
+        pass.report.bad_rows += 1;
+        tracing::error!(
+            "stored request {:?} cannot be read and is left out: {}; repair or delete the row",
+            bad.id,
+            bad.error
+        );
+        let key = format!("bad_row {} {}", bad.id, bad.error);
+        let detail = json!({"id": bad.id, "error": bad.error.to_string()});
+        self.audit_once(st, key, "reconcile_bad_row", None, &detail, now_ms, pass);
+    }
+
+    /// A step that failed: logged every pass, audited once per run (the
+    /// same failure every minute would bury the audit log), retried at
+    /// the next pass.
+    pub(super) fn failed(
+        &self,
+        st: &mut State,
+        what: &str,
+        rid: Option<&str>,
+        e: &EngineError,
+        now_ms: i64,
+        pass: &mut Pass,
+    ) {
+        pass.report.failed += 1;
+        let whom = rid.map(|r| format!(" {r}")).unwrap_or_default();
+        tracing::error!("reconciliation: {what}{whom} failed: {e}; retrying at the next pass");
+        let key = format!("failed {what}{whom}: {e}");
+        let detail = json!({"step": what, "error": e.to_string()});
+        self.audit_once(st, key, "reconcile_failed", rid, &detail, now_ms, pass);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn audit_once(
+        &self,
+        st: &mut State,
+        key: String,
+        event: &str,
+        rid: Option<&str>,
+        detail: &serde_json::Value,
+        now_ms: i64,
+        pass: &mut Pass,
+    ) {
+        if st.reported.contains(&key) {
+            return;
+        }
+        // Bounded: a flood of distinct failures is audited again, never
+        // held in memory without end.
+        if st.reported.len() >= MAX_REPORTED {
+            st.reported.clear();
+        }
+        match st
+            .store
+            .tx(|tx| audit::append(tx, now_ms, event, "daemon", rid, detail))
+        {
+            Ok(a) => {
+                pass.published.push(a);
+                st.reported.insert(key);
+            }
+            Err(e) => tracing::error!("auditing {event}: {e}"),
+        }
     }
 }

@@ -155,6 +155,9 @@ pub(super) fn env_stored(visudo: &str, on_disk: bool) -> Env {
         account("ferris", 4242, &[]),
     )])));
     let table = accounts.clone();
+    // The holders of these tests' grants exist only here: NSS would call
+    // them gone.
+    engine.lock().accounts = |_, _| Ok(super::holder::Holder::Same);
     engine.directory = Box::new(move |uid| {
         table
             .lock()

@@ -51,27 +51,86 @@ pub fn close(conn: &Connection, request_id: &str, group: &str) -> Result<(), Sto
 }
 
 /// Hands a membership to another grant of the same user that also owes it.
+///
+/// The heir may already have a row for the group (one it journalled
+/// itself, or one handed to it before): the key is one row per grant and
+/// group, so that row is replaced by the one handed over. Either way the
+/// heir owes one membership and takes it back when it ends; a plain
+/// `UPDATE` would fail on the key and leave both rows, and every later
+/// reconciliation with them.
 pub fn transfer(conn: &Connection, from: &str, to: &str, group: &str) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "UPDATE memberships SET request_id = ?2, state = 'added' WHERE request_id = ?1 AND grp = ?3",
+        "UPDATE OR REPLACE memberships SET request_id = ?2, state = 'added' \
+         WHERE request_id = ?1 AND grp = ?3",
     )?
     .execute(params![from, to, group])?;
     Ok(())
 }
 
 /// Memberships still owed or being added: of one grant, or of all.
+/// Rows that cannot be read (a value of the wrong type) are logged and
+/// left out.
 pub fn open(conn: &Connection, request_id: Option<&str>) -> Result<Vec<Membership>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT request_id, user, grp, state FROM memberships \
          WHERE state IN ('adding', 'added') AND (?1 IS NULL OR request_id = ?1) ORDER BY request_id, grp",
     )?;
-    let rows = stmt.query_map([request_id], |r| {
-        Ok(Membership {
-            request_id: r.get(0)?,
-            user: r.get(1)?,
-            group: r.get(2)?,
-            state: r.get(3)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    let mut rows = stmt.query([request_id])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let read = || -> rusqlite::Result<Membership> {
+            Ok(Membership {
+                request_id: r.get(0)?,
+                user: r.get(1)?,
+                group: r.get(2)?,
+                state: r.get(3)?,
+            })
+        };
+        match read() {
+            Ok(m) => out.push(m),
+            // One unreadable row must not stop every other membership from
+            // being taken back; it names nothing gpasswd could act on.
+            Err(e) => tracing::error!("membership journal row skipped, it cannot be read: {e}"),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn states(conn: &Connection) -> Vec<(String, String)> {
+        open(conn, None)
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.request_id, m.state))
+            .collect()
+    }
+
+    #[test]
+    fn a_hand_over_replaces_the_heirs_own_row() {
+        let store = Store::open_in_memory().unwrap();
+        let c = store.conn();
+        begin(c, "heir0001", "alice", "adm").unwrap();
+        close(c, "heir0001", "adm").unwrap();
+        begin(c, "from0001", "alice", "adm").unwrap();
+        confirm(c, "from0001").unwrap();
+        transfer(c, "from0001", "heir0001", "adm").unwrap();
+        assert_eq!(states(c), vec![("heir0001".into(), "added".into())]);
+    }
+
+    #[test]
+    fn an_unreadable_row_is_left_out_not_fatal() {
+        let store = Store::open_in_memory().unwrap();
+        let c = store.conn();
+        begin(c, "good0001", "alice", "adm").unwrap();
+        c.execute(
+            "INSERT INTO memberships (request_id, user, grp, state) VALUES ('bad00001', X'ff00', 'adm', 'added')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(states(c), vec![("good0001".into(), "adding".into())]);
+    }
 }

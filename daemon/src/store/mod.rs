@@ -6,6 +6,7 @@ pub mod approvals;
 pub mod audit;
 pub mod head;
 pub mod memberships;
+mod request_rows;
 pub mod requests;
 mod schema;
 

@@ -3,8 +3,10 @@
 use std::collections::BTreeMap;
 
 use elevated_proto::{GrantId, RequestState};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension};
 
+use super::request_rows::{collect, collect_checked, from_row, raw_id, read};
+pub use super::request_rows::{in_unknown_state, BadRow};
 use super::StoreError;
 use crate::grant::GrantSpec;
 use crate::policy::Approval;
@@ -93,84 +95,11 @@ const COLUMNS: &str = "id, uid, user, role, host, reason, ticket, duration_secs,
     pending_until, grant_spec, approval_spec, command, break_glass, reviewed_by, reviewed_at, \
     round, ext_secs, ext_until, warned, context";
 
-fn corrupt(what: &str, detail: impl ToString) -> StoreError {
+pub(super) fn corrupt(what: &str, detail: impl ToString) -> StoreError {
     StoreError::Corrupt {
         what: what.to_owned(),
         detail: detail.to_string(),
     }
-}
-
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Result<RequestRow, StoreError>> {
-    let id: String = r.get(0)?;
-    let state: String = r.get(8)?;
-    let spec: String = r.get(18)?;
-    let duration: i64 = r.get(7)?;
-    let uid: i64 = r.get(1)?;
-    let needed: i64 = r.get(11)?;
-    let approval: String = r.get(19)?;
-    let command: Option<String> = r.get(20)?;
-    let round: i64 = r.get(24)?;
-    let ext_secs: Option<i64> = r.get(25)?;
-    let context: Option<String> = r.get(28)?;
-    let build = || -> Result<RequestRow, StoreError> {
-        Ok(RequestRow {
-            id: GrantId::parse(&id).map_err(|e| corrupt("requests.id", e))?,
-            uid: u32::try_from(uid).map_err(|e| corrupt("requests.uid", e))?,
-            user: r.get(2)?,
-            role: r.get(3)?,
-            host: r.get(4)?,
-            reason: r.get(5)?,
-            ticket: r.get(6)?,
-            duration_secs: u64::try_from(duration).map_err(|e| corrupt("duration_secs", e))?,
-            state: RequestState::from_name(&state)
-                .ok_or_else(|| corrupt("requests.state", &state))?,
-            rule: r.get(9)?,
-            message: r.get(10)?,
-            approvals_needed: u32::try_from(needed).map_err(|e| corrupt("approvals", e))?,
-            requested_at: r.get(12)?,
-            decided_at: r.get(13)?,
-            starts_at: r.get(14)?,
-            expires_at: r.get(15)?,
-            ended_at: r.get(16)?,
-            pending_until: r.get(17)?,
-            grant: serde_json::from_str(&spec).map_err(|e| corrupt("grant_spec", e))?,
-            approval: serde_json::from_str(&approval).map_err(|e| corrupt("approval_spec", e))?,
-            command: command
-                .map(|c| serde_json::from_str(&c))
-                .transpose()
-                .map_err(|e| corrupt("command", e))?,
-            break_glass: r.get(21)?,
-            reviewed_by: r.get(22)?,
-            reviewed_at: r.get(23)?,
-            round: u32::try_from(round).map_err(|e| corrupt("round", e))?,
-            ext_secs: ext_secs
-                .map(u64::try_from)
-                .transpose()
-                .map_err(|e| corrupt("ext_secs", e))?,
-            ext_until: r.get(26)?,
-            warned: r.get(27)?,
-            context: context
-                .map(|c| serde_json::from_str(&c))
-                .transpose()
-                .map_err(|e| corrupt("context", e))?
-                .unwrap_or_default(),
-        })
-    };
-    Ok(build())
-}
-
-fn collect(
-    conn: &Connection,
-    sql: &str,
-    args: impl rusqlite::Params,
-) -> Result<Vec<RequestRow>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(args, from_row)?;
-    let mut out = Vec::new();
-    for row in rows {
-        out.push(row??);
-    }
-    Ok(out)
 }
 
 fn json<T: serde::Serialize>(what: &str, v: &T) -> Result<String, StoreError> {
@@ -266,9 +195,23 @@ pub fn get(conn: &Connection, id: &GrantId) -> Result<Option<RequestRow>, StoreE
     }
 }
 
-/// Every request in a state, oldest first.
+/// Every readable request in a state, oldest first (unreadable ones are
+/// logged and skipped).
 pub fn in_state(conn: &Connection, state: RequestState) -> Result<Vec<RequestRow>, StoreError> {
     collect(
+        conn,
+        &format!("SELECT {COLUMNS} FROM requests WHERE state = ?1 ORDER BY requested_at"),
+        [state.as_str()],
+    )
+}
+
+/// Every request in a state, oldest first, and apart from them the rows
+/// in that state that cannot be read.
+pub fn in_state_checked(
+    conn: &Connection,
+    state: RequestState,
+) -> Result<(Vec<RequestRow>, Vec<BadRow>), StoreError> {
+    collect_checked(
         conn,
         &format!("SELECT {COLUMNS} FROM requests WHERE state = ?1 ORDER BY requested_at"),
         [state.as_str()],
@@ -365,7 +308,15 @@ pub fn list_while(
     ))?;
     let mut rows = stmt.query(params![uid, limit])?;
     while let Some(r) = rows.next()? {
-        if !take(from_row(r)??) {
+        let row = match read(r) {
+            Ok(row) => row,
+            Err(e) => {
+                // One unreadable row must not make every listing fail.
+                tracing::warn!("request {:?} not listed: {e}", raw_id(r));
+                continue;
+            }
+        };
+        if !take(row) {
             break;
         }
     }

@@ -1,0 +1,107 @@
+//! One bad row in the store never keeps the daemon from starting, nor
+//! from ending every other grant (DESIGN.md, rule 8).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use elevated_tests::daemon::text;
+use elevated_tests::{require_root, Daemon, TestUser};
+
+fn json(out: &Output) -> serde_json::Value {
+    let (stdout, stderr) = text(out);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout:?} {stderr:?}"))
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        // A bound against hanging, not a speed requirement.
+        assert!(start.elapsed() < Duration::from_secs(30), "no {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn grant(d: &Daemon, user: &TestUser, secs: &str) -> String {
+    let out = d.elevate(Some(user), &["--json", "request", "auto", "--for", secs]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    json(&out)["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn malformed_rows_are_reported_and_everything_else_is_reconciled() {
+    require_root();
+    let user = TestUser::new("br", &[]);
+    let mut d = Daemon::new("");
+    let cfg = std::fs::read_to_string(&d.config).unwrap().replacen(
+        "[daemon]\n",
+        "[daemon]\nreconcile_interval = \"1s\"\n",
+        1,
+    );
+    d.file("elevated.toml", &cfg, 0o644);
+    d.policy(
+        "10-auto.toml",
+        &format!(
+            "[roles.auto]\nsudo = {{ commands = [\"/usr/bin/true\"] }}\n\n\
+             [[rules]]\nrole = \"auto\"\nwho = {{ users = [\"{}\"] }}\n",
+            user.name
+        ),
+    );
+    d.start();
+    let broken = grant(&d, &user, "10m");
+    let short = grant(&d, &user, "3s");
+    let strange = grant(&d, &user, "10m");
+    d.stop();
+    {
+        let db = d.db();
+        // JSON that does not parse in an active grant, and a state that is
+        // none of the contract's names.
+        db.execute(
+            "UPDATE requests SET grant_spec = '{\"sudo\": [' WHERE id = ?1",
+            [&broken],
+        )
+        .unwrap();
+        db.execute(
+            "UPDATE requests SET state = 'exploded' WHERE id = ?1",
+            [&strange],
+        )
+        .unwrap();
+    }
+    assert_eq!(d.dropins().len(), 3);
+
+    d.start();
+    // The other grant still ends on time.
+    wait_until("the short grant to expire", || {
+        json(&d.elevate(None, &["--json", "show", &short]))["state"] == "expired"
+    });
+    // Nothing readable owns the broken rows' drop-ins any more: taking a
+    // privilege away never waits for a row to be repaired.
+    assert_eq!(d.dropins(), Vec::<String>::new());
+    let audit = json(&d.elevate(None, &["--json", "audit"]));
+    let rows = audit["rows"].as_array().unwrap();
+    for (id, what) in [(&broken, "grant_spec"), (&strange, "exploded")] {
+        let reported: Vec<_> = rows
+            .iter()
+            .filter(|r| r["event"] == "reconcile_bad_row" && r["detail"]["id"] == id.as_str())
+            .collect();
+        assert_eq!(reported.len(), 1, "audited once: {audit}");
+        assert!(
+            reported[0]["detail"]["error"]
+                .as_str()
+                .unwrap()
+                .contains(what),
+            "{audit}"
+        );
+    }
+    assert!(d.log_text().contains("cannot be read"), "{}", d.log_text());
+
+    // Clients are served: listings skip the bad rows, requests work.
+    let status = d.elevate(Some(&user), &["--json", "status"]);
+    assert_eq!(status.status.code(), Some(0), "{:?}", text(&status));
+    let list = d.elevate(None, &["--json", "list", "--all"]);
+    assert_eq!(list.status.code(), Some(0), "{:?}", text(&list));
+    let again = grant(&d, &user, "10m");
+    assert_eq!(d.dropins(), vec![format!("elevated_{again}")]);
+    let verify = d.elevate(None, &["audit", "--verify"]);
+    assert_eq!(verify.status.code(), Some(0), "{:?}", text(&verify));
+}
