@@ -30,6 +30,11 @@ fn group_env(user: &TestUser, group: &TestGroup) -> Env {
     }
     e.engine.reload(cfg, super::tests::t(0));
     e.engine.lock().accounts = super::holder::nss;
+    // The requester, as the re-check of policy at activation looks it up.
+    e.accounts
+        .lock()
+        .unwrap()
+        .insert(user.uid, super::tests::account(&user.name, user.uid, &[]));
     e
 }
 
