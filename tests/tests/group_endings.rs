@@ -86,13 +86,26 @@ fn a_regrant_during_the_grace_period_spares_the_new_holder() {
         ),
     );
     d.start();
-    let _first = request(&d, &user, "2s");
-    let mut holder = as_user(&user, "sh", &["-c", "trap '' TERM; sleep 30; :"])
-        .spawn()
+    // The holder notes the SIGTERM in a file and carries on.
+    let home = d.dir.path().join("home").join(&user.name);
+    std::fs::create_dir(&home).unwrap();
+    let chown = Command::new("chown")
+        .args([&user.name, home.to_str().unwrap()])
+        .status()
         .unwrap();
-    wait_until("the first window to end", Duration::from_secs(10), || {
-        !member(&user, &group)
+    assert!(chown.success());
+    let marker = home.join("got-term");
+    let script = format!(
+        "trap 'touch {m}' TERM; while :; do sleep 1; done",
+        m = marker.display()
+    );
+    let _first = request(&d, &user, "2s");
+    let mut holder = as_user(&user, "sh", &["-c", &script]).spawn().unwrap();
+    // The sweep has sent SIGTERM: the grace period runs.
+    wait_until("the holder to get SIGTERM", Duration::from_secs(15), || {
+        marker.exists()
     });
+    assert!(!member(&user, &group));
     // Inside the grace period: the same group again.
     let _second = request(&d, &user, "1m");
     assert!(member(&user, &group));
