@@ -132,6 +132,15 @@ pub struct Limits {
     /// How far back both bounds count failures.
     #[serde(deserialize_with = "de_duration")]
     pub reauth_failure_window: Duration,
+    /// Requests one user (other than root) may have recorded per minute,
+    /// whatever their outcome; more are refused with a `limit` error.
+    pub requests_per_minute: usize,
+    /// Bytes of requester-typed text (reason, ticket, command, as stored)
+    /// one user's recorded requests may carry per minute.
+    pub request_bytes_per_minute: usize,
+    /// Refusals of one user recorded one by one per minute; further ones
+    /// are answered and counted in one `refusals_summarised` audit row.
+    pub refusals_per_minute: usize,
 }
 
 impl Default for Limits {
@@ -152,6 +161,11 @@ impl Default for Limits {
             reauth_failures_per_user: 5,
             reauth_failures_per_request: 3,
             reauth_failure_window: Duration::from_secs(15 * 60),
+            // Two a second, far above what a person or a script that
+            // waits for its answers asks for; a flood is what it stops.
+            requests_per_minute: 120,
+            request_bytes_per_minute: 1024 * 1024,
+            refusals_per_minute: 10,
         }
     }
 }
@@ -318,6 +332,13 @@ impl Settings {
             ));
         }
         let l = &self.limits;
+        if l.requests_per_minute == 0 || l.request_bytes_per_minute < 64 * 1024 {
+            errs.push(ConfigError::file(
+                path,
+                "[limits] requests_per_minute must be at least 1 and request_bytes_per_minute \
+                 at least 65536 (one request may carry that much)",
+            ));
+        }
         for (key, n) in [
             ("reauth_failures_per_user", l.reauth_failures_per_user),
             ("reauth_failures_per_request", l.reauth_failures_per_request),

@@ -17,6 +17,7 @@ mod lifecycle;
 mod login;
 mod notify;
 mod peer;
+mod quota;
 mod reauth_limit;
 mod recheck;
 mod reconcile;
@@ -26,6 +27,8 @@ mod rights;
 mod setgid;
 mod signed;
 mod teardown;
+mod text;
+mod unrecorded;
 mod view;
 mod votes;
 
@@ -69,6 +72,10 @@ pub enum EngineError {
     /// Touching the host failed.
     #[error(transparent)]
     Grant(#[from] GrantError),
+    /// A grant was taken away on the host but its end could not be
+    /// committed; the daemon retries the commit.
+    #[error("{0}")]
+    NotRecorded(String),
     /// The rule asks for PAM re-authentication, which the server runs over
     /// the connection before asking again.
     #[error("this request needs re-authentication, which only the elevate client can do")]
@@ -96,6 +103,10 @@ impl EngineError {
                     format!("could not change the host: {e}"),
                 )
             }
+            Self::NotRecorded(m) => {
+                tracing::error!("{m}");
+                (ErrorCode::Internal, m)
+            }
             Self::NeedsReauth => (
                 ErrorCode::Forbidden,
                 "this request needs re-authentication, which only the elevate client can do".into(),
@@ -113,6 +124,9 @@ struct State {
     /// (deadline ms, id) for every active grant's end and pending request's
     /// timeout. Rebuilt from the store at start.
     deadlines: BTreeSet<(i64, GrantId)>,
+    /// Grants taken away on the host whose end the store could not yet
+    /// record (see [`unrecorded`]).
+    unrecorded: std::collections::BTreeMap<GrantId, unrecorded::Unrecorded>,
 }
 
 /// The state machine.
@@ -144,6 +158,8 @@ pub struct Engine {
     /// Where requesters are looked up when policy is re-checked for them
     /// (they are not the caller then): NSS, a table in tests.
     directory: Box<recheck::Directory>,
+    /// What each uid made the daemon write lately (see [`quota`]).
+    quotas: Mutex<quota::Quotas>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -227,6 +243,7 @@ impl Engine {
                 sudoers,
                 groups,
                 deadlines: BTreeSet::new(),
+                unrecorded: Default::default(),
             }),
             syslog,
             changed: tokio::sync::Notify::new(),
@@ -235,6 +252,7 @@ impl Engine {
             me: std::sync::OnceLock::new(),
             sweeps: Mutex::new(Vec::new()),
             directory: recheck::nss(),
+            quotas: Mutex::default(),
         }
     }
 

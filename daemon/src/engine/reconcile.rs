@@ -56,6 +56,7 @@ impl Engine {
     /// in-memory deadlines. Run at start and periodically.
     pub fn reconcile(&self, now: Timestamp) -> Result<ReconcileReport, EngineError> {
         let now_ms = ms(now);
+        self.flush_summaries(now_ms);
         let mut report = ReconcileReport::default();
         let mut published = Vec::new();
         let mut st = self.lock();
@@ -72,6 +73,21 @@ impl Engine {
         let mut active = Vec::new();
         for row in requests::in_state(st.store.conn(), RequestState::Active)? {
             let id = row.id.clone();
+            // Taken away on the host, its end not yet recorded: recorded
+            // now, or left out of what the host must give back.
+            match self.retry_unrecorded(&mut st, &row, now_ms) {
+                Some(Ok((_, rows))) => {
+                    published.extend(rows);
+                    continue;
+                }
+                Some(Err(e)) => {
+                    report
+                        .failed
+                        .push(format!("recording the end of {id}: {e}"));
+                    continue;
+                }
+                None => {}
+            }
             if let Some(rows) = self.end_if_due(&mut st, row, now_ms)? {
                 published.extend(rows);
             }
