@@ -359,6 +359,8 @@ mod concurrency_tests;
 #[cfg(test)]
 mod expiry_tests;
 #[cfg(test)]
+mod quota_tests;
+#[cfg(test)]
 mod race_tests;
 #[cfg(test)]
 mod recheck_tests;

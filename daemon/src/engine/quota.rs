@@ -211,12 +211,25 @@ impl Engine {
         limits: &Limits,
         now_ms: i64,
     ) -> Result<(), EngineError> {
+        let (admitted, ended) = self.admit_deferred(row, limits, now_ms);
+        self.write_summaries(ended, now_ms);
+        admitted
+    }
+
+    /// [`Self::admit`] for a caller holding the engine's lock: the
+    /// summaries of ended windows are returned, for
+    /// [`Self::write_summaries`] once the lock is released.
+    pub(super) fn admit_deferred(
+        &self,
+        row: &RequestRow,
+        limits: &Limits,
+        now_ms: i64,
+    ) -> (Result<(), EngineError>, Vec<Summary>) {
         if row.uid == 0 {
-            return Ok(());
+            return (Ok(()), Vec::new());
         }
         let (admitted, ended) = self.quotas().admit(row, now_ms, limits);
-        self.write_summaries(ended.into_iter().collect(), now_ms);
-        admitted
+        (admitted, ended.into_iter().collect())
     }
 
     /// Writes the summaries of windows that ended by `now_ms` (run by
@@ -227,7 +240,9 @@ impl Engine {
         self.write_summaries(ended, now_ms);
     }
 
-    fn write_summaries(&self, ended: Vec<Summary>, now_ms: i64) {
+    /// Writes one `refusals_summarised` row per summary. Takes the
+    /// engine's lock.
+    pub(super) fn write_summaries(&self, ended: Vec<Summary>, now_ms: i64) {
         if ended.is_empty() {
             return;
         }

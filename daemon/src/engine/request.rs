@@ -177,9 +177,6 @@ impl Engine {
             (reauth == Reauth::Passed).then(|| ("reauthenticated", json!({"service": "elevate"})));
 
         if allowed.approval.count > 0 {
-            // Bounded first: counting may write a summary, which needs
-            // the lock taken below.
-            self.admit(&row, &cfg.settings.limits, now_ms)?;
             // Counted and inserted under one lock, so that concurrent
             // requests cannot pass the limit together.
             let st = self.lock();
@@ -188,6 +185,14 @@ impl Engine {
                 return Err(EngineError::Limit(format!(
                     "you already have {limit} pending requests; cancel one first"
                 )));
+            }
+            // Counted only once past the pending limit; a summary it ends
+            // is written once the lock is released.
+            let (admitted, ended) = self.admit_deferred(&row, &cfg.settings.limits, now_ms);
+            if let Err(e) = admitted {
+                drop(st);
+                self.write_summaries(ended, now_ms);
+                return Err(e);
             }
             let ttl = allowed
                 .approval
@@ -200,7 +205,9 @@ impl Engine {
                 .into_iter()
                 .chain([("pending", json!({}))])
                 .collect();
-            return self.record_locked(st, row, requested_detail, &events, now_ms);
+            let recorded = self.record_locked(st, row, requested_detail, &events, now_ms);
+            self.write_summaries(ended, now_ms);
+            return recorded;
         }
 
         row.break_glass = allowed.approval.break_glass;
