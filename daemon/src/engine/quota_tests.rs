@@ -77,7 +77,7 @@ fn refusals_past_the_bound_are_summarised_in_one_audit_row() {
     assert!(!events(&e).contains(&"refusals_summarised".to_owned()));
     // Written once the minute is over, by reconciliation (or the next
     // refusal): one row with the count.
-    e.engine.reconcile(t(61)).unwrap();
+    let _ = e.engine.reconcile(t(61)).unwrap();
     let st = e.engine.lock();
     let rows = audit::list(st.store.conn(), None, 1000, None).unwrap();
     let summaries: Vec<_> = rows
