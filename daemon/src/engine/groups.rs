@@ -97,12 +97,14 @@ pub(super) fn take_back(st: &mut State, rid: &str, now_ms: i64) -> Result<TakenB
             continue;
         };
         // Only a grant still in force inherits: one whose window has ended
-        // (the timer is late for it too) owes nothing.
+        // (the timer is late for it too) owes nothing, nor one already
+        // taken away whose end waits to be recorded.
         let heir = active.iter().find(|r| {
             r.id.as_str() != rid
                 && r.user == m.user
                 && r.grant.groups.contains(&group)
                 && r.in_window(now_ms)
+                && !super::unrecorded::pending(st, &r.id)
         });
         if let Some(h) = heir {
             let to = h.id.to_string();
