@@ -95,6 +95,8 @@ fn a_revocation_that_cannot_be_recorded_takes_the_rule_away_and_says_so() {
     let e = env();
     let ferris = peer("ferris", 4242);
     let root = peer("root", 0);
+    let ended = e.dir.path().join("ended");
+    e.engine.remember_ends_in(&ended).unwrap();
     let v = view(ask(&e, &ferris, "ops", Some(600), None, t(0)));
     e.engine
         .lock()
@@ -113,7 +115,11 @@ fn a_revocation_that_cannot_be_recorded_takes_the_rule_away_and_says_so() {
         "{message}"
     );
     assert!(!file(&e, &v).exists());
-    // Reconciliation does not give it back while the end waits.
+    assert!(ended.join(&v.id).exists());
+    // Neither reconciliation nor a restart (which forgets what the engine
+    // held in memory) gives it back while the end waits.
+    e.engine.lock().unrecorded.clear();
+    e.engine.remember_ends_in(&ended).unwrap();
     let report = e.engine.reconcile(t(2)).unwrap();
     assert!(!file(&e, &v).exists(), "{report:?}");
     assert!(!events(&e).contains(&"revoked".to_owned()));
@@ -135,4 +141,5 @@ fn a_revocation_that_cannot_be_recorded_takes_the_rule_away_and_says_so() {
         events(&e)
     );
     assert!(!file(&e, &v).exists());
+    assert!(!ended.join(&v.id).exists());
 }

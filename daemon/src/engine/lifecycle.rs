@@ -100,7 +100,7 @@ impl Engine {
             }
         };
         for (row, _) in &ended {
-            st.unrecorded.remove(&row.id);
+            self.forget_end(st, &row.id);
         }
         let ids: std::collections::HashSet<&GrantId> = ended.iter().map(|(r, _)| &r.id).collect();
         st.deadlines.retain(|(_, d)| !ids.contains(d));

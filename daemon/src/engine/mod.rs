@@ -158,6 +158,9 @@ pub struct Engine {
     /// Where requesters are looked up when policy is re-checked for them
     /// (they are not the caller then): NSS, a table in tests.
     directory: Box<recheck::Directory>,
+    /// Where ends not yet recorded are kept across restarts (see
+    /// [`unrecorded`]); none in tests.
+    ended_dir: std::sync::OnceLock<std::path::PathBuf>,
     /// What each uid made the daemon write lately (see [`quota`]).
     quotas: Mutex<quota::Quotas>,
 }
@@ -252,6 +255,7 @@ impl Engine {
             me: std::sync::OnceLock::new(),
             sweeps: Mutex::new(Vec::new()),
             directory: recheck::nss(),
+            ended_dir: std::sync::OnceLock::new(),
             quotas: Mutex::default(),
         }
     }

@@ -8,9 +8,17 @@
 //! it lands, with its audit row. Until then the row still reads `active`
 //! in the store, so reconciliation leaves such grants alone rather than
 //! putting their rights back.
+//!
+//! The ends are also kept as one small file each in a directory outside
+//! the state directory (`ended/` beside the socket, on /run), so that a
+//! restart of the daemon before the commit lands does not give the rights
+//! back. A file there can only make the daemon take something away.
 #![forbid(unsafe_code)]
 
+use std::path::{Path, PathBuf};
+
 use elevated_proto::{GrantId, RequestState};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Engine, EngineError, State};
@@ -20,7 +28,7 @@ use crate::store::{AuditRow, RequestRow, StoreError};
 const RETRY_MS: i64 = 2_000;
 
 /// An end applied on the host and not yet committed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Unrecorded {
     /// The final state it is to be recorded in.
     state: RequestState,
@@ -63,6 +71,7 @@ impl Engine {
                     message: row.message.clone(),
                     at_ms: now_ms,
                 };
+                self.keep_marker(&row.id, &end);
                 st.unrecorded.insert(row.id.clone(), end);
             }
             st.deadlines.insert((now_ms + RETRY_MS, row.id.clone()));
@@ -94,7 +103,7 @@ impl Engine {
         let end = st.unrecorded.get(&row.id).cloned()?;
         if row.state != RequestState::Active {
             // Ended meanwhile by another path that did commit.
-            st.unrecorded.remove(&row.id);
+            self.forget_end(st, &row.id);
             return None;
         }
         let mut row = row.clone();
@@ -104,6 +113,66 @@ impl Engine {
             d.insert("taken_away_at".into(), json!(end.at_ms));
         }
         Some(self.finish(st, row, end.state, &end.actor, detail, now_ms))
+    }
+}
+
+impl Engine {
+    /// Keeps ends not yet recorded in `dir` (created 0700 if missing), and
+    /// takes on those a previous run left there. Called at start, before
+    /// the first reconciliation.
+    pub fn remember_ends_in(&self, dir: &Path) -> std::io::Result<()> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if !dir.is_dir() {
+            std::fs::DirBuilder::new().mode(0o700).create(dir)?;
+        }
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        let mut st = self.lock();
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(id) = name.to_str().and_then(|n| GrantId::parse(n).ok()) else {
+                continue;
+            };
+            let end = std::fs::read(entry.path())
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Unrecorded>(&b).ok());
+            match end {
+                Some(end) => {
+                    tracing::warn!("{id} was taken away but its end not recorded; retrying");
+                    st.unrecorded.insert(id, end);
+                }
+                None => tracing::error!("unreadable {}: ignored", entry.path().display()),
+            }
+        }
+        drop(st);
+        let _ = self.ended_dir.set(dir.to_path_buf());
+        Ok(())
+    }
+
+    fn marker(&self, id: &GrantId) -> Option<PathBuf> {
+        self.ended_dir.get().map(|d| d.join(id.as_str()))
+    }
+
+    fn keep_marker(&self, id: &GrantId, end: &Unrecorded) {
+        let Some(path) = self.marker(id) else { return };
+        let written = serde_json::to_vec(end)
+            .map_err(std::io::Error::other)
+            .and_then(|b| std::fs::write(&path, b));
+        if let Err(e) = written {
+            // The end still holds in memory; only a restart would forget it.
+            tracing::error!("keeping the end of {id} in {}: {e}", path.display());
+        }
+    }
+
+    /// The end of `id` is recorded (or moot): forgets it.
+    pub(super) fn forget_end(&self, st: &mut State, id: &GrantId) {
+        if st.unrecorded.remove(id).is_some() {
+            if let Some(path) = self.marker(id) {
+                if let Err(e) = std::fs::remove_file(&path) {
+                    tracing::error!("removing {}: {e}", path.display());
+                }
+            }
+        }
     }
 }
 
