@@ -128,7 +128,7 @@ fn revoke_on_a_full_state_directory_takes_the_rights_away_and_says_so() {
     require_root();
     let group = TestGroup::new("fd");
     let user = TestUser::new("fd", &[]);
-    let (d, fs) = granting(&user, &group);
+    let (mut d, fs) = granting(&user, &group);
     let id = granted(&d, &user, &group, "10m");
     let filler = fs.fill();
 
@@ -153,6 +153,11 @@ fn revoke_on_a_full_state_directory_takes_the_rights_away_and_says_so() {
             "{stderr}"
         );
         assert!(!audited(&d, &id, "revoked"));
+        // A restart while the end waits does not give the rights back.
+        d.kill();
+        d.start();
+        assert!(!sudo_l(&user).contains("/usr/bin/sleep"));
+        assert!(!member(&user, &group));
     }
 
     // Once there is room, the end is recorded (and audited) on its own.

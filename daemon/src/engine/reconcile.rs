@@ -62,12 +62,17 @@ impl Engine {
         let mut st = self.lock();
         st.deadlines.clear();
         for row in requests::in_state(st.store.conn(), RequestState::Pending)? {
-            match self.end_if_due(&mut st, row.clone(), now_ms)? {
-                Some(rows) => {
+            match self.end_if_due(&mut st, row.clone(), now_ms) {
+                Ok(Some(rows)) => {
                     published.extend(rows);
                     report.timed_out += 1;
                 }
-                None => self.schedule(&mut st, &row),
+                Ok(None) => self.schedule(&mut st, &row),
+                // Left pending and due: the timer tries again.
+                Err(e) => {
+                    report.failed.push(format!("ending {}: {e}", row.id));
+                    self.schedule(&mut st, &row);
+                }
             }
         }
         let mut active = Vec::new();
@@ -88,8 +93,15 @@ impl Engine {
                 }
                 None => {}
             }
-            if let Some(rows) = self.end_if_due(&mut st, row, now_ms)? {
-                published.extend(rows);
+            // A failure ends nothing else: the pass goes on (a grant whose
+            // end could not be committed was taken away and is retried).
+            match self.end_if_due(&mut st, row, now_ms) {
+                Ok(Some(rows)) => published.extend(rows),
+                Ok(None) => {}
+                Err(e) => report.failed.push(format!("ending {id}: {e}")),
+            }
+            if super::unrecorded::pending(&st, &id) {
+                continue;
             }
             match requests::get(st.store.conn(), &id)? {
                 Some(r) if r.state == RequestState::Active => {
@@ -125,8 +137,11 @@ impl Engine {
                         Some(&id),
                         &detail,
                     )
-                })?;
-                published.push(a);
+                });
+                match a {
+                    Ok(a) => published.push(a),
+                    Err(e) => report.failed.push(format!("auditing {detail}: {e}")),
+                }
                 report.rewritten.push(id);
             }
         }
@@ -158,8 +173,13 @@ impl Engine {
                         rid.as_deref(),
                         &detail,
                     )
-                })?;
-                published.push(a);
+                });
+                // The file is gone either way; a full store must not stop
+                // the pass from taking back the rest.
+                match a {
+                    Ok(a) => published.push(a),
+                    Err(e) => report.failed.push(format!("auditing {detail}: {e}")),
+                }
                 report.removed.push(file.name);
             }
         }
@@ -195,10 +215,11 @@ impl Engine {
                     report.groups_removed += taken.rows.len();
                     published.extend(taken.rows);
                 }
-                Err(e) => {
-                    let what = format!("taking back the groups of {rid}");
-                    host_failure(report, what, Err(e))?;
-                }
+                // Whatever failed (gpasswd, or recording the removal), the
+                // journal still lists what is owed: the next pass retries.
+                Err(e) => report
+                    .failed
+                    .push(format!("taking back the groups of {rid}: {e}")),
             }
         }
         for m in open
