@@ -336,6 +336,14 @@ mod tests {
         let zero = "[limits]\nreauth_failures_per_request = 0\n";
         let e = Settings::parse(Path::new("x.toml"), zero).unwrap_err();
         assert!(e.to_string().contains("reauth_failures_per_request"), "{e}");
+        assert_eq!(s.limits.requests_per_minute, 120);
+        assert_eq!(s.limits.refusals_per_minute, 10);
+        let zero = "[limits]\nrequests_per_minute = 0\n";
+        let e = Settings::parse(Path::new("x.toml"), zero).unwrap_err();
+        assert!(e.to_string().contains("requests_per_minute"), "{e}");
+        let small = "[limits]\nrequest_bytes_per_minute = 1000\n";
+        let e = Settings::parse(Path::new("x.toml"), small).unwrap_err();
+        assert!(e.to_string().contains("request_bytes_per_minute"), "{e}");
     }
 
     #[test]
