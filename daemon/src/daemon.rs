@@ -151,6 +151,20 @@ pub fn prepare(config: Option<&Path>) -> Result<Arc<Engine>, StartError> {
     if let Err(e) = engine.record_head_mismatch(engine.now()) {
         tracing::error!("could not record the audit head mismatch in the audit log: {e}");
     }
+    // Outside the state directory, which may be what is full.
+    if let Some(run) = engine.config().settings.daemon.socket.parent() {
+        // As `bind` makes it: clients reach the socket through it.
+        let kept = make_dir(run, 0o755)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                engine
+                    .remember_ends_in(&run.join("ended"))
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = kept {
+            tracing::error!("cannot keep unrecorded ends in {}: {e}", run.display());
+        }
+    }
     if let Err(e) = engine.report_unknown_states(engine.now()) {
         tracing::error!("looking for unreadable requests at start failed: {e}");
     }

@@ -4,6 +4,7 @@
 pub mod attrs;
 pub mod error;
 pub mod files;
+mod limits;
 pub mod loaded;
 mod policy_check;
 pub mod policy_file;

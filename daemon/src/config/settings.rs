@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer};
 use super::attrs::Tags;
 use super::error::{ConfigError, ConfigErrors};
 use super::files::read_trusted;
+pub use super::limits::Limits;
 
 /// Where settings are read from when `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "/etc/elevated/elevated.toml";
@@ -98,64 +99,6 @@ impl Default for DaemonSettings {
     }
 }
 
-/// `[limits]`: bounds that keep one client from hurting the others.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Limits {
-    /// Connections served at once; more are told to retry and closed.
-    pub max_connections: usize,
-    /// Connections one user (other than root) may hold at once, so no user
-    /// can take every slot; more are told so and closed.
-    pub max_connections_per_user: usize,
-    /// Time a client has to send a whole frame once it started one, and to
-    /// send its first frame after connecting.
-    #[serde(deserialize_with = "de_duration")]
-    pub frame_timeout: Duration,
-    /// Time an idle connection is kept between requests.
-    #[serde(deserialize_with = "de_duration")]
-    pub idle_timeout: Duration,
-    /// Pending requests one user may have at once.
-    pub max_pending_per_user: usize,
-    /// Longest reason, ticket or comment, in bytes.
-    pub max_text: usize,
-    /// Longest single `Wait` the daemon holds open.
-    #[serde(deserialize_with = "de_duration")]
-    pub max_wait: Duration,
-    /// Time a requester has to answer one re-authentication prompt.
-    #[serde(deserialize_with = "de_duration")]
-    pub prompt_timeout: Duration,
-    /// Failed re-authentications of one user within the window, after
-    /// which PAM is not run for them until the oldest leaves it.
-    pub reauth_failures_per_user: usize,
-    /// The same bound for one grant's extensions.
-    pub reauth_failures_per_request: usize,
-    /// How far back both bounds count failures.
-    #[serde(deserialize_with = "de_duration")]
-    pub reauth_failure_window: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            // A thousand clients at once are served, not turned away; each
-            // costs a descriptor and a task, plus the bytes of a frame while
-            // one is being received (see docs/soak.md).
-            max_connections: 1024,
-            max_connections_per_user: 32,
-            frame_timeout: Duration::from_secs(5),
-            idle_timeout: Duration::from_secs(60),
-            max_pending_per_user: 5,
-            max_text: 1024,
-            max_wait: Duration::from_secs(30),
-            prompt_timeout: Duration::from_secs(120),
-            // A few typos; far too few to guess a password or a code.
-            reauth_failures_per_user: 5,
-            reauth_failures_per_request: 3,
-            reauth_failure_window: Duration::from_secs(15 * 60),
-        }
-    }
-}
-
 /// `[requests]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -233,7 +176,7 @@ impl HostSettings {
     }
 }
 
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+pub(super) fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let s = String::deserialize(d)?;
     parse_duration(&s).map_err(serde::de::Error::custom)
 }
@@ -318,6 +261,13 @@ impl Settings {
             ));
         }
         let l = &self.limits;
+        if l.requests_per_minute == 0 || l.request_bytes_per_minute < 64 * 1024 {
+            errs.push(ConfigError::file(
+                path,
+                "[limits] requests_per_minute must be at least 1 and request_bytes_per_minute \
+                 at least 65536 (one request may carry that much)",
+            ));
+        }
         for (key, n) in [
             ("reauth_failures_per_user", l.reauth_failures_per_user),
             ("reauth_failures_per_request", l.reauth_failures_per_request),
@@ -386,6 +336,14 @@ mod tests {
         let zero = "[limits]\nreauth_failures_per_request = 0\n";
         let e = Settings::parse(Path::new("x.toml"), zero).unwrap_err();
         assert!(e.to_string().contains("reauth_failures_per_request"), "{e}");
+        assert_eq!(s.limits.requests_per_minute, 120);
+        assert_eq!(s.limits.refusals_per_minute, 10);
+        let zero = "[limits]\nrequests_per_minute = 0\n";
+        let e = Settings::parse(Path::new("x.toml"), zero).unwrap_err();
+        assert!(e.to_string().contains("requests_per_minute"), "{e}");
+        let small = "[limits]\nrequest_bytes_per_minute = 1000\n";
+        let e = Settings::parse(Path::new("x.toml"), small).unwrap_err();
+        assert!(e.to_string().contains("request_bytes_per_minute"), "{e}");
     }
 
     #[test]

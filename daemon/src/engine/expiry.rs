@@ -38,6 +38,26 @@ impl Engine {
                 st.deadlines.retain(|(_, d)| d != id);
                 continue;
             };
+            // Taken away already, its end not yet recorded: record it now.
+            if super::unrecorded::pending(&st, id) {
+                st.deadlines.retain(|(t, d)| d != id || *t > now_ms);
+            }
+            if let Some(outcome) = self.retry_unrecorded(&mut st, &row, now_ms) {
+                match outcome {
+                    Ok((ended, rows)) => {
+                        n += 1;
+                        published.extend(rows);
+                        if ended.state == RequestState::Expired {
+                            self.notify_expired(&ended);
+                        }
+                    }
+                    // Scheduled again by the failed attempt.
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                    }
+                }
+                continue;
+            }
             match (row.state, row.expires_at) {
                 (RequestState::Active, Some(end)) if end <= now_ms => {
                     row.message = format!("window ended at {}", super::view::rfc3339(end));

@@ -26,6 +26,14 @@ impl Engine {
         else {
             return Ok(());
         };
+        // Taken away already, its end waiting for the store: an extension
+        // would put back what was taken.
+        if super::unrecorded::pending(st, &row.id) {
+            return Err(EngineError::BadRequest(format!(
+                "grant {} has ended on this host; its end is still being recorded",
+                row.id
+            )));
+        }
         let new_end = end + secs_ms(ext);
         row.expires_at = Some(new_end);
         row.duration_secs = u64::try_from((new_end - start) / 1000).unwrap_or(row.duration_secs);

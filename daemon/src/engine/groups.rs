@@ -104,12 +104,14 @@ pub(super) fn take_back(st: &mut State, rid: &str, now_ms: i64) -> Result<TakenB
             continue;
         };
         // Only a grant still in force inherits: one whose window has ended
-        // (the timer is late for it too) owes nothing.
+        // (the timer is late for it too) owes nothing, nor one already
+        // taken away whose end waits to be recorded.
         let heir = active.iter().find(|r| {
             r.id.as_str() != rid
                 && r.user == m.user
                 && r.grant.groups.contains(&group)
                 && r.in_window(now_ms)
+                && !super::unrecorded::pending(st, &r.id)
         });
         if let Some(h) = heir {
             let to = h.id.to_string();
@@ -154,6 +156,39 @@ pub(super) fn take_back(st: &mut State, rid: &str, now_ms: i64) -> Result<TakenB
         done.rows.push(row);
     }
     Ok(done)
+}
+
+/// Removes on the host every membership grant `rid` still owes, writing
+/// nothing (its end could not be committed): the journal keeps them open,
+/// so [`take_back`] closes and audits them once the end is committed. One
+/// that another grant still in force also owes stays.
+pub(super) fn take_back_on_host(st: &mut State, rid: &str, now_ms: i64) -> Result<(), EngineError> {
+    let owed = memberships::open(st.store.conn(), Some(rid))?;
+    if owed.is_empty() {
+        return Ok(());
+    }
+    let active = requests::in_state(st.store.conn(), RequestState::Active)?;
+    let mut failed = Ok(());
+    for m in owed {
+        let (Ok(user), Ok(group)) = (UserName::parse(&m.user), GroupName::parse(&m.group)) else {
+            continue;
+        };
+        let kept = active.iter().any(|r| {
+            r.id.as_str() != rid
+                && r.user == m.user
+                && r.grant.groups.contains(&group)
+                && r.in_window(now_ms)
+                && !super::unrecorded::pending(st, &r.id)
+        });
+        if kept {
+            continue;
+        }
+        // One failure must not keep the other groups.
+        if let Err(e) = st.groups.remove(&user, &group) {
+            failed = Err(e.into());
+        }
+    }
+    failed
 }
 
 /// The processes to look for when `row` ends: those of its user still

@@ -46,6 +46,10 @@ impl Engine {
     /// removes it; NOTAFTER already bounds it), never an ended grant that
     /// looks active. One commit for many: windows ending in the same
     /// second wait for one fsync, not one each.
+    ///
+    /// If the commit fails, the grants are taken away on the host all the
+    /// same and the commit is retried (see [`super::unrecorded`]); the
+    /// error says so.
     pub(super) fn finish_all(
         &self,
         st: &mut State,
@@ -68,7 +72,7 @@ impl Engine {
             }
             ended.push((row, detail));
         }
-        let mut rows = st.store.tx(|tx| {
+        let committed = st.store.tx(|tx| {
             let mut out = Vec::with_capacity(ended.len());
             for (row, detail) in &ended {
                 let rid = row.id.to_string();
@@ -83,7 +87,21 @@ impl Engine {
                 )?);
             }
             Ok::<_, crate::store::StoreError>(out)
-        })?;
+        });
+        let mut rows = match committed {
+            Ok(rows) => rows,
+            Err(e) => {
+                let ending: Vec<_> = ended
+                    .iter()
+                    .zip(&was_active)
+                    .map(|((row, detail), was)| (row.clone(), *detail, *was))
+                    .collect();
+                return Err(self.end_unrecorded(st, &ending, state, actor, now_ms, e));
+            }
+        };
+        for (row, _) in &ended {
+            self.forget_end(st, &row.id);
+        }
         let ids: std::collections::HashSet<&GrantId> = ended.iter().map(|(r, _)| &r.id).collect();
         st.deadlines.retain(|(_, d)| !ids.contains(d));
         drop(ids);

@@ -54,12 +54,15 @@ fn answer(
 impl Engine {
     /// The user's active grant that counts as login access at `now_ms`, if
     /// any. A window that has ended counts for nothing even while the
-    /// timer, late, has not yet marked it expired.
+    /// timer, late, has not yet marked it expired; nor does one taken
+    /// away whose end waits to be recorded.
     fn login_grant(&self, uid: u32, now_ms: i64) -> Result<Option<RequestRow>, EngineError> {
         let st = self.lock();
         Ok(requests::open_of(st.store.conn(), uid)?
             .into_iter()
-            .find(|r| r.grant.login && r.in_window(now_ms)))
+            .find(|r| {
+                r.grant.login && r.in_window(now_ms) && !super::unrecorded::pending(&st, &r.id)
+            }))
     }
 
     /// Audits a use of a grant (a login it allowed, a session opened or

@@ -18,6 +18,7 @@ mod lifecycle;
 mod login;
 mod notify;
 mod peer;
+mod quota;
 mod reauth_limit;
 mod recheck;
 mod reconcile;
@@ -28,6 +29,8 @@ mod rights;
 mod setgid;
 mod signed;
 mod teardown;
+mod text;
+mod unrecorded;
 mod view;
 mod votes;
 
@@ -74,6 +77,10 @@ pub enum EngineError {
     /// An account could not be looked up (NSS failed).
     #[error(transparent)]
     Account(#[from] crate::sys::users::LookupError),
+    /// A grant was taken away on the host but its end could not be
+    /// committed; the daemon retries the commit.
+    #[error("{0}")]
+    NotRecorded(String),
     /// The rule asks for PAM re-authentication, which the server runs over
     /// the connection before asking again.
     #[error("this request needs re-authentication, which only the elevate client can do")]
@@ -108,6 +115,10 @@ impl EngineError {
                     format!("could not look up an account: {e}"),
                 )
             }
+            Self::NotRecorded(m) => {
+                tracing::error!("{m}");
+                (ErrorCode::Internal, m)
+            }
             Self::NeedsReauth => (
                 ErrorCode::Forbidden,
                 "this request needs re-authentication, which only the elevate client can do".into(),
@@ -130,6 +141,9 @@ struct State {
     /// Problems reconciliation already audited (a bad row, a membership it
     /// cannot restore), so that a retry every pass logs but audits once.
     reported: std::collections::HashSet<String>,
+    /// Grants taken away on the host whose end the store could not yet
+    /// record (see [`unrecorded`]).
+    unrecorded: std::collections::BTreeMap<GrantId, unrecorded::Unrecorded>,
 }
 
 /// The state machine.
@@ -161,6 +175,11 @@ pub struct Engine {
     /// Where requesters are looked up when policy is re-checked for them
     /// (they are not the caller then): NSS, a table in tests.
     directory: Box<recheck::Directory>,
+    /// Where ends not yet recorded are kept across restarts (see
+    /// [`unrecorded`]); none in tests.
+    ended_dir: std::sync::OnceLock<std::path::PathBuf>,
+    /// What each uid made the daemon write lately (see [`quota`]).
+    quotas: Mutex<quota::Quotas>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -246,6 +265,7 @@ impl Engine {
                 deadlines: BTreeSet::new(),
                 accounts: holder::nss,
                 reported: std::collections::HashSet::new(),
+                unrecorded: Default::default(),
             }),
             syslog,
             changed: tokio::sync::Notify::new(),
@@ -254,6 +274,8 @@ impl Engine {
             me: std::sync::OnceLock::new(),
             sweeps: Mutex::new(Vec::new()),
             directory: recheck::nss(),
+            ended_dir: std::sync::OnceLock::new(),
+            quotas: Mutex::default(),
         }
     }
 
@@ -361,6 +383,8 @@ mod concurrency_tests;
 mod expiry_tests;
 #[cfg(test)]
 mod groups_tests;
+#[cfg(test)]
+mod quota_tests;
 #[cfg(test)]
 mod race_tests;
 #[cfg(test)]

@@ -62,6 +62,7 @@ impl Engine {
     /// step is logged, audited once, counted in `failed`, and retried.
     pub fn reconcile(&self, now: Timestamp) -> Result<ReconcileReport, EngineError> {
         let now_ms = ms(now);
+        self.flush_summaries(now_ms);
         let changed = self.changed_accounts();
         let mut pass = Pass::default();
         let mut st = self.lock();
@@ -97,6 +98,20 @@ impl Engine {
         let mut active = Vec::new();
         for row in active_rows {
             let id = row.id.clone();
+            // Taken away on the host, its end not yet recorded: recorded
+            // now, or left out of what the host must give back.
+            match self.retry_unrecorded(&mut st, &row, now_ms) {
+                Some(Ok((_, rows))) => {
+                    pass.published.extend(rows);
+                    continue;
+                }
+                Some(Err(e)) => {
+                    let what = "recording the end";
+                    self.failed(&mut st, what, Some(id.as_str()), &e, now_ms, &mut pass);
+                    continue;
+                }
+                None => {}
+            }
             let ended = match changed.get(&id) {
                 Some(holder) => self.end_for_account(&mut st, row, *holder, now_ms),
                 None => self.end_if_due(&mut st, row, now_ms),
@@ -104,6 +119,11 @@ impl Engine {
             match ended {
                 Ok(rows) => pass.published.extend(rows.into_iter().flatten()),
                 Err(e) => self.failed(&mut st, "ending", Some(id.as_str()), &e, now_ms, &mut pass),
+            }
+            // Ended on the host but not yet in the store: nothing of it is
+            // put back (no drop-in, no membership).
+            if super::unrecorded::pending(&st, &id) {
+                continue;
             }
             match requests::get(st.store.conn(), &id) {
                 Ok(Some(r)) if r.state == RequestState::Active => {

@@ -7,8 +7,9 @@ use elevated_proto::{RequestState, Response, RoleName, UserName};
 use jiff::Timestamp;
 use serde_json::json;
 
-use super::command::{check_command, grant_of};
+use super::command::{check_command, check_command_line, grant_of};
 use super::reauth_limit;
+pub(super) use super::text::check_text;
 use super::view::new_id;
 use super::{ms, Engine, EngineError, Peer, State};
 use crate::grant::sudoers::SudoRule;
@@ -42,32 +43,6 @@ pub enum Reauth {
     Failed(String),
 }
 
-/// Checks requester-typed text: bounded, and free of control characters
-/// other than newline and tab (which are kept, and escaped wherever logged).
-pub(super) fn check_text(
-    what: &str,
-    value: Option<String>,
-    max: usize,
-) -> Result<Option<String>, EngineError> {
-    let Some(v) = value else { return Ok(None) };
-    if v.len() > max {
-        return Err(EngineError::BadRequest(format!(
-            "{what} is {} bytes long; the limit is {max}",
-            v.len()
-        )));
-    }
-    if let Some(c) = v
-        .chars()
-        .find(|c| c.is_control() && *c != '\n' && *c != '\t')
-    {
-        return Err(EngineError::BadRequest(format!(
-            "{what} contains the control character {c:?}"
-        )));
-    }
-    let trimmed = v.trim();
-    Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
-}
-
 impl Engine {
     pub(super) fn request(
         &self,
@@ -83,6 +58,11 @@ impl Engine {
             return Err(EngineError::BadRequest(
                 "duration must be at least one second".into(),
             ));
+        }
+        // Checked for every role, known or not: a refusal is recorded too,
+        // so nothing unbounded may reach the store whatever the role.
+        if let Some(argv) = &req.command {
+            check_command_line(argv)?;
         }
         // The name goes into a sudoers rule: it must pass the same
         // validation as policy names.
@@ -142,6 +122,7 @@ impl Engine {
             Decision::Deny(d) => {
                 row.rule = d.rule;
                 row.message = d.message;
+                self.refusal_fate(&row, &cfg.settings.limits, now_ms)?;
                 return self.record(row, requested_detail, &[("denied", json!({}))], now_ms);
             }
             Decision::Allow(a) => a,
@@ -182,6 +163,7 @@ impl Engine {
                         ));
                         events.push((reauth_limit::LOCKED, l));
                     }
+                    self.admit(&row, &cfg.settings.limits, now_ms)?;
                     let recorded = self.record(row, requested_detail, &events, now_ms)?;
                     standing?;
                     return Ok(recorded);
@@ -204,6 +186,14 @@ impl Engine {
                     "you already have {limit} pending requests; cancel one first"
                 )));
             }
+            // Counted only once past the pending limit; a summary it ends
+            // is written once the lock is released.
+            let (admitted, ended) = self.admit_deferred(&row, &cfg.settings.limits, now_ms);
+            if let Err(e) = admitted {
+                drop(st);
+                self.write_summaries(ended, now_ms);
+                return Err(e);
+            }
             let ttl = allowed
                 .approval
                 .timeout
@@ -215,13 +205,16 @@ impl Engine {
                 .into_iter()
                 .chain([("pending", json!({}))])
                 .collect();
-            return self.record_locked(st, row, requested_detail, &events, now_ms);
+            let recorded = self.record_locked(st, row, requested_detail, &events, now_ms);
+            self.write_summaries(ended, now_ms);
+            return recorded;
         }
 
         row.break_glass = allowed.approval.break_glass;
         if !allowed.clamped {
             row.message = allowed.message();
         }
+        self.admit(&row, &cfg.settings.limits, now_ms)?;
         let mut st = self.lock();
         // Host first, then the store, under one lock: a crash in between
         // leaves a drop-in (and journalled memberships) without an active

@@ -337,3 +337,26 @@ fn failed_reauthentications_are_bounded_per_grant() {
         Err(EngineError::NeedsReauth)
     ));
 }
+
+#[test]
+fn a_login_grant_taken_away_but_not_yet_recorded_allows_no_login() {
+    let (e, nobody) = login_env();
+    let v = view(ask(&e, &nobody, "ops", Some(600), None, t(0)));
+    assert_eq!(login(&e, 1), LoginVerdict::Allow);
+    // The store cannot record the revocation (as on a full disk).
+    e.engine
+        .lock()
+        .store
+        .conn()
+        .execute_batch(&format!(
+            "CREATE TEMP TRIGGER stuck BEFORE UPDATE ON requests WHEN OLD.id = '{}' \
+             BEGIN SELECT RAISE(ABORT, 'no room'); END;",
+            v.id
+        ))
+        .unwrap();
+    let revoke = Request::Revoke { id: id(&v) };
+    let (code, msg) = err(e.engine.handle(&peer("root", 0), revoke, t(2)));
+    assert_eq!(code, ErrorCode::Internal);
+    assert!(msg.contains("taken away on this host"), "{msg}");
+    assert_eq!(login(&e, 3), LoginVerdict::Deny);
+}

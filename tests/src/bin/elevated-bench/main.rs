@@ -51,7 +51,7 @@ impl Bed {
         // share of one user (32). Login gated so the PAM check does its
         // whole work (ask the daemon, find the grant).
         let mut daemon = Daemon::new(
-            "[limits]\nmax_connections_per_user = 512\n\n[login]\nrequire_grant = true\n",
+            "[limits]\nmax_connections_per_user = 512\nrequests_per_minute = 1000000\n\n[login]\nrequire_grant = true\n",
         )
         .with_real_sudo();
         daemon.policy(

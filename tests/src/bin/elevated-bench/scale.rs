@@ -146,7 +146,7 @@ fn dropins(dir: &Path) -> usize {
 }
 
 pub fn run(size: Size) {
-    let mut d = Daemon::new("");
+    let mut d = Daemon::new("[limits]\nrequests_per_minute = 1000000\n");
     d.policy("10-scale.toml", POLICY);
     d.start();
     let pid = d.pid();
