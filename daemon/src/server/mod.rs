@@ -38,11 +38,53 @@ use slots::Slots;
 /// it. Waiting for a permit costs a task a few bytes instead, in order.
 const ENGINE_CALLS: usize = 8;
 
+/// Root's `Login` and `Session` calls at once (the PAM module, inside
+/// sshd and login). They have permits of their own so that no flood of
+/// other calls can hold a login past the PAM module's timeout: a user with
+/// a login grant was locked out (`fail=closed`) and one without let in
+/// (`fail=open`) while one user's 32 clients held the general permits.
+const LOGIN_CALLS: usize = 4;
+
+/// Which permits a call runs under. A call takes exactly one kind, and
+/// nothing it waits for after that is itself behind a permit: reads open a
+/// pooled connection (never queue for one), logins take the engine lock
+/// only for short transitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// Transitions: serialised by the engine lock anyway.
+    Calls,
+    /// Reads served outside the engine lock, as many at once as there are
+    /// pooled read connections.
+    Reads,
+    /// Root's PAM questions.
+    Logins,
+}
+
+fn lane(peer: &Peer, req: &Request) -> Lane {
+    match req {
+        // Only root's: anyone else's is refused, but must not be able to
+        // crowd the lane root's logins depend on.
+        Request::Login { .. } | Request::Session { .. } if peer.is_root() => Lane::Logins,
+        Request::Ping {}
+        | Request::Roles {}
+        | Request::Status {}
+        | Request::List { .. }
+        | Request::Show { .. }
+        | Request::Wait { .. }
+        | Request::Audit { .. }
+        | Request::AuditVerify {}
+        | Request::AuditChain { .. } => Lane::Reads,
+        _ => Lane::Calls,
+    }
+}
+
 /// What every connection shares.
 struct Shared {
     engine: Arc<Engine>,
     limits: Limits,
     calls: Semaphore,
+    reads: Semaphore,
+    logins: Semaphore,
 }
 
 /// Accepts connections until the task is dropped. `bus` fills in once the
@@ -53,6 +95,8 @@ pub async fn serve(engine: Arc<Engine>, listener: UnixListener, limits: Limits, 
         engine,
         limits,
         calls: Semaphore::new(ENGINE_CALLS),
+        reads: Semaphore::new(crate::engine::READERS),
+        logins: Semaphore::new(LOGIN_CALLS),
     });
     loop {
         let stream = match listener.accept().await {
@@ -252,7 +296,12 @@ async fn run_with(
     req: Request,
     reauth: Reauth,
 ) -> Result<Response, EngineError> {
-    let Ok(_permit) = sh.calls.acquire().await else {
+    let permits = match lane(peer, &req) {
+        Lane::Calls => &sh.calls,
+        Lane::Reads => &sh.reads,
+        Lane::Logins => &sh.logins,
+    };
+    let Ok(_permit) = permits.acquire().await else {
         return Ok(error(ErrorCode::Internal, "the daemon is stopping".into()));
     };
     let (engine, peer) = (sh.engine.clone(), peer.clone());

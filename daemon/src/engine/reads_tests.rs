@@ -1,0 +1,87 @@
+//! Reads are served outside the engine lock, from one read transaction,
+//! and a user verifies the audit chain once at a time.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use elevated_proto::{ErrorCode, Request, Response};
+
+use super::tests::{ask, env_stored, err, id, peer, t, view};
+
+/// Long enough that only a read stuck behind the lock misses it; the test
+/// asserts that an answer comes at all, not how fast.
+const NEVER: Duration = Duration::from_secs(60);
+
+#[test]
+fn reads_are_answered_while_a_transition_holds_the_lock() {
+    let e = env_stored("/usr/sbin/visudo", true);
+    let ferris = peer("ferris", 4242);
+    let v = view(ask(&e, &ferris, "ops", Some(60), None, t(0)));
+    let rid = id(&v);
+    let reads = [
+        Request::Audit {
+            since: None,
+            limit: None,
+        },
+        Request::AuditVerify {},
+        Request::List {
+            pending: false,
+            all: true,
+            unreviewed: false,
+        },
+        Request::List {
+            pending: true,
+            all: false,
+            unreviewed: false,
+        },
+        Request::Status {},
+        Request::Show { id: rid },
+        Request::Roles {},
+        Request::Ping {},
+    ];
+    // What a transition does while it runs visudo or gpasswd.
+    let held = e.engine.lock();
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::channel();
+        for req in reads.clone() {
+            let (tx, engine, ferris) = (tx.clone(), &e.engine, &ferris);
+            s.spawn(move || {
+                let _ = tx.send(engine.handle(ferris, req, t(1)));
+            });
+        }
+        for req in &reads {
+            let answer = rx
+                .recv_timeout(NEVER)
+                .unwrap_or_else(|_| panic!("a read waited for the engine lock: {req:?}"));
+            assert!(
+                !matches!(answer, Response::Error { .. }),
+                "{req:?}: {answer:?}"
+            );
+        }
+        drop(held);
+    });
+}
+
+#[test]
+fn a_user_verifies_the_audit_chain_one_at_a_time() {
+    let e = env_stored("/usr/sbin/visudo", true);
+    let ferris = peer("ferris", 4242);
+    let running = e.engine.verifying(4242).unwrap();
+    let (code, msg) = err(e.engine.handle(&ferris, Request::AuditVerify {}, t(1)));
+    assert_eq!(code, ErrorCode::Limit, "{msg}");
+    assert!(msg.contains("already running"), "{msg}");
+    // Someone else's verification is not theirs to wait for.
+    let other = e
+        .engine
+        .handle(&peer("root", 0), Request::AuditVerify {}, t(1));
+    assert!(
+        matches!(other, Response::AuditVerify { ok: true, .. }),
+        "{other:?}"
+    );
+    drop(running);
+    let again = e.engine.handle(&ferris, Request::AuditVerify {}, t(1));
+    assert!(
+        matches!(again, Response::AuditVerify { ok: true, .. }),
+        "{again:?}"
+    );
+}
