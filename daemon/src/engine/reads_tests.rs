@@ -46,13 +46,14 @@ fn reads_are_answered_while_a_transition_holds_the_lock() {
         for req in reads.clone() {
             let (tx, engine, ferris) = (tx.clone(), &e.engine, &ferris);
             s.spawn(move || {
-                let _ = tx.send(engine.handle(ferris, req, t(1)));
+                let answer = engine.handle(ferris, req.clone(), t(1));
+                let _ = tx.send((req, answer));
             });
         }
-        for req in &reads {
-            let answer = rx
-                .recv_timeout(NEVER)
-                .unwrap_or_else(|_| panic!("a read waited for the engine lock: {req:?}"));
+        for answered in 0..reads.len() {
+            let (req, answer) = rx.recv_timeout(NEVER).unwrap_or_else(|_| {
+                panic!("only {answered} of {} reads were answered: the others wait for the engine lock", reads.len())
+            });
             assert!(
                 !matches!(answer, Response::Error { .. }),
                 "{req:?}: {answer:?}"
