@@ -6,10 +6,13 @@
 //! [`slots`]), frame size (64 KiB, checked on the header before any body
 //! byte is read, and the body buffer grows only as bytes arrive), the time
 //! to send a frame (`frame_timeout`), idle time between requests
-//! (`idle_timeout`), and the length of a `Wait` (`max_wait`).
+//! (`idle_timeout`), the length of a `Wait` (`max_wait`), and engine calls
+//! at once, by kind: transitions, reads (and each user's share of them),
+//! and root's PAM questions on permits of their own (see [`lanes`]).
 #![forbid(unsafe_code)]
 
 mod fit;
+mod lanes;
 pub mod slots;
 
 use std::sync::Arc;
@@ -23,68 +26,19 @@ use elevated_proto::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::UCred;
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::Semaphore;
 use tokio::time::{timeout, Instant};
 
 use crate::bus::{Bus, BusSlot};
 use crate::config::settings::Limits;
 use crate::engine::{Engine, EngineError, Peer, Reauth};
+use lanes::Lanes;
 use slots::Slots;
-
-/// Engine calls run at once on blocking threads. The engine serialises
-/// transitions behind one lock, so more would only add threads waiting for
-/// it (each with its stack): under a thousand concurrent clients the
-/// blocking pool grew to its 512-thread cap and the daemon's memory with
-/// it. Waiting for a permit costs a task a few bytes instead, in order.
-const ENGINE_CALLS: usize = 8;
-
-/// Root's `Login` and `Session` calls at once (the PAM module, inside
-/// sshd and login). They have permits of their own so that no flood of
-/// other calls can hold a login past the PAM module's timeout: a user with
-/// a login grant was locked out (`fail=closed`) and one without let in
-/// (`fail=open`) while one user's 32 clients held the general permits.
-const LOGIN_CALLS: usize = 4;
-
-/// Which permits a call runs under. A call takes exactly one kind, and
-/// nothing it waits for after that is itself behind a permit: reads open a
-/// pooled connection (never queue for one), logins take the engine lock
-/// only for short transitions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lane {
-    /// Transitions: serialised by the engine lock anyway.
-    Calls,
-    /// Reads served outside the engine lock, as many at once as there are
-    /// pooled read connections.
-    Reads,
-    /// Root's PAM questions.
-    Logins,
-}
-
-fn lane(peer: &Peer, req: &Request) -> Lane {
-    match req {
-        // Only root's: anyone else's is refused, but must not be able to
-        // crowd the lane root's logins depend on.
-        Request::Login { .. } | Request::Session { .. } if peer.is_root() => Lane::Logins,
-        Request::Ping {}
-        | Request::Roles {}
-        | Request::Status {}
-        | Request::List { .. }
-        | Request::Show { .. }
-        | Request::Wait { .. }
-        | Request::Audit { .. }
-        | Request::AuditVerify {}
-        | Request::AuditChain { .. } => Lane::Reads,
-        _ => Lane::Calls,
-    }
-}
 
 /// What every connection shares.
 struct Shared {
     engine: Arc<Engine>,
     limits: Limits,
-    calls: Semaphore,
-    reads: Semaphore,
-    logins: Semaphore,
+    lanes: Lanes,
 }
 
 /// Accepts connections until the task is dropped. `bus` fills in once the
@@ -94,9 +48,7 @@ pub async fn serve(engine: Arc<Engine>, listener: UnixListener, limits: Limits, 
     let shared = Arc::new(Shared {
         engine,
         limits,
-        calls: Semaphore::new(ENGINE_CALLS),
-        reads: Semaphore::new(crate::engine::READERS),
-        logins: Semaphore::new(LOGIN_CALLS),
+        lanes: Lanes::new(),
     });
     loop {
         let stream = match listener.accept().await {
@@ -296,12 +248,7 @@ async fn run_with(
     req: Request,
     reauth: Reauth,
 ) -> Result<Response, EngineError> {
-    let permits = match lane(peer, &req) {
-        Lane::Calls => &sh.calls,
-        Lane::Reads => &sh.reads,
-        Lane::Logins => &sh.logins,
-    };
-    let Ok(_permit) = permits.acquire().await else {
+    let Some(_pass) = sh.lanes.enter(peer, &req).await else {
         return Ok(error(ErrorCode::Internal, "the daemon is stopping".into()));
     };
     let (engine, peer) = (sh.engine.clone(), peer.clone());
