@@ -4,7 +4,7 @@
 //! same run. Prints a markdown report (BENCHMARKS.md explains each part).
 //!
 //! `elevated-bench [--quick] [SECTION...]`; sections: machine, run, request,
-//! status, policy, pam, stall, scale (default: all). Needs root: it creates `elvt` users
+//! status, policy, pam, scale, stall (default: all). Needs root: it creates `elvt` users
 //! and a sudoers include, removed at the end.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -123,7 +123,7 @@ fn main() {
         .collect();
     if sections.is_empty() {
         sections = vec![
-            "machine", "run", "request", "status", "policy", "pam", "stall", "scale",
+            "machine", "run", "request", "status", "policy", "pam", "scale", "stall",
         ];
     }
     println!("# elevated benchmark report\n");
