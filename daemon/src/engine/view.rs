@@ -171,6 +171,42 @@ fn views(
     })
 }
 
+/// The newest requests (of `uid`, or everyone's; open ones unless `all`)
+/// that one answer carries, read newest first until it is full: a long
+/// history costs one answer's worth of work.
+fn newest(
+    conn: &rusqlite::Connection,
+    uid: Option<u32>,
+    all: bool,
+    now: Timestamp,
+) -> Result<Response, EngineError> {
+    let (mut budget, mut out, mut failed) = (Budget::frame(), Vec::new(), None);
+    let mut truncated = false;
+    // One row more than a listing carries tells whether there are more.
+    requests::list_while(conn, uid, false, all, LIST_MAX + 1, |r| {
+        if out.len() == LIST_MAX as usize {
+            truncated = true;
+            return false;
+        }
+        match view_in(conn, &r, ms(now)) {
+            Ok(v) if budget.take(&v) => out.push(v),
+            Ok(_) => {
+                truncated = true;
+                return false;
+            }
+            Err(e) => failed = Some(e),
+        }
+        failed.is_none()
+    })?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(Response::Requests {
+            requests: out,
+            truncated,
+        }),
+    }
+}
+
 /// Most requests one `list` answer carries (the newest).
 const LIST_MAX: u32 = 500;
 
@@ -281,10 +317,8 @@ impl Engine {
     }
 
     pub(super) fn status(&self, peer: &Peer, now: Timestamp) -> Result<Response, EngineError> {
-        self.read(|conn| {
-            let rows = requests::open_of(conn, peer.uid)?;
-            views(conn, &rows, now)
-        })
+        // The caller's open requests, newest first, as `list` bounds them.
+        self.read(|conn| newest(conn, Some(peer.uid), false, now))
     }
 
     /// `list`: root sees everything; others see their own requests and,
@@ -298,42 +332,8 @@ impl Engine {
         now: Timestamp,
     ) -> Result<Response, EngineError> {
         if !pending && !unreviewed {
-            // Read newest first, and stop when an answer is full.
             let uid = (!peer.is_root()).then_some(peer.uid);
-            let (mut budget, mut out, mut failed) = (Budget::frame(), Vec::new(), None);
-            let mut truncated = false;
-            // One row more than a listing carries tells whether there are more.
-            self.read(|conn| {
-                Ok(requests::list_while(
-                    conn,
-                    uid,
-                    false,
-                    all,
-                    LIST_MAX + 1,
-                    |r| {
-                        if out.len() == LIST_MAX as usize {
-                            truncated = true;
-                            return false;
-                        }
-                        match view_in(conn, &r, ms(now)) {
-                            Ok(v) if budget.take(&v) => out.push(v),
-                            Ok(_) => {
-                                truncated = true;
-                                return false;
-                            }
-                            Err(e) => failed = Some(e),
-                        }
-                        failed.is_none()
-                    },
-                )?)
-            })?;
-            return match failed {
-                Some(e) => Err(e),
-                None => Ok(Response::Requests {
-                    requests: out,
-                    truncated,
-                }),
-            };
+            return self.read(|conn| newest(conn, uid, all, now));
         }
         self.read(|conn| {
             let rows = if unreviewed {
