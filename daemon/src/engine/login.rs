@@ -55,11 +55,15 @@ impl Engine {
     /// The user's active grant that counts as login access at `now_ms`, if
     /// any. A window that has ended counts for nothing even while the
     /// timer, late, has not yet marked it expired.
+    /// Read outside the engine lock (a committed state, like every read):
+    /// a login refused for want of a grant, and a session without one,
+    /// then wait for no transition at all.
     fn login_grant(&self, uid: u32, now_ms: i64) -> Result<Option<RequestRow>, EngineError> {
-        let st = self.lock();
-        Ok(requests::open_of(st.store.conn(), uid)?
-            .into_iter()
-            .find(|r| r.grant.login && r.in_window(now_ms)))
+        self.read(|conn| {
+            Ok(requests::open_of(conn, uid)?
+                .into_iter()
+                .find(|r| r.grant.login && r.in_window(now_ms)))
+        })
     }
 
     /// Audits a use of a grant (a login it allowed, a session opened or

@@ -4,7 +4,7 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use elevated_proto::{ErrorCode, Request, Response};
+use elevated_proto::{ErrorCode, LoginVerdict, Request, Response};
 
 use super::tests::{ask, env_stored, err, id, peer, t, view};
 
@@ -85,4 +85,41 @@ fn a_user_verifies_the_audit_chain_one_at_a_time() {
         matches!(again, Response::AuditVerify { ok: true, .. }),
         "{again:?}"
     );
+}
+
+#[test]
+fn a_login_without_a_grant_is_refused_while_a_transition_holds_the_lock() {
+    let e = env_stored("/usr/sbin/visudo", true);
+    let mut cfg = (*e.engine.config()).clone();
+    cfg.settings.login.require_grant = true;
+    e.engine.set_config(cfg);
+    let held = e.engine.lock();
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::channel();
+        let engine = &e.engine;
+        s.spawn(move || {
+            let q = Request::Login {
+                user: "nobody".into(),
+                service: "sshd".into(),
+                rhost: None,
+                tty: None,
+                request_role: None,
+                reason: None,
+            };
+            let _ = tx.send(engine.handle(&peer("root", 0), q, t(1)));
+        });
+        let answer = rx
+            .recv_timeout(NEVER)
+            .unwrap_or_else(|_| panic!("the login question waited for the engine lock"));
+        match answer {
+            Response::Login {
+                verdict, message, ..
+            } => {
+                assert_eq!(verdict, LoginVerdict::Deny, "{message}");
+                assert!(message.contains("needs an active grant"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        drop(held);
+    });
 }
