@@ -17,9 +17,11 @@ const ONE_CONNECTION: &str = env!("CARGO_BIN_EXE_elvt-one-connection");
 /// Rows in the audit log: a verification hashes them all.
 const AUDIT_ROWS: u64 = 100_000;
 
-/// Clients of the one user: with the `elevate` call below, the most one
-/// user may hold (`max_connections_per_user` = 32).
-const HAMMERS: usize = 31;
+/// Clients of the one user: with the `elevate` calls below, nearly the
+/// most one user may hold (`max_connections_per_user` = 32). One slot is
+/// left spare: a finished `elevate`'s slot is given back when the daemon
+/// notices the close, which the next one must not race.
+const HAMMERS: usize = 30;
 
 /// How often the user's own `audit --verify` is tried while the others
 /// run; any one try meeting a verification in progress is enough.
