@@ -6,6 +6,7 @@
 //! removed on drop, also when a test fails. Tests need root.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+pub mod bigstore;
 pub mod crash;
 pub mod daemon;
 pub mod groups;

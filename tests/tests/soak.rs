@@ -174,8 +174,13 @@ fn a_thousand_clients_good_and_hostile() {
     let flood = TestUser::new("skf", &[]);
     let mallory = TestUser::new("skm", &[]);
 
-    // Default limits: the soak checks what an installed daemon does.
-    let mut d = Daemon::new("");
+    // Default limits (the soak checks what an installed daemon does), but
+    // for the per-user request rate: four users play a few hundred valid
+    // clients here, far past what one person sends in a minute (the rate
+    // limit has tests of its own).
+    let mut d = Daemon::new(
+        "[limits]\nrequests_per_minute = 1000000\nrequest_bytes_per_minute = 1073741824\n",
+    );
     d.policy(
         "10-soak.toml",
         &policy(&refs(&auto), &refs(&req), &leads, &flood),

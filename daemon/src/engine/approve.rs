@@ -81,7 +81,7 @@ impl Engine {
         if a.attributes.is_empty() {
             return false;
         }
-        let mine = self.lock().cfg.attributes_of(name);
+        let mine = self.config().attributes_of(name);
         a.attributes.iter().all(|(key, wanted)| {
             mine.get(key)
                 .is_some_and(|have| have.iter().any(|v| wanted.contains(v)))

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use super::budget::Budget;
 use super::view::rfc3339;
 use super::{Engine, EngineError, Peer};
-use crate::store::{audit, head, StoreError};
+use crate::store::{audit, head};
 
 impl Engine {
     pub(super) fn audit(
@@ -34,29 +34,37 @@ impl Engine {
         // name, and an account called that must not read other people's
         // rows through it.
         let visible_to = (!peer.is_root()).then_some(peer.uid);
-        let st = self.lock();
-        // The newest rows one answer can carry, read newest first.
+        // The newest rows one answer can carry, read newest first, in one
+        // read transaction outside the engine lock.
         let (mut budget, mut out) = (Budget::frame(), Vec::new());
         // Cut by the frame, not by the caller's limit: say so.
         let mut truncated = false;
         let limit = limit.unwrap_or(1000).min(10_000);
-        audit::newest_while(st.store.conn(), since_ms, limit, visible_to, |r| {
-            let entry = AuditEntry {
-                seq: u64::try_from(r.seq).unwrap_or(0),
-                at: rfc3339(r.at),
-                event: r.event,
-                actor: r.actor,
-                request: r.request_id,
-                detail: serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::Null),
-                hash: r.hash,
-            };
-            let fits = budget.take(&entry);
-            if fits {
-                out.push(entry);
-            } else {
-                truncated = true;
-            }
-            fits
+        self.read(|conn| {
+            Ok(audit::newest_while(
+                conn,
+                since_ms,
+                limit,
+                visible_to,
+                |r| {
+                    let entry = AuditEntry {
+                        seq: u64::try_from(r.seq).unwrap_or(0),
+                        at: rfc3339(r.at),
+                        event: r.event,
+                        actor: r.actor,
+                        request: r.request_id,
+                        detail: serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::Null),
+                        hash: r.hash,
+                    };
+                    let fits = budget.take(&entry);
+                    if fits {
+                        out.push(entry);
+                    } else {
+                        truncated = true;
+                    }
+                    fits
+                },
+            )?)
         })?;
         out.reverse();
         Ok(Response::Audit {
@@ -65,33 +73,11 @@ impl Engine {
         })
     }
 
-    /// Runs `f` on the read-only connection when the store is a file, else
-    /// on the engine's own. Hashing or paging through the whole chain
-    /// takes a while on a long log, and holding the engine's lock
-    /// meanwhile would hold up every grant, revocation and expiry; a
-    /// reader of its own needs no lock.
-    fn read_unlocked<T>(
-        &self,
-        f: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        match &self.db_path {
-            Some(path) => {
-                // Long reads queue on the reader, never on the engine.
-                let mut reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-                let conn = match reader.take() {
-                    Some(c) => c,
-                    None => crate::store::Store::reader(path)?,
-                };
-                let out = f(&conn);
-                *reader = Some(conn);
-                out
-            }
-            None => f(self.lock().store.conn()),
-        }
-    }
-
-    pub(super) fn verify(&self) -> Result<Response, EngineError> {
-        let v = self.read_unlocked(audit::verify)?;
+    /// Hashes the whole chain, outside the engine lock and one at a time
+    /// per user (a second one is refused with a `limit` error).
+    pub(super) fn verify(&self, peer: &Peer) -> Result<Response, EngineError> {
+        let _slot = self.verifying(peer.uid)?;
+        let v = self.read(|conn| Ok(audit::verify(conn)?))?;
         Ok(match (v.first_bad, v.head_mismatch) {
             (None, None) => Response::AuditVerify {
                 ok: true,
@@ -132,8 +118,8 @@ impl Engine {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
         let mut budget = Budget::frame();
         let (mut links, mut more) = (Vec::new(), false);
-        self.read_unlocked(|conn| {
-            audit::links_after(conn, after, |seq, hash| {
+        self.read(|conn| {
+            Ok(audit::links_after(conn, after, |seq, hash| {
                 let link = AuditLink {
                     seq: u64::try_from(seq).unwrap_or(0),
                     hash,
@@ -145,7 +131,7 @@ impl Engine {
                     more = true;
                 }
                 fits
-            })
+            })?)
         })?;
         Ok(Response::AuditChain { links, more })
     }

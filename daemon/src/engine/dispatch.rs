@@ -35,7 +35,7 @@ impl Engine {
         let result = match req {
             Request::Ping {} => Ok(Response::Pong {
                 daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
-                host: self.lock().cfg.host.name.clone(),
+                host: self.config().host.name.clone(),
             }),
             Request::Roles {} => self.roles(peer, now),
             Request::Request {
@@ -66,7 +66,7 @@ impl Engine {
             Request::Cancel { id } => self.cancel(peer, &id, now),
             Request::Revoke { id } => self.revoke(peer, &id, now),
             Request::Audit { since, limit } => self.audit(peer, since.as_deref(), limit),
-            Request::AuditVerify {} => self.verify(),
+            Request::AuditVerify {} => self.verify(peer),
             Request::AuditChain { after } => self.chain(peer, after),
             Request::Approve {
                 id,

@@ -56,13 +56,25 @@ impl Engine {
     /// any. A window that has ended counts for nothing even while the
     /// timer, late, has not yet marked it expired; nor does one taken
     /// away whose end waits to be recorded.
+    /// Read outside the engine lock (a committed state, like every read):
+    /// a login refused for want of a grant, and a session without one,
+    /// then wait for no transition at all. Only a candidate is checked
+    /// against the ends not yet recorded, which the engine keeps under its
+    /// lock (an allowed login takes it anyway to write its audit row).
     fn login_grant(&self, uid: u32, now_ms: i64) -> Result<Option<RequestRow>, EngineError> {
+        let candidates: Vec<RequestRow> = self.read(|conn| {
+            Ok(requests::open_of(conn, uid)?
+                .into_iter()
+                .filter(|r| r.grant.login && r.in_window(now_ms))
+                .collect())
+        })?;
+        if candidates.is_empty() {
+            return Ok(None);
+        }
         let st = self.lock();
-        Ok(requests::open_of(st.store.conn(), uid)?
+        Ok(candidates
             .into_iter()
-            .find(|r| {
-                r.grant.login && r.in_window(now_ms) && !super::unrecorded::pending(&st, &r.id)
-            }))
+            .find(|r| !super::unrecorded::pending(&st, &r.id)))
     }
 
     /// Audits a use of a grant (a login it allowed, a session opened or

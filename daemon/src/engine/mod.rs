@@ -19,6 +19,7 @@ mod login;
 mod notify;
 mod peer;
 mod quota;
+mod reads;
 mod reauth_limit;
 mod recheck;
 mod reconcile;
@@ -48,6 +49,7 @@ use crate::store::{AuditRow, Store, StoreError};
 use crate::sys::users::Account;
 
 pub use peer::{Context, Peer};
+pub use reads::READERS;
 pub use reconcile::ReconcileReport;
 pub use request::{NewRequest, Reauth};
 pub use teardown::TeardownReport;
@@ -165,13 +167,13 @@ pub struct Engine {
     sweeps: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// The engine's time: the wall clock checked against the boot clock.
     clock: Mutex<clock::ClockState>,
-    /// The store's file, for reads that must not take the lock.
-    db_path: Option<std::path::PathBuf>,
-    /// One read-only connection for those reads, opened on first use and
-    /// kept: SQLite holds back the descriptors of a connection closed
-    /// while another one has the file locked, so a connection per read
-    /// left descriptors behind under load.
-    reader: Mutex<Option<rusqlite::Connection>>,
+    /// Read-only connections for reads that must not take the lock.
+    reads: reads::ReadPool,
+    /// The configuration in use, also kept here so that reads (and the
+    /// `Ping`, `roles` and approver checks) need not wait for the engine
+    /// lock while a transition runs `visudo` or `gpasswd`. Replaced
+    /// together with the state's copy, under the lock.
+    cfg_now: Mutex<Arc<Loaded>>,
     /// Where requesters are looked up when policy is re-checked for them
     /// (they are not the caller then): NSS, a table in tests.
     directory: Box<recheck::Directory>,
@@ -254,8 +256,8 @@ impl Engine {
         let clock = Mutex::new(clock::ClockState::beside(db_path.as_deref()));
         Self {
             clock,
-            db_path,
-            reader: Mutex::new(None),
+            reads: reads::ReadPool::new(db_path),
+            cfg_now: Mutex::new(cfg.clone()),
             notifier,
             state: Mutex::new(State {
                 store,
@@ -334,7 +336,10 @@ impl Engine {
     /// The configuration in use.
     #[must_use]
     pub fn config(&self) -> Arc<Loaded> {
-        self.lock().cfg.clone()
+        self.cfg_now
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Swaps in freshly loaded policy, host and user facts (SIGHUP) at
@@ -367,7 +372,17 @@ impl Engine {
             merged.host.name
         );
         st.cfg = Arc::new(merged);
+        *self.cfg_now.lock().unwrap_or_else(|p| p.into_inner()) = st.cfg.clone();
         self.close_disallowed(st, open, now);
+    }
+
+    /// Swaps in `cfg` as it is, without a reload's re-checks (tests that
+    /// look at what happens when policy changes under a request).
+    #[cfg(test)]
+    fn set_config(&self, cfg: Loaded) {
+        let mut st = self.lock();
+        st.cfg = Arc::new(cfg);
+        *self.cfg_now.lock().unwrap_or_else(|p| p.into_inner()) = st.cfg.clone();
     }
 
     /// The earliest deadline, if any (Unix ms).
@@ -387,6 +402,8 @@ mod groups_tests;
 mod quota_tests;
 #[cfg(test)]
 mod race_tests;
+#[cfg(test)]
+mod reads_tests;
 #[cfg(test)]
 mod recheck_tests;
 #[cfg(test)]

@@ -1,8 +1,6 @@
 //! Approval never bypasses policy: the decision re-checked at activation
 //! and on reload, with the requester looked up afresh.
 
-use std::sync::Arc;
-
 use elevated_proto::{ErrorCode, GroupName, Request, RequestState, RoleName};
 
 use super::tests::{
@@ -14,10 +12,9 @@ use crate::policy::{Command, Effect, Policy, Who};
 /// The configuration in force, changed by `f`, swapped in without the
 /// reload's own re-check (what activation must catch by itself).
 fn change(e: &Env, f: impl FnOnce(&mut Loaded)) {
-    let mut st = e.engine.lock();
-    let mut cfg = (*st.cfg).clone();
+    let mut cfg = (*e.engine.config()).clone();
     f(&mut cfg);
-    st.cfg = Arc::new(cfg);
+    e.engine.set_config(cfg);
 }
 
 /// The configuration in force, changed by `f`, as a reload at `now`.

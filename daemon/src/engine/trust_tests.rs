@@ -2,7 +2,6 @@
 //! the timer is late, what an extension must carry, bounds on failed
 //! re-authentication, and audit visibility by uid.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use elevated_proto::{
@@ -18,7 +17,7 @@ use crate::policy::Who;
 fn configure(e: &Env, f: impl FnOnce(&mut Loaded)) {
     let mut cfg = (*e.engine.config()).clone();
     f(&mut cfg);
-    e.engine.lock().cfg = Arc::new(cfg);
+    e.engine.set_config(cfg);
 }
 
 fn extend(

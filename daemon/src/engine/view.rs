@@ -138,6 +138,80 @@ pub(super) fn view(r: &RequestRow, approvals: &[ApprovalRow], now_ms: i64) -> Re
     }
 }
 
+/// The view of a row with its approvals as `conn` sees them.
+fn view_in(
+    conn: &rusqlite::Connection,
+    row: &RequestRow,
+    now_ms: i64,
+) -> Result<RequestView, EngineError> {
+    let decisions = approvals::of(conn, row.id.as_str())?;
+    Ok(view(row, &decisions, now_ms))
+}
+
+/// The views of `rows`, as many as one answer carries.
+fn views(
+    conn: &rusqlite::Connection,
+    rows: &[RequestRow],
+    now: Timestamp,
+) -> Result<Response, EngineError> {
+    let mut budget = Budget::frame();
+    let mut requests = Vec::new();
+    let mut truncated = false;
+    for r in rows {
+        let v = view_in(conn, r, ms(now))?;
+        if !budget.take(&v) {
+            truncated = true;
+            break;
+        }
+        requests.push(v);
+    }
+    Ok(Response::Requests {
+        requests,
+        truncated,
+    })
+}
+
+/// The newest requests (of `uid`, or everyone's; open ones unless `all`)
+/// that one answer carries, read newest first until it is full: a long
+/// history costs one answer's worth of work.
+fn newest(
+    conn: &rusqlite::Connection,
+    uid: Option<u32>,
+    all: bool,
+    now: Timestamp,
+) -> Result<Response, EngineError> {
+    let (mut budget, mut out, mut failed) = (Budget::frame(), Vec::new(), None);
+    let mut truncated = false;
+    // One row more than a listing carries tells whether there are more.
+    requests::list_while(conn, uid, false, all, LIST_MAX + 1, |r| {
+        if out.len() == LIST_MAX as usize {
+            truncated = true;
+            return false;
+        }
+        // A window that has ended is no longer open, even while the timer
+        // has yet to record it (`--all` shows it as expired).
+        if !all && r.state == RequestState::Active && !r.in_window(ms(now)) {
+            return true;
+        }
+        match view_in(conn, &r, ms(now)) {
+            Ok(v) if budget.take(&v) => out.push(v),
+            Ok(_) => {
+                truncated = true;
+                return false;
+            }
+            Err(e) => failed = Some(e),
+        }
+        failed.is_none()
+    })?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(Response::Requests {
+            requests: out,
+            truncated,
+        }),
+    }
+}
+
 /// Most requests one `list` answer carries (the newest).
 const LIST_MAX: u32 = 500;
 
@@ -145,20 +219,19 @@ impl Engine {
     pub(super) fn subject(&self, peer: &Peer) -> Result<Subject, EngineError> {
         // NSS before the lock: a slow directory must not stall everyone.
         let account = peer.account()?;
-        let st = self.lock();
         Ok(Subject {
             user: account.name.clone(),
             uid: peer.uid,
             groups: account.groups.clone(),
-            attributes: st.cfg.attributes_of(&account.name),
+            attributes: self.config().attributes_of(&account.name),
             context: peer.context().clone(),
         })
     }
 
     pub(super) fn roles(&self, peer: &Peer, now: Timestamp) -> Result<Response, EngineError> {
         let subject = self.subject(peer)?;
-        let st = self.lock();
-        let cfg = &st.cfg;
+        // Policy only, no store: the configuration in use, without the lock.
+        let cfg = &self.config();
         let roles = cfg
             .policy
             .roles
@@ -202,8 +275,7 @@ impl Engine {
         row: &RequestRow,
         now_ms: i64,
     ) -> Result<RequestView, EngineError> {
-        let decisions = approvals::of(st.store.conn(), row.id.as_str())?;
-        Ok(view(row, &decisions, now_ms))
+        view_in(st.store.conn(), row, now_ms)
     }
 
     /// A request visible to `peer`: their own, any for root, and those
@@ -214,6 +286,16 @@ impl Engine {
             let st = self.lock();
             requests::get(st.store.conn(), id)?
         };
+        self.visible_row(peer, id, row)
+    }
+
+    /// `row` (request `id` as read) if `peer` may see it; see [`Engine::visible`].
+    fn visible_row(
+        &self,
+        peer: &Peer,
+        id: &GrantId,
+        row: Option<RequestRow>,
+    ) -> Result<RequestRow, EngineError> {
         match row {
             Some(r) if peer.is_root() || r.uid == peer.uid || self.is_approver_of(peer, &r) => {
                 Ok(r)
@@ -230,40 +312,18 @@ impl Engine {
         id: &GrantId,
         now: Timestamp,
     ) -> Result<Response, EngineError> {
-        let r = self.visible(peer, id)?;
-        let st = self.lock();
-        Ok(Response::Request {
-            request: self.view_of(&st, &r, ms(now))?,
+        // The row and its approvals from one read transaction, unlocked.
+        self.read(|conn| {
+            let r = self.visible_row(peer, id, requests::get(conn, id)?)?;
+            Ok(Response::Request {
+                request: view_in(conn, &r, ms(now))?,
+            })
         })
     }
 
     pub(super) fn status(&self, peer: &Peer, now: Timestamp) -> Result<Response, EngineError> {
-        let st = self.lock();
-        let rows = requests::open_of(st.store.conn(), peer.uid)?;
-        self.views(&st, &rows, now)
-    }
-
-    fn views(
-        &self,
-        st: &State,
-        rows: &[RequestRow],
-        now: Timestamp,
-    ) -> Result<Response, EngineError> {
-        let mut budget = Budget::frame();
-        let mut requests = Vec::new();
-        let mut truncated = false;
-        for r in rows {
-            let v = self.view_of(st, r, ms(now))?;
-            if !budget.take(&v) {
-                truncated = true;
-                break;
-            }
-            requests.push(v);
-        }
-        Ok(Response::Requests {
-            requests,
-            truncated,
-        })
+        // The caller's open requests, newest first, as `list` bounds them.
+        self.read(|conn| newest(conn, Some(peer.uid), false, now))
     }
 
     /// `list`: root sees everything; others see their own requests and,
@@ -277,54 +337,21 @@ impl Engine {
         now: Timestamp,
     ) -> Result<Response, EngineError> {
         if !pending && !unreviewed {
-            // Read newest first, and stop when an answer is full.
             let uid = (!peer.is_root()).then_some(peer.uid);
-            let st = self.lock();
-            let (mut budget, mut out, mut failed) = (Budget::frame(), Vec::new(), None);
-            let mut truncated = false;
-            // One row more than a listing carries tells whether there are more.
-            requests::list_while(st.store.conn(), uid, false, all, LIST_MAX + 1, |r| {
-                if out.len() == LIST_MAX as usize {
-                    truncated = true;
-                    return false;
-                }
-                // A window that has ended is no longer open, even while the
-                // timer has yet to record it (`--all` shows it as expired).
-                if !all && r.state == RequestState::Active && !r.in_window(ms(now)) {
-                    return true;
-                }
-                match self.view_of(&st, &r, ms(now)) {
-                    Ok(v) if budget.take(&v) => out.push(v),
-                    Ok(_) => {
-                        truncated = true;
-                        return false;
-                    }
-                    Err(e) => failed = Some(e),
-                }
-                failed.is_none()
-            })?;
-            return match failed {
-                Some(e) => Err(e),
-                None => Ok(Response::Requests {
-                    requests: out,
-                    truncated,
-                }),
-            };
+            return self.read(|conn| newest(conn, uid, all, now));
         }
-        let rows = {
-            let st = self.lock();
-            if unreviewed {
-                requests::unreviewed(st.store.conn())?
+        self.read(|conn| {
+            let rows = if unreviewed {
+                requests::unreviewed(conn)?
             } else {
-                requests::awaiting_decision(st.store.conn())?
-            }
-        };
-        let rows: Vec<RequestRow> = rows
-            .into_iter()
-            .filter(|r| peer.is_root() || r.uid == peer.uid || self.is_approver_of(peer, r))
-            .collect();
-        let st = self.lock();
-        self.views(&st, &rows, now)
+                requests::awaiting_decision(conn)?
+            };
+            let rows: Vec<RequestRow> = rows
+                .into_iter()
+                .filter(|r| peer.is_root() || r.uid == peer.uid || self.is_approver_of(peer, r))
+                .collect();
+            views(conn, &rows, now)
+        })
     }
 }
 

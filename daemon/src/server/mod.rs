@@ -6,10 +6,13 @@
 //! [`slots`]), frame size (64 KiB, checked on the header before any body
 //! byte is read, and the body buffer grows only as bytes arrive), the time
 //! to send a frame (`frame_timeout`), idle time between requests
-//! (`idle_timeout`), and the length of a `Wait` (`max_wait`).
+//! (`idle_timeout`), the length of a `Wait` (`max_wait`), and engine calls
+//! at once, by kind: transitions, reads (and each user's share of them),
+//! and root's PAM questions on permits of their own (see [`lanes`]).
 #![forbid(unsafe_code)]
 
 mod fit;
+mod lanes;
 pub mod slots;
 
 use std::sync::Arc;
@@ -23,26 +26,19 @@ use elevated_proto::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::UCred;
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::Semaphore;
 use tokio::time::{timeout, Instant};
 
 use crate::bus::{Bus, BusSlot};
 use crate::config::settings::Limits;
 use crate::engine::{Engine, EngineError, Peer, Reauth};
+use lanes::Lanes;
 use slots::Slots;
-
-/// Engine calls run at once on blocking threads. The engine serialises
-/// transitions behind one lock, so more would only add threads waiting for
-/// it (each with its stack): under a thousand concurrent clients the
-/// blocking pool grew to its 512-thread cap and the daemon's memory with
-/// it. Waiting for a permit costs a task a few bytes instead, in order.
-const ENGINE_CALLS: usize = 8;
 
 /// What every connection shares.
 struct Shared {
     engine: Arc<Engine>,
     limits: Limits,
-    calls: Semaphore,
+    lanes: Lanes,
 }
 
 /// Accepts connections until the task is dropped. `bus` fills in once the
@@ -52,7 +48,7 @@ pub async fn serve(engine: Arc<Engine>, listener: UnixListener, limits: Limits, 
     let shared = Arc::new(Shared {
         engine,
         limits,
-        calls: Semaphore::new(ENGINE_CALLS),
+        lanes: Lanes::new(),
     });
     loop {
         let stream = match listener.accept().await {
@@ -252,7 +248,7 @@ async fn run_with(
     req: Request,
     reauth: Reauth,
 ) -> Result<Response, EngineError> {
-    let Ok(_permit) = sh.calls.acquire().await else {
+    let Some(_pass) = sh.lanes.enter(peer, &req).await else {
         return Ok(error(ErrorCode::Internal, "the daemon is stopping".into()));
     };
     let (engine, peer) = (sh.engine.clone(), peer.clone());

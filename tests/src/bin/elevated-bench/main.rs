@@ -4,7 +4,7 @@
 //! same run. Prints a markdown report (BENCHMARKS.md explains each part).
 //!
 //! `elevated-bench [--quick] [SECTION...]`; sections: machine, run, request,
-//! status, policy, pam, scale (default: all). Needs root: it creates `elvt` users
+//! status, policy, pam, scale, stall (default: all). Needs root: it creates `elvt` users
 //! and a sudoers include, removed at the end.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -13,6 +13,7 @@ mod load;
 mod machine;
 mod policy;
 mod scale;
+mod stall;
 mod stats;
 
 use std::process::Command;
@@ -122,7 +123,7 @@ fn main() {
         .collect();
     if sections.is_empty() {
         sections = vec![
-            "machine", "run", "request", "status", "policy", "pam", "scale",
+            "machine", "run", "request", "status", "policy", "pam", "scale", "stall",
         ];
     }
     println!("# elevated benchmark report\n");
@@ -131,7 +132,7 @@ fn main() {
     }
     let needs_bed = sections
         .iter()
-        .any(|s| matches!(*s, "run" | "request" | "status" | "pam"));
+        .any(|s| matches!(*s, "run" | "request" | "status" | "pam" | "stall"));
     let bed = needs_bed.then(Bed::new);
     for s in sections {
         match s {
@@ -141,6 +142,7 @@ fn main() {
             "status" => load::status(bed.as_ref().unwrap(), size),
             "policy" => policy::report(),
             "pam" => cases::pam(bed.as_ref().unwrap(), size),
+            "stall" => stall::run(bed.as_ref().unwrap(), size),
             "scale" => scale::run(size),
             other => panic!("unknown section {other}"),
         }
