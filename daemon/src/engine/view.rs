@@ -173,11 +173,14 @@ fn views(
 
 /// The newest requests (of `uid`, or everyone's; open ones unless `all`)
 /// that one answer carries, read newest first until it is full: a long
-/// history costs one answer's worth of work.
+/// history costs one answer's worth of work. A grant whose window has
+/// ended while the timer has yet to record it is shown as expired when
+/// `lapsed_too` (status), and left out of a list of open ones otherwise.
 fn newest(
     conn: &rusqlite::Connection,
     uid: Option<u32>,
     all: bool,
+    lapsed_too: bool,
     now: Timestamp,
 ) -> Result<Response, EngineError> {
     let (mut budget, mut out, mut failed) = (Budget::frame(), Vec::new(), None);
@@ -190,7 +193,7 @@ fn newest(
         }
         // A window that has ended is no longer open, even while the timer
         // has yet to record it (`--all` shows it as expired).
-        if !all && r.state == RequestState::Active && !r.in_window(ms(now)) {
+        if !all && !lapsed_too && r.state == RequestState::Active && !r.in_window(ms(now)) {
             return true;
         }
         match view_in(conn, &r, ms(now)) {
@@ -323,7 +326,7 @@ impl Engine {
 
     pub(super) fn status(&self, peer: &Peer, now: Timestamp) -> Result<Response, EngineError> {
         // The caller's open requests, newest first, as `list` bounds them.
-        self.read(|conn| newest(conn, Some(peer.uid), false, now))
+        self.read(|conn| newest(conn, Some(peer.uid), false, true, now))
     }
 
     /// `list`: root sees everything; others see their own requests and,
@@ -338,7 +341,7 @@ impl Engine {
     ) -> Result<Response, EngineError> {
         if !pending && !unreviewed {
             let uid = (!peer.is_root()).then_some(peer.uid);
-            return self.read(|conn| newest(conn, uid, all, now));
+            return self.read(|conn| newest(conn, uid, all, false, now));
         }
         self.read(|conn| {
             let rows = if unreviewed {
