@@ -75,7 +75,10 @@ fn malformed_rows_are_reported_and_everything_else_is_reconciled() {
         json(&d.elevate(None, &["--json", "show", &short]))["state"] == "expired"
     });
     // Nothing readable owns the broken rows' drop-ins any more: taking a
-    // privilege away never waits for a row to be repaired.
+    // privilege away never waits for a row to be repaired. (The store
+    // records an end before the file goes, and `show` reads without
+    // waiting for the rest of the transition: wait for the files too.)
+    wait_until("the drop-ins to go", || d.dropins().is_empty());
     assert_eq!(d.dropins(), Vec::<String>::new());
     let audit = json(&d.elevate(None, &["--json", "audit"]));
     let rows = audit["rows"].as_array().unwrap();

@@ -45,11 +45,12 @@ fn membership_lasts_the_window_and_a_prior_one_survives() {
         member(&user, &had),
         "a membership the user already had must survive"
     );
-    let events = audit_events(&d);
-    assert!(
-        events.contains(&"group_added".to_owned()) && events.contains(&"group_removed".to_owned()),
-        "{events:?}"
-    );
+    // gpasswd runs before the removal is recorded, and reads do not wait
+    // for the rest of a transition.
+    wait_until("the removal to be recorded", Duration::from_secs(5), || {
+        let events = audit_events(&d);
+        events.contains(&"group_added".to_owned()) && events.contains(&"group_removed".to_owned())
+    });
 }
 
 #[test]
@@ -241,16 +242,24 @@ fn ended_with_the_account(d: &Daemon, id: &str, account: &str) {
     });
     let v = json(&d.elevate(None, &["--json", "show", id]));
     assert!(v["message"].as_str().unwrap().contains("uid"), "{v}");
-    assert_eq!(d.dropins(), Vec::<String>::new());
-    let open: i64 = d
-        .db()
-        .query_row(
-            "SELECT count(*) FROM memberships WHERE state != 'removed'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(open, 0, "the journal row must be closed");
+    // The end is committed before the host is changed, and `show` does not
+    // wait for the rest of the transition: wait for the file and the
+    // journal.
+    let open = || -> i64 {
+        d.db()
+            .query_row(
+                "SELECT count(*) FROM memberships WHERE state != 'removed'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    wait_until(
+        "the drop-in and the journal row",
+        Duration::from_secs(10),
+        || d.dropins().is_empty() && open() == 0,
+    );
+    assert_eq!(open(), 0, "the journal row must be closed");
     let audit = json(&d.elevate(None, &["--json", "audit"]));
     let closed = audit["rows"].as_array().unwrap().iter().any(|r| {
         r["event"] == "group_removed" && r["request"] == id && r["detail"]["account"] == account
