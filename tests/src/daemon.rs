@@ -251,12 +251,14 @@ impl Daemon {
         rusqlite::Connection::open(self.dir.path().join("state/elevated.db")).unwrap()
     }
 
-    /// The `elevated_*` files in the drop-in directory.
+    /// The `elevated_*` drop-ins sudo reads in the drop-in directory.
     pub fn dropins(&self) -> Vec<String> {
         let mut v: Vec<String> = fs::read_dir(&self.sudoers)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .filter(|n| n.starts_with("elevated_"))
+            // What sudo reads: a name with a `.` is a drop-in still being
+            // written and checked (sudo skips it).
+            .filter(|n| n.starts_with("elevated_") && !n.contains('.'))
             .collect();
         v.sort();
         v
