@@ -14,6 +14,7 @@ pub mod host;
 pub mod packages;
 pub mod pam;
 pub mod soak;
+pub mod sshkeys;
 
 pub use daemon::Daemon;
 pub use host::{as_user, require_root, TestGroup, TestUser};

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use elevated_tests::daemon::text;
+use elevated_tests::sshkeys::{keygen, pubkey};
 use elevated_tests::{require_root, Daemon, TestGroup, TestUser};
 
 struct Setup {
@@ -26,25 +27,6 @@ struct Setup {
     bob_key: PathBuf,
     /// carol@corp, mapped to nobody.
     carol_key: PathBuf,
-}
-
-fn keygen(dir: &Path, name: &str) -> PathBuf {
-    let key = dir.join(name);
-    let out = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    key
-}
-
-fn pubkey(key: &Path) -> String {
-    let text = std::fs::read_to_string(key.with_extension("pub")).unwrap();
-    text.split_whitespace()
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Role `one` needs 1 approval, role `two` needs 2 and closes on 2

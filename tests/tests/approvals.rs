@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use elevated_tests::daemon::text;
+use elevated_tests::sshkeys::{keygen, pubkey};
 use elevated_tests::{as_user, require_root, Daemon, TestGroup, TestUser};
 
 struct Setup {
@@ -20,26 +21,6 @@ struct Setup {
     team: TestGroup,
     key: PathBuf,
     other_key: PathBuf,
-}
-
-fn keygen(dir: &Path, name: &str) -> PathBuf {
-    let key = dir.join(name);
-    let out = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    key
-}
-
-fn pubkey(key: &Path) -> String {
-    std::fs::read_to_string(key.with_extension("pub"))
-        .unwrap()
-        .split_whitespace()
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Policy: role `db` needs 2 approvals from bob, the leads group or the
