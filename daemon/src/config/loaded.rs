@@ -32,21 +32,27 @@ pub struct Loaded {
     pub principals: PrincipalMap,
 }
 
+/// This host's facts: `[host] name` or the kernel's host name, `tags`,
+/// and the host's cap on any window.
+fn host_facts(settings: &Settings, tags: Tags, hostname: &str) -> HostFacts {
+    HostFacts {
+        name: settings
+            .host
+            .name
+            .clone()
+            .unwrap_or_else(|| hostname.to_owned()),
+        tags,
+        max_duration: settings.requests.max_duration,
+    }
+}
+
 impl Loaded {
     /// Settings alone, with no policy, tags or user facts: what taking
     /// grants away needs (`elevated revoke-all`), so that a policy that no
     /// longer loads cannot keep a grant alive.
     #[must_use]
     pub fn settings_only(settings: Settings, config_path: Option<PathBuf>, hostname: &str) -> Self {
-        let host = HostFacts {
-            name: settings
-                .host
-                .name
-                .clone()
-                .unwrap_or_else(|| hostname.to_owned()),
-            tags: BTreeMap::new(),
-            max_duration: settings.requests.max_duration,
-        };
+        let host = host_facts(&settings, BTreeMap::new(), hostname);
         Self {
             settings,
             config_path,
@@ -93,15 +99,7 @@ impl Loaded {
         if !errs.is_empty() {
             return Err(ConfigErrors(errs));
         }
-        let host = HostFacts {
-            name: settings
-                .host
-                .name
-                .clone()
-                .unwrap_or_else(|| hostname.to_owned()),
-            tags,
-            max_duration: settings.requests.max_duration,
-        };
+        let host = host_facts(&settings, tags, hostname);
         Ok(Self {
             settings,
             config_path,
