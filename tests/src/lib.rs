@@ -9,6 +9,7 @@
 pub mod bigstore;
 pub mod crash;
 pub mod daemon;
+pub mod docs;
 pub mod groups;
 pub mod host;
 pub mod packages;
