@@ -16,3 +16,4 @@ pub mod reauth;
 pub mod server;
 pub mod store;
 pub mod sys;
+pub mod times;

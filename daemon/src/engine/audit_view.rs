@@ -61,7 +61,10 @@ impl Engine {
                         event: r.event,
                         actor: r.actor,
                         request: r.request_id,
-                        detail: serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::Null),
+                        // Stored times (epoch milliseconds) as RFC 3339,
+                        // for old rows and new alike.
+                        detail: serde_json::from_str(&r.detail)
+                            .map_or(serde_json::Value::Null, |d| readable_detail(&d)),
                         hash: r.hash,
                     };
                     let fits = budget.take(&entry);
