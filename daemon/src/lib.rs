@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod config;
 pub mod daemon;
 pub mod engine;
+pub mod explain;
 pub mod fault;
 pub mod grant;
 pub mod notify;
