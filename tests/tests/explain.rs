@@ -62,7 +62,10 @@ fn the_time_decided_at_is_said_and_never_called_now() {
     assert!(!at.contains("now") && !at.contains('.'), "{at}");
     let (code, _, stderr) = explain(&d, &alice, &["--at", "last tuesday"]);
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("RFC 3339") && stderr.contains("2h"), "{stderr}");
+    assert!(
+        stderr.contains("RFC 3339") && stderr.contains("2h"),
+        "{stderr}"
+    );
 }
 
 #[test]
