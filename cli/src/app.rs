@@ -36,20 +36,24 @@ pub fn main_with(args: Vec<OsString>) -> ExitCode {
     }
 }
 
-/// Help and version go to stdout with status 0, help asked for by a missing
-/// subcommand to stderr with status 2; real usage errors are reported like
-/// every other failure, with status 2 (the JSON message holds only the first
-/// paragraph, stderr the whole explanation).
+/// Help and version go to stdout with status 0; everything else is a usage
+/// error, reported like every other failure with status 2: every line on
+/// stderr starts with `elevate: ` (clap's usage and hint lines too), and the
+/// JSON message holds only the first paragraph. A missing subcommand is one
+/// too: the whole help on stderr would be many lines that are not messages.
 fn usage_error(e: &clap::Error, out: Out) -> ExitCode {
     if !e.use_stderr() {
         let _ = e.print();
         return ExitCode::from(exit::OK);
     }
-    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-        let _ = e.print();
-        return ExitCode::from(exit::USAGE);
-    }
-    let text = e.render().to_string();
+    let text = if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        format!(
+            "a subcommand is required\n\n{}\n\nFor more information, try '--help'.",
+            Cli::command().render_usage()
+        )
+    } else {
+        e.render().to_string()
+    };
     let text = text.trim_end();
     let text = text.strip_prefix("error: ").unwrap_or(text);
     out.note(text);

@@ -4,7 +4,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use elevated_proto::{GrantId, RoleName, DEFAULT_SOCKET};
+use elevated_proto::{GrantId, RoleName, DEFAULT_SOCKET, MAX_AUDIT_LIMIT};
 
 use crate::timefmt;
 
@@ -12,16 +12,11 @@ use crate::timefmt;
 #[derive(Debug, Parser)]
 #[command(name = "elevate", version, about, long_about = None)]
 pub struct Cli {
-    /// The daemon's socket.
-    #[arg(
-        long,
-        global = true,
-        env = "ELEVATE_SOCKET",
-        hide_env_values = true,
-        value_name = "PATH",
-        default_value = DEFAULT_SOCKET
-    )]
-    pub socket: PathBuf,
+    /// The daemon's socket [default: /run/elevated/elevated.sock; also
+    /// ELEVATE_SOCKET, where an empty value means the default].
+    // Not clap's `env`: it takes an empty variable for an empty path.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
 
     /// Print exactly one JSON object on stdout instead of text.
     #[arg(long, global = true)]
@@ -30,6 +25,29 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The socket to use: `--socket`, else a non-empty `ELEVATE_SOCKET`,
+    /// else the default.
+    #[must_use]
+    pub fn socket_path(&self) -> PathBuf {
+        socket_from(
+            self.socket.as_deref(),
+            std::env::var_os("ELEVATE_SOCKET").as_deref(),
+        )
+    }
+}
+
+/// [`Cli::socket_path`] from the option and the environment variable: an
+/// empty variable is as good as none, the way shells unset things
+/// (`ELEVATE_SOCKET= elevate ...`).
+fn socket_from(option: Option<&std::path::Path>, env: Option<&std::ffi::OsStr>) -> PathBuf {
+    match (option, env) {
+        (Some(p), _) => p.to_path_buf(),
+        (None, Some(e)) if !e.is_empty() => PathBuf::from(e),
+        _ => PathBuf::from(DEFAULT_SOCKET),
+    }
 }
 
 /// The subcommands.
@@ -231,8 +249,9 @@ pub struct AuditArgs {
     #[arg(long, value_name = "TIME", conflicts_with = "verify")]
     pub since: Option<String>,
 
-    /// At most this many of the newest rows.
-    #[arg(long, value_name = "N", conflicts_with = "verify")]
+    /// At most this many of the newest rows (1,000 by default, at most
+    /// 10,000).
+    #[arg(long, value_name = "N", conflicts_with = "verify", value_parser = parse_limit)]
     pub limit: Option<u32>,
 
     /// Recompute the whole hash chain instead of listing rows.
@@ -251,6 +270,19 @@ fn parse_role(s: &str) -> Result<RoleName, String> {
     RoleName::parse(s).map_err(|e| e.to_string())
 }
 
+/// `audit --limit`: refused above the daemon's cap here already, so the
+/// mistake is reported before anything is asked.
+fn parse_limit(s: &str) -> Result<u32, String> {
+    let n: u32 = s
+        .trim()
+        .parse()
+        .map_err(|e| format!("{e}; expected a number of rows"))?;
+    if !(1..=MAX_AUDIT_LIMIT).contains(&n) {
+        return Err(format!("must be from 1 to {MAX_AUDIT_LIMIT} rows"));
+    }
+    Ok(n)
+}
+
 fn parse_id(s: &str) -> Result<GrantId, String> {
     GrantId::parse(s).map_err(|e| e.to_string())
 }
@@ -265,88 +297,5 @@ pub fn wants_json(args: &[OsString]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(args)
-    }
-
-    #[test]
-    fn definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn request_parses_duration() {
-        let cli = parse(&["elevate", "request", "db-admin", "--for", "1h30m"]).unwrap();
-        let Command::Request(r) = cli.command else {
-            panic!("not a request")
-        };
-        assert_eq!(r.options.duration, Some(5400));
-        assert_eq!(r.role.as_str(), "db-admin");
-        assert!(parse(&["elevate", "request", "db-admin", "--for", "soon"]).is_err());
-        assert!(parse(&["elevate", "request", "db-admin", "--for", "0s"]).is_err());
-        assert!(parse(&["elevate", "request", "ALL"]).is_err());
-    }
-
-    #[test]
-    fn run_keeps_command_arguments() {
-        let cli = parse(&[
-            "elevate", "--json", "run", "--role", "ops", "--", "ls", "-l", "--json",
-        ])
-        .unwrap();
-        assert!(cli.json);
-        let Command::Run(r) = cli.command else {
-            panic!("not run")
-        };
-        assert_eq!(r.command, ["ls", "-l", "--json"]);
-        assert!(parse(&["elevate", "run"]).is_err());
-    }
-
-    #[test]
-    fn decisions_and_extensions() {
-        let cli = parse(&["elevate", "deny", "k3f9x2ma", "--signature", "a.sig"]).unwrap();
-        let Command::Deny(d) = cli.command else {
-            panic!("not deny")
-        };
-        assert_eq!(d.signature.as_deref(), Some(std::path::Path::new("a.sig")));
-        assert!(parse(&["elevate", "extend", "k3f9x2ma"]).is_err());
-        let cli = parse(&["elevate", "extend", "k3f9x2ma", "--for", "1h"]).unwrap();
-        let Command::Extend(e) = cli.command else {
-            panic!("not extend")
-        };
-        assert_eq!(e.duration, 3600);
-        assert!(parse(&[
-            "elevate",
-            "show",
-            "k3f9x2ma",
-            "--approval-text",
-            "--denial-text"
-        ])
-        .is_err());
-        assert!(parse(&["elevate", "list", "--pending", "--unreviewed"]).is_err());
-    }
-
-    #[test]
-    fn packaging_helpers_are_hidden() {
-        let cli = parse(&["elevate", "completions", "fish"]).unwrap();
-        assert!(matches!(cli.command, Command::Completions { .. }));
-        assert!(matches!(
-            parse(&["elevate", "man"]).unwrap().command,
-            Command::Man
-        ));
-        let help = Cli::command().render_help().to_string();
-        let listed = |name: &str| help.lines().any(|l| l.trim_start().starts_with(name));
-        assert!(!listed("completions ") && !listed("man "), "{help}");
-    }
-
-    #[test]
-    fn json_is_seen_before_double_dash_only() {
-        let v = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
-        assert!(wants_json(&v(&["elevate", "request", "--json", "x"])));
-        assert!(!wants_json(&v(&["elevate", "run", "--", "x", "--json"])));
-        assert!(!wants_json(&v(&["--json"])));
-    }
-}
+#[path = "args_tests.rs"]
+mod tests;

@@ -14,7 +14,8 @@ use crate::{decide, extend, render, run, timefmt, wait};
 
 /// Runs the parsed command line and returns the exit status.
 pub fn dispatch(cli: Cli, out: &Out) -> Result<u8, Failure> {
-    let socket = cli.socket.as_path();
+    let socket_path = cli.socket_path();
+    let socket = socket_path.as_path();
     match cli.command {
         Command::Roles => roles(socket, out),
         Command::Request(args) => request(socket, &args, out),

@@ -29,10 +29,12 @@ impl Out {
         Ok(())
     }
 
-    /// Prints `elevate: MESSAGE` on stderr.
+    /// Prints `elevate: MESSAGE` on stderr, every line of it prefixed (a
+    /// script filtering stderr by the prefix sees all of a message); blank
+    /// lines are left out.
     pub fn note(&self, message: &str) {
         let mut e = std::io::stderr().lock();
-        let _ = writeln!(e, "elevate: {message}");
+        let _ = e.write_all(prefixed(message).as_bytes());
     }
 
     /// Reports a failure: the message on stderr and, with `--json`, the
@@ -55,5 +57,29 @@ impl Out {
     #[must_use]
     pub fn interactive(&self) -> bool {
         !self.json && std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
+    }
+}
+
+/// `message` with `elevate: ` before each of its non-blank lines.
+#[must_use]
+pub fn prefixed(message: &str) -> String {
+    message
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| format!("elevate: {l}\n"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_line_is_prefixed() {
+        assert_eq!(prefixed("one"), "elevate: one\n");
+        assert_eq!(
+            prefixed("bad option\n\nUsage: elevate status\n\n  tip: x\n"),
+            "elevate: bad option\nelevate: Usage: elevate status\nelevate:   tip: x\n"
+        );
     }
 }

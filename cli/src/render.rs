@@ -196,13 +196,20 @@ pub fn outcome(view: &RequestView, now: SystemTime) -> (String, Option<String>) 
         RequestState::Pending => "is still pending",
         RequestState::Denied => "was denied",
         RequestState::Cancelled => "was cancelled",
-        RequestState::TimedOut => "timed out: nobody decided in time",
+        RequestState::TimedOut => "timed out",
         RequestState::Expired => "has expired",
         RequestState::Revoked => "was revoked",
     };
     let mut err = format!("request {id} for {role} {phrase}");
-    if !view.message.is_empty() {
-        let _ = write!(err, ": {}", clean(&view.message));
+    // The daemon's message says why; a timed-out request without one
+    // still says what timing out means.
+    let why = match (view.state, view.message.is_empty()) {
+        (_, false) => clean(&view.message),
+        (RequestState::TimedOut, true) => "nobody decided in time".to_owned(),
+        _ => String::new(),
+    };
+    if !why.is_empty() {
+        let _ = write!(err, ": {why}");
     }
     (head, Some(err))
 }

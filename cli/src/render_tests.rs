@@ -75,6 +75,21 @@ fn other_outcomes_report_on_stderr() {
 }
 
 #[test]
+fn a_timed_out_request_says_why_once() {
+    let mut v = view("k3f9x2ma", "db-admin", TimedOut);
+    v.message = "nobody decided in time".into();
+    assert_eq!(
+        outcome(&v, now()).1.unwrap(),
+        "request k3f9x2ma for db-admin timed out: nobody decided in time"
+    );
+    v.message.clear();
+    assert_eq!(
+        outcome(&v, now()).1.unwrap(),
+        "request k3f9x2ma for db-admin timed out: nobody decided in time"
+    );
+}
+
+#[test]
 fn waiting_line_shows_approvals_approvers_and_time_left() {
     let mut v = view("k3f9x2ma", "db-admin", Pending);
     v.approvals_needed = 2;
@@ -155,10 +170,14 @@ fn decisions_confirmed() {
     let mut v = view("k3f9x2ma", "db-admin", Pending);
     v.approvals_needed = 2;
     v.approvals_given = 1;
+    v.message = "allowed by rule 1; needs 2 approvals".into();
     assert_eq!(
         decided(&v),
-        "k3f9x2ma pending: db-admin for alice on db1, approvals 1/2\n"
+        "k3f9x2ma pending: db-admin for alice on db1, approvals 1/2 (waiting for 1 more approval)\n"
     );
+    v.approvals_given = 0;
+    assert!(decided(&v).ends_with(", approvals 0/2 (waiting for 2 more approvals)\n"));
+    v.approvals_given = 1;
     v.state = Active;
     v.approvals_given = 2;
     v.message = "approved by bob, carol".into();

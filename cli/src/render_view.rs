@@ -154,8 +154,10 @@ pub fn recipe(id: &str) -> String {
     )
 }
 
-/// The result of `approve` or `deny`:
-/// `k3f9x2ma pending: db-admin for alice on db1, approvals 1/2`.
+/// The result of `approve` or `deny`: `k3f9x2ma pending: db-admin for
+/// alice on db1, approvals 1/2 (waiting for 1 more approval)`. While a
+/// decision is still awaited, what is missing says more than the daemon's
+/// message, which is still the one from when the request was made.
 #[must_use]
 pub fn decided(view: &RequestView) -> String {
     let mut s = format!(
@@ -170,7 +172,11 @@ pub fn decided(view: &RequestView) -> String {
         let _ = write!(s, ", extension +{} pending", human_secs(secs));
     }
     let _ = write!(s, ", {}", approvals_ratio(view));
-    if !view.message.is_empty() {
+    let missing = view.approvals_needed.saturating_sub(view.approvals_given);
+    if awaiting(view) && missing > 0 {
+        let plural = if missing == 1 { "" } else { "s" };
+        let _ = write!(s, " (waiting for {missing} more approval{plural})");
+    } else if !view.message.is_empty() {
         let _ = write!(s, " ({})", clean(&view.message));
     }
     s.push('\n');

@@ -4,32 +4,25 @@
 use std::time::{Duration, SystemTime};
 
 /// Parses `--for`: a humantime duration of at least one second, in whole
-/// seconds (fractions are rounded up).
+/// seconds (a fraction past the first second is rounded up: `1500ms` asks
+/// for 2s). Anything shorter than a second is refused, not rounded up to
+/// one: the window would be longer than asked for by a factor, not by a
+/// rounding.
 pub fn parse_for(s: &str) -> Result<u64, String> {
     let d = humantime::parse_duration(s.trim())
         .map_err(|e| format!("{e}; expected a duration such as 90s, 30m or 1h30m"))?;
-    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
-    if secs == 0 {
-        return Err("the duration must be at least one second".into());
+    if d < Duration::from_secs(1) {
+        return Err("shorter than one second (the shortest window is 1s)".into());
     }
-    Ok(secs)
+    Ok(d.as_secs() + u64::from(d.subsec_nanos() > 0))
 }
 
 /// Parses `audit --since`: an RFC 3339 time in UTC, or a duration meaning
 /// "that long before `now`". Returns the RFC 3339 text to send.
 pub fn parse_since(s: &str, now: SystemTime) -> Result<String, String> {
-    let s = s.trim();
-    if let Ok(t) = humantime::parse_rfc3339_weak(s) {
-        return Ok(humantime::format_rfc3339(t).to_string());
-    }
-    if let Ok(d) = humantime::parse_duration(s) {
-        let then = now.checked_sub(d).unwrap_or(SystemTime::UNIX_EPOCH);
-        return Ok(humantime::format_rfc3339_seconds(then).to_string());
-    }
-    Err(format!(
-        "invalid --since {s:?}: expected an RFC 3339 time such as 2025-01-31T08:00:00Z \
-         or a duration such as 2h or 1day"
-    ))
+    let t = elevated_proto::when::parse_time(s, now)
+        .map_err(|e| format!("invalid --since {:?}: {e}", s.trim()))?;
+    Ok(humantime::format_rfc3339(t).to_string())
 }
 
 /// Formats whole seconds the humantime way (`1h 30m`, `0s`).
@@ -73,7 +66,11 @@ mod tests {
         assert_eq!(parse_for("1h30m"), Ok(5400));
         assert_eq!(parse_for(" 90s "), Ok(90));
         assert_eq!(parse_for("1500ms"), Ok(2));
+        assert_eq!(parse_for("1s"), Ok(1));
+        assert_eq!(parse_for("1000ms"), Ok(1));
         assert!(parse_for("0s").is_err());
+        assert!(parse_for("500ms").is_err());
+        assert!(parse_for("999ms").is_err());
         assert!(parse_for("soon").is_err());
         assert!(parse_for("30").is_err());
         assert!(parse_for("").is_err());

@@ -160,14 +160,14 @@ fn stop(
     Ok(exit::PENDING)
 }
 
-/// Asks `Cancel request ID? [y/N]` when there is a terminal. A second
+/// Asks `elevate: Cancel request ID? [y/N]` (prefixed like every other
+/// line `elevate` writes there) when there is a terminal. A second
 /// Ctrl-C, end of input or anything but `y`/`yes` means no.
 fn confirm_cancel(id: &GrantId, fresh_line: bool) -> bool {
     let Some(mut terminal) = tty::open() else {
         return false;
     };
-    let newline = if fresh_line { "" } else { "\n" };
-    let question = format!("{newline}Cancel request {id}? [y/N] ");
+    let question = cancel_question(id, fresh_line);
     if std::io::stderr().is_terminal() {
         tty::say(None, &question);
     } else {
@@ -195,6 +195,12 @@ fn confirm_cancel(id: &GrantId, fresh_line: bool) -> bool {
             Err(RecvTimeoutError::Timeout) => {}
         }
     }
+}
+
+/// The Ctrl-C question, on a line of its own.
+fn cancel_question(id: &GrantId, fresh_line: bool) -> String {
+    let newline = if fresh_line { "" } else { "\n" };
+    format!("{newline}elevate: Cancel request {id}? [y/N] ")
 }
 
 /// Prints the outcome of a request and returns the exit status for it.
@@ -259,5 +265,23 @@ impl Progress {
         bar.finish_and_clear();
         tty::say(None, "\x1b[1A\r\x1b[2K");
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cancel_question_is_prefixed_like_every_line() {
+        let id = GrantId::parse("k3f9x2ma").unwrap();
+        assert_eq!(
+            cancel_question(&id, true),
+            "elevate: Cancel request k3f9x2ma? [y/N] "
+        );
+        assert_eq!(
+            cancel_question(&id, false),
+            "\nelevate: Cancel request k3f9x2ma? [y/N] "
+        );
     }
 }

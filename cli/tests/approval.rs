@@ -24,7 +24,7 @@ fn approve_as_oneself_prints_the_count_and_exits_0() {
     assert_eq!(status(&out), 0, "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "k3f9x2ma pending: db-admin for alice on db1, approvals 1/2 (waiting for 2 approvals)\n"
+        "k3f9x2ma pending: db-admin for alice on db1, approvals 1/2 (waiting for 1 more approval)\n"
     );
     assert_eq!(
         fake.seen(),

@@ -78,7 +78,7 @@ impl Syslog {
 }
 
 /// The syslog text of a row: `seq=N hash=H event=... actor=... request=...
-/// detail={json}`. The sequence and hash come first: they anchor the chain
+/// detail={json}`, with the detail's times as `elevate audit` shows them. The sequence and hash come first: they anchor the chain
 /// outside the database (`elevate audit --verify --against`), and at the
 /// start of the message nothing a requester types can imitate them.
 #[must_use]
@@ -90,7 +90,7 @@ pub fn format_row(row: &AuditRow) -> String {
         row.event,
         row.actor,
         row.request_id.as_deref().unwrap_or("-"),
-        row.detail
+        crate::times::readable_detail_text(&row.detail)
     )
 }
 

@@ -3,15 +3,10 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use elevated_proto::RoleName;
-use jiff::Timestamp;
 
-use crate::config::settings::parse_duration;
 use crate::config::Loaded;
-use crate::policy::{decide, Decision, Subject};
 use crate::sys::users;
 
 /// elevated: just-in-time privilege elevation daemon.
@@ -32,7 +27,9 @@ pub struct Args {
 pub enum Cmd {
     /// Validate settings, policy, host and user files, like `visudo -c`.
     CheckConfig,
-    /// Show what policy decides for a user and role, without touching the host.
+    /// Show what policy decides for a user and role, without touching the
+    /// host: exit 0 allowed, 1 denied, 2 not answered (bad option, unknown
+    /// user, configuration that does not load).
     Explain {
         /// The user.
         #[arg(long)]
@@ -40,14 +37,17 @@ pub enum Cmd {
         /// The role.
         #[arg(long)]
         role: String,
-        /// The time to decide at (RFC 3339; default now).
-        #[arg(long)]
+        /// The time to decide at: RFC 3339 (2026-11-24T10:00:00Z) or a
+        /// duration meaning that long ago (2h, 1day), as `elevate audit
+        /// --since` takes; default now.
+        #[arg(long, value_name = "TIME")]
         at: Option<String>,
         /// The window asked for (e.g. 30m; default the role's).
         #[arg(long = "for", value_name = "DURATION")]
         duration: Option<String>,
         /// A session fact as logind would report it (`session=remote`,
-        /// `service=sshd`, `tty=pts/0`, `rhost=10.0.0.1`); repeatable.
+        /// `service=sshd`, `tty=pts/0`, `rhost=10.0.0.1`); repeatable. Other
+        /// keys are refused.
         #[arg(long = "context", value_name = "KEY=VALUE")]
         context: Vec<String>,
     },
@@ -91,9 +91,9 @@ pub fn main() -> ExitCode {
             at,
             duration,
             context,
-        }) => explain(
+        }) => crate::explain::explain(
             args.config,
-            &Query {
+            &crate::explain::Query {
                 user,
                 role,
                 at,
@@ -150,7 +150,8 @@ fn run_daemon(config: Option<PathBuf>) -> ExitCode {
     }
 }
 
-fn load(config: Option<PathBuf>) -> Result<Loaded, ExitCode> {
+/// Loads the whole configuration, printing every error on stderr.
+pub(crate) fn load(config: Option<PathBuf>) -> Result<Loaded, ExitCode> {
     Loaded::load(config.as_deref(), &crate::sys::hostname()).map_err(|errs| {
         for e in &errs.0 {
             eprintln!("{e}");
@@ -228,109 +229,6 @@ fn revoke_all(config: Option<PathBuf>, reason: &str) -> ExitCode {
         Err(e) => {
             eprintln!("elevated revoke-all: {e}");
             ExitCode::FAILURE
-        }
-    }
-}
-
-/// What `explain` is asked.
-struct Query {
-    user: String,
-    role: String,
-    at: Option<String>,
-    duration: Option<String>,
-    context: Vec<String>,
-}
-
-fn explain(config: Option<PathBuf>, q: &Query) -> ExitCode {
-    let (user, role, at, duration) = (
-        q.user.as_str(),
-        q.role.as_str(),
-        q.at.as_deref(),
-        q.duration.as_deref(),
-    );
-    let usage = |msg: String| {
-        eprintln!("elevated explain: {msg}");
-        ExitCode::from(2)
-    };
-    let role = match RoleName::parse(role) {
-        Ok(r) => r,
-        Err(e) => return usage(e.to_string()),
-    };
-    let now = match at.map(str::parse::<Timestamp>).transpose() {
-        Ok(t) => t.unwrap_or_else(Timestamp::now),
-        Err(e) => return usage(format!("--at is not an RFC 3339 time: {e}")),
-    };
-    let requested: Option<Duration> = match duration.map(parse_duration).transpose() {
-        Ok(d) => d,
-        Err(e) => return usage(e),
-    };
-    let account = match users::by_name(user) {
-        Ok(a) => a,
-        Err(e) => return usage(e.to_string()),
-    };
-    let cfg = match load(config) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let mut context = std::collections::BTreeMap::<String, Vec<String>>::new();
-    for kv in &q.context {
-        let Some((k, v)) = kv.split_once('=') else {
-            return usage(format!("--context {kv:?} is not KEY=VALUE"));
-        };
-        context.entry(k.to_owned()).or_default().push(v.to_owned());
-    }
-    let subject = Subject {
-        user: account.name.clone(),
-        uid: account.uid,
-        groups: account.groups.clone(),
-        attributes: cfg.attributes_of(&account.name),
-        context,
-    };
-    let decision = decide(&cfg.policy, &subject, &cfg.host, &role, requested, now);
-    let groups: Vec<&str> = subject.groups.iter().map(String::as_str).collect();
-    println!(
-        "user:     {} (uid {}; groups: {})",
-        subject.user,
-        subject.uid,
-        groups.join(", ")
-    );
-    let tags: Vec<String> = cfg
-        .host
-        .tags
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.join("|")))
-        .collect();
-    println!("host:     {} (tags: {})", cfg.host.name, tags.join(", "));
-    println!("role:     {role}");
-    println!("at:       {now}");
-    match &decision {
-        Decision::Allow(a) => {
-            println!("decision: allow");
-            println!("rule:     {}", a.rule);
-            let clamp = if a.clamped {
-                " (shortened to the maximum)"
-            } else {
-                ""
-            };
-            println!(
-                "window:   {}{clamp}",
-                humantime::format_duration(a.duration)
-            );
-            match a.approval.count {
-                0 => println!("approval: automatic"),
-                n => println!("approval: {n} approver(s)"),
-            }
-            println!("why:      {}", a.message());
-            ExitCode::SUCCESS
-        }
-        Decision::Deny(d) => {
-            println!("decision: deny");
-            println!(
-                "rule:     {}",
-                d.rule.as_deref().unwrap_or("(none: default deny)")
-            );
-            println!("why:      {}", d.message);
-            ExitCode::from(1)
         }
     }
 }

@@ -61,6 +61,7 @@ pub mod client;
 pub mod frame;
 pub mod messages;
 pub mod names;
+pub mod when;
 
 pub use client::{Client, ClientError, Timeouts};
 pub use frame::{read_frame, write_frame, FrameError, MAX_FRAME};

@@ -8,6 +8,13 @@ use crate::names::{GrantId, RoleName};
 /// Longest reason, ticket or comment the daemon accepts, in bytes.
 pub const MAX_TEXT: usize = 1024;
 
+/// The most audit rows one [`Request::Audit`] may ask for (`limit`); a
+/// larger limit is refused, not quietly lowered.
+pub const MAX_AUDIT_LIMIT: u32 = 10_000;
+
+/// The audit rows a [`Request::Audit`] without a `limit` keeps.
+pub const DEFAULT_AUDIT_LIMIT: u32 = 1000;
+
 /// What a client sends: one request and the protocol version it speaks.
 /// Nothing else: a field the protocol does not have (an identity claim, a
 /// typo) is refused, never silently dropped.
@@ -99,7 +106,8 @@ pub enum Request {
         /// Only rows at or after this RFC 3339 time.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         since: Option<String>,
-        /// At most this many of the newest rows.
+        /// At most this many of the newest rows: from 1 to
+        /// [`MAX_AUDIT_LIMIT`], [`DEFAULT_AUDIT_LIMIT`] when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
     },

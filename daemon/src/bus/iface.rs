@@ -113,8 +113,7 @@ pub(super) async fn relay(engine: Arc<Engine>, conn: zbus::Connection) {
                 let expires = detail
                     .get("expires_at")
                     .and_then(serde_json::Value::as_i64)
-                    .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
-                    .map(|t| t.to_string())
+                    .map(crate::times::rfc3339)
                     .unwrap_or_default();
                 let decided = Elevated::request_decided(&emitter, &id, "active").await;
                 decided.and(Elevated::grant_activated(&emitter, &id, &expires).await)

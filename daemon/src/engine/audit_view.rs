@@ -1,13 +1,14 @@
 //! The audit log as callers read it: excerpts and verification.
 #![forbid(unsafe_code)]
 
-use elevated_proto::{AuditEntry, AuditLink, Response};
+use elevated_proto::{AuditEntry, AuditLink, Response, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
 use jiff::Timestamp;
 
 use super::budget::Budget;
 use super::view::rfc3339;
 use super::{Engine, EngineError, Peer};
 use crate::store::{audit, head};
+use crate::times::readable_detail;
 
 impl Engine {
     pub(super) fn audit(
@@ -39,7 +40,14 @@ impl Engine {
         let (mut budget, mut out) = (Budget::frame(), Vec::new());
         // Cut by the frame, not by the caller's limit: say so.
         let mut truncated = false;
-        let limit = limit.unwrap_or(1000).min(10_000);
+        let limit = limit.unwrap_or(DEFAULT_AUDIT_LIMIT);
+        // Refused rather than lowered: a script asking for more rows than it
+        // gets would take the answer for all of them.
+        if !(1..=MAX_AUDIT_LIMIT).contains(&limit) {
+            return Err(EngineError::BadRequest(format!(
+                "--limit {limit} is out of range: from 1 to {MAX_AUDIT_LIMIT} rows"
+            )));
+        }
         self.read(|conn| {
             Ok(audit::newest_while(
                 conn,
@@ -53,7 +61,10 @@ impl Engine {
                         event: r.event,
                         actor: r.actor,
                         request: r.request_id,
-                        detail: serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::Null),
+                        // Stored times (epoch milliseconds) as RFC 3339,
+                        // for old rows and new alike.
+                        detail: serde_json::from_str(&r.detail)
+                            .map_or(serde_json::Value::Null, |d| readable_detail(&d)),
                         hash: r.hash,
                     };
                     let fits = budget.take(&entry);

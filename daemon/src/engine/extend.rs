@@ -13,6 +13,7 @@ use super::view::rfc3339;
 use super::{ms, Engine, EngineError, Peer, State};
 use crate::policy::{decide, Decision};
 use crate::store::{audit, requests, RequestRow, StoreError};
+use crate::times::human_secs;
 
 impl Engine {
     /// Moves the end of `row` by its pending extension and re-writes the
@@ -40,7 +41,7 @@ impl Engine {
         row.ext_secs = None;
         row.ext_until = None;
         row.warned = false;
-        row.message = format!("extended by {ext}s until {}", rfc3339(new_end));
+        row.message = format!("extended by {} until {}", human_secs(ext), rfc3339(new_end));
         install(st, row)
     }
 
@@ -201,7 +202,8 @@ impl Engine {
                 .unwrap_or(cfg.settings.requests.pending_ttl);
             row.ext_until = Some((now_ms + duration_ms(ttl)).min(end));
             row.message = format!(
-                "extension by {ext}s waiting for approval; {}",
+                "extension by {} waiting for approval; {}",
+                human_secs(ext),
                 allowed.message()
             );
             ("extension_requested", "policy")

@@ -43,7 +43,7 @@ impl Engine {
             decided_by: by.map(str::to_owned),
             comment: comment.map(str::to_owned),
             expires_at: row.expires_at.map(rfc3339),
-            at: jiff::Timestamp::now().to_string(),
+            at: crate::times::rfc3339_of(jiff::Timestamp::now()),
             approval_text: deciding.then(|| decision_text(row, Verdict::Approve)),
             approve_command: deciding.then(|| format!("elevate approve {}", row.id)),
         }

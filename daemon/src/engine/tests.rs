@@ -473,7 +473,7 @@ fn two_approvers_activate_and_the_window_starts_at_activation() {
     let v = view(ask(&e, &ferris, "two", Some(600), None, t(0)));
     assert_eq!(v.state, RequestState::Pending, "{}", v.message);
     assert_eq!(v.approvals_needed, 2);
-    assert!(v.approvers.as_deref().unwrap().contains("groups leads"));
+    assert!(v.approvers.as_deref().unwrap().contains("group leads"));
     assert!(!file(&e, &v).exists());
 
     // Nobody approves their own request, even though ferris is listed.

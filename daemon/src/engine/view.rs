@@ -28,39 +28,37 @@ pub fn new_id() -> Result<GrantId, EngineError> {
     GrantId::parse(&id).map_err(|e| EngineError::BadRequest(e.to_string()))
 }
 
-pub(super) fn rfc3339(ms: i64) -> String {
-    Timestamp::from_millisecond(ms)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| ms.to_string())
-}
+pub(super) use crate::times::rfc3339;
 
-/// Who may approve, in words: `users bob; groups dba-leads; principals carol@corp`.
+/// Who may approve, in words: `user bob; groups dba-leads, ops-leads;
+/// principal carol@corp`. How many must is said beside it (`approvals
+/// 1/2`), so not here.
 pub(super) fn describe_approvers(a: &crate::policy::Approvers) -> String {
     let mut parts = Vec::new();
-    let join = |v: Vec<String>| v.join(", ");
-    if !a.users.is_empty() {
-        parts.push(format!(
-            "users {}",
-            join(a.users.iter().map(ToString::to_string).collect())
-        ));
-    }
-    if !a.groups.is_empty() {
-        parts.push(format!(
-            "groups {}",
-            join(a.groups.iter().map(ToString::to_string).collect())
-        ));
-    }
-    if !a.principals.is_empty() {
-        parts.push(format!("principals {}", join(a.principals.clone())));
-    }
-    if !a.attributes.is_empty() {
-        let attrs = a
-            .attributes
-            .iter()
-            .map(|(k, v)| format!("{k}={}", v.join("|")))
-            .collect();
-        parts.push(format!("attributes {}", join(attrs)));
-    }
+    let mut add = |one: &str, many: &str, names: Vec<String>| {
+        match names.len() {
+            0 => {}
+            1 => parts.push(format!("{one} {}", names.join(", "))),
+            _ => parts.push(format!("{many} {}", names.join(", "))),
+        };
+    };
+    add(
+        "user",
+        "users",
+        a.users.iter().map(ToString::to_string).collect(),
+    );
+    add(
+        "group",
+        "groups",
+        a.groups.iter().map(ToString::to_string).collect(),
+    );
+    add("principal", "principals", a.principals.clone());
+    let attrs = a
+        .attributes
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.join("|")))
+        .collect();
+    add("attribute", "attributes", attrs);
     if parts.is_empty() {
         "root".to_owned()
     } else {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use elevated_proto::{GrantId, UserName};
 
 use super::{GrantCommand, GrantError, SudoGrant};
+use crate::times::rfc3339;
 
 /// File name prefix of every drop-in the daemon owns.
 pub const PREFIX: &str = "elevated_";
@@ -119,12 +120,6 @@ fn sudoers_time(ms: i64) -> Result<String, GrantError> {
     let ts = jiff::Timestamp::from_millisecond(ms)
         .map_err(|e| GrantError::Unsafe(format!("time {ms}: {e}")))?;
     Ok(ts.strftime("%Y%m%d%H%M%SZ").to_string())
-}
-
-fn rfc3339(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| ms.to_string())
 }
 
 /// Renders the drop-in text. Only validated names and policy command paths

@@ -101,7 +101,7 @@ pub struct Event {
     pub approvals_needed: u32,
     /// Approvals given so far.
     pub approvals_given: u32,
-    /// Who may approve, for people (e.g. `"2 of group dba-leads, carol@corp"`).
+    /// Who may approve, for people (e.g. `"group dba-leads; principal carol@corp"`).
     pub approvers: String,
     /// Who approved, denied or revoked, when someone did.
     pub decided_by: Option<String>,

@@ -78,7 +78,7 @@ fn slack_has_text_blocks_and_what_an_approver_needs() {
     );
     assert!(all.contains("ssh-keygen -Y sign -n elevated-approval"));
     assert!(all.contains("*Approvals*\n0 of 2"));
-    assert!(all.contains("*Approvers*\n2 of group dba-leads, carol@corp"));
+    assert!(all.contains("*Approvers*\ngroup dba-leads; principal carol@corp"));
     // Slack allows at most ten fields in a section.
     for b in blocks {
         if let Some(f) = b.get("fields") {

@@ -159,7 +159,7 @@ pub fn event(kind: EventKind) -> Event {
         duration_secs: 1800,
         approvals_needed: 2,
         approvals_given: 0,
-        approvers: "2 of group dba-leads, carol@corp".into(),
+        approvers: "group dba-leads; principal carol@corp".into(),
         decided_by: None,
         comment: None,
         expires_at: None,

@@ -259,9 +259,10 @@ fn no_allow(
         format!("no rule allows role {role}; only deny rules mention it")
     } else {
         format!(
-            "no rule allows role {role} for {} on {} now: {}",
+            "no rule allows role {role} for {} on {} at {}: {}",
             subject.user,
             host.name,
+            crate::times::rfc3339_of(now),
             misses.join("; ")
         )
     };

@@ -17,7 +17,7 @@ fn who_selectors() {
     run(&[
         case!("listed user", &[("a.toml", USERS)], "ferris", "web1", Want::Allow("a.toml rule 1 (line 2)", 60, false)),
         case!("unlisted user", &[("a.toml", USERS)], "alice", "web1",
-            Want::Deny(None, "no rule allows role r for alice on web1 now: a.toml rule 1 (line 2): alice is not one of users ferris, carol")),
+            Want::Deny(None, "no rule allows role r for alice on web1 at 2024-06-05T10:00:00Z: a.toml rule 1 (line 2): alice is not one of users ferris, carol")),
         case!("primary group", &[("a.toml", PRIMARY)], "ferris", "web1", Want::Allow("a.toml rule 1 (line 2)", 60, false)),
         case!("supplementary group", &[("a.toml", GROUPS)], "ferris", "web1", Want::Allow("a.toml rule 1 (line 2)", 60, false)),
         case!("not in group", &[("a.toml", GROUPS)], "alice", "web1", Want::Deny(None, "alice is not in any of groups dba")),

@@ -279,7 +279,7 @@ fn messages() {
     let d = decide(&p, &user("alice"), &host("web1"), &db, None, now);
     assert_eq!(
         d.message(),
-        "no rule allows role db for alice on web1 now: \
+        "no rule allows role db for alice on web1 at 2024-06-05T10:00:00Z: \
          10-db.toml rule 1 (line 3): alice is not in any of groups dba; \
          10-db.toml rule 2 (line 8): outside hours 08:00-09:00 UTC (there it is wed 10:00)"
     );

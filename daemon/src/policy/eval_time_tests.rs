@@ -18,7 +18,7 @@ fn when_selectors() {
         case!("inside hours", &[("a.toml", OFFICE)], "ferris", "web1", at "2024-06-05T08:00:00Z", OK),
         case!("last minute inside", &[("a.toml", OFFICE)], "ferris", "web1", at "2024-06-05T17:59:59Z", OK),
         case!("end is outside", &[("a.toml", OFFICE)], "ferris", "web1", at "2024-06-05T18:00:00Z",
-            Want::Deny(None, "no rule allows role r for ferris on web1 now: a.toml rule 1 (line 2): outside hours 08:00-18:00 UTC (there it is wed 18:00)")),
+            Want::Deny(None, "no rule allows role r for ferris on web1 at 2024-06-05T18:00:00Z: a.toml rule 1 (line 2): outside hours 08:00-18:00 UTC (there it is wed 18:00)")),
         case!("before start", &[("a.toml", OFFICE)], "ferris", "web1", at "2024-06-05T07:59:00Z", Want::Deny(None, "outside hours 08:00-18:00 UTC")),
         case!("friday night, saturday 02:00", &[("a.toml", FRI_NIGHT)], "ferris", "web1", at "2024-06-08T02:00:00Z", OK),
         case!("friday night, friday 23:00", &[("a.toml", FRI_NIGHT)], "ferris", "web1", at "2024-06-07T23:00:00Z", OK),

@@ -348,6 +348,9 @@ pub struct Subject {
     pub context: BTreeMap<String, Vec<String>>,
 }
 
+/// The session facts a rule's `context` may name, as logind reports them.
+pub const CONTEXT_FACTS: [&str; 4] = ["session", "service", "tty", "rhost"];
+
 /// Facts about this host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostFacts {
