@@ -70,9 +70,15 @@ impl Loaded {
     /// command hook must be a program the daemon can trust (see
     /// [`crate::sys::trust`]), and `users.d` and `host.d` must exist when
     /// a rule matches on user attributes or host tags.
+    ///
+    /// Errors in the settings do not stop the check of the other files:
+    /// they are read from the directories the settings name (the built-in
+    /// default where that setting is itself wrong).
     pub fn load(explicit: Option<&Path>, hostname: &str) -> Result<Self, ConfigErrors> {
-        let (settings, config_path) = Settings::load(explicit)?;
-        let mut errs = Vec::new();
+        let (settings, mut errs) = Settings::load_for_check(explicit);
+        let Some((settings, config_path)) = settings else {
+            return Err(ConfigErrors(errs));
+        };
         let d = &settings.daemon;
         let group_file = Path::new(DEFAULT_GROUP_FILE);
         let group_text = std::fs::read_to_string(group_file)

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 use super::attrs::Tags;
+use super::collect::read_all;
 use super::error::{ConfigError, ConfigErrors};
 use super::files::read_trusted;
 pub use super::limits::Limits;
@@ -201,15 +202,28 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 impl Settings {
-    /// Parses settings text; `path` is used in messages.
+    /// Parses settings text; `path` is used in messages. Every problem is
+    /// reported, not just the first.
     pub fn parse(path: &Path, src: &str) -> Result<Self, ConfigErrors> {
-        let settings: Settings = toml::from_str(src)
-            .map_err(|e| ConfigErrors(vec![ConfigError::toml(path, src, &e)]))?;
-        settings.validate(path)?;
-        Ok(settings)
+        match Self::read(path, src) {
+            (Some(settings), errs) if errs.is_empty() => Ok(settings),
+            (_, errs) => Err(ConfigErrors(errs)),
+        }
     }
 
-    fn validate(&self, path: &Path) -> Result<(), ConfigErrors> {
+    /// Like [`Settings::parse`], but also gives the settings read with the
+    /// wrong entries left out (built-in defaults in their place), so that a
+    /// check can go on to the files they name. Only for finding more
+    /// errors: with any error the settings are not valid.
+    fn read(path: &Path, src: &str) -> (Option<Self>, Vec<ConfigError>) {
+        let (settings, mut errs) = read_all::<Settings>(path, src);
+        if let Some(s) = &settings {
+            errs.extend(s.validate(path));
+        }
+        (settings, errs)
+    }
+
+    fn validate(&self, path: &Path) -> Vec<ConfigError> {
         let mut errs = Vec::new();
         let d = &self.daemon;
         for (key, p) in [
@@ -292,30 +306,40 @@ impl Settings {
                 ));
             }
         }
-        if errs.is_empty() {
-            Ok(())
-        } else {
-            Err(ConfigErrors(errs))
-        }
+        errs
     }
 
     /// Reads settings from `explicit`, or from [`DEFAULT_CONFIG`] when it
     /// exists, or returns the built-in defaults.
     pub fn load(explicit: Option<&Path>) -> Result<(Self, Option<PathBuf>), ConfigErrors> {
+        match Self::load_for_check(explicit) {
+            (Some(loaded), errs) if errs.is_empty() => Ok(loaded),
+            (_, errs) => Err(ConfigErrors(errs)),
+        }
+    }
+
+    /// [`Settings::load`] for a check that goes on after errors: the
+    /// settings as far as they could be read (see [`Settings::read`]), and
+    /// every error. `None` when the file could not be read at all.
+    pub(crate) fn load_for_check(
+        explicit: Option<&Path>,
+    ) -> (Option<(Self, Option<PathBuf>)>, Vec<ConfigError>) {
         let path = match explicit {
             Some(p) => p.to_path_buf(),
-            None => {
-                let p = PathBuf::from(DEFAULT_CONFIG);
-                // Not `exists()`: that follows a link, and a dangling link
-                // must be refused like any other, not read as "no file".
-                if std::fs::symlink_metadata(&p).is_err() {
-                    return Ok((Self::default(), None));
-                }
-                p
+            // Not `exists()`: that follows a link, and a dangling link
+            // must be refused like any other, not read as "no file".
+            None if std::fs::symlink_metadata(DEFAULT_CONFIG).is_err() => {
+                return (Some((Self::default(), None)), Vec::new());
             }
+            None => PathBuf::from(DEFAULT_CONFIG),
         };
-        let src = read_trusted(&path).map_err(|e| ConfigErrors(vec![e]))?;
-        Ok((Self::parse(&path, &src)?, Some(path)))
+        match read_trusted(&path) {
+            Ok(src) => {
+                let (settings, errs) = Self::read(&path, &src);
+                (settings.map(|s| (s, Some(path))), errs)
+            }
+            Err(e) => (None, vec![e]),
+        }
     }
 }
 
@@ -374,6 +398,25 @@ mod tests {
         let e =
             Settings::parse(Path::new("x.toml"), "[daemon]\nsocket = \"rel.sock\"\n").unwrap_err();
         assert!(e.to_string().contains("absolute"), "{e}");
+        // Every problem at once, like `visudo -c`: an unknown key does not
+        // hide the others.
+        let src = "[daemon]\nsockt = \"/x\"\nsocket = \"rel.sock\"\n[limits]\nframe_timeout = \"soon\"\n[nope]\n";
+        let e = Settings::parse(Path::new("x.toml"), src).unwrap_err();
+        let shown: Vec<String> = e.0.iter().map(ToString::to_string).collect();
+        assert_eq!(shown.len(), 4, "{shown:#?}");
+        assert!(
+            shown[0].starts_with("x.toml:2: unknown field `sockt`"),
+            "{shown:#?}"
+        );
+        assert!(shown[1].starts_with("x.toml:5: "), "{shown:#?}");
+        assert!(
+            shown[2].starts_with("x.toml:6: unknown field `nope`"),
+            "{shown:#?}"
+        );
+        assert_eq!(
+            shown[3],
+            "x.toml: [daemon] socket must be an absolute path, not rel.sock"
+        );
         // Found by fuzzing: the TOML parser gives no message for this.
         let e = Settings::parse(Path::new("x.toml"), "[daemon]\nsocket =").unwrap_err();
         assert_eq!(
