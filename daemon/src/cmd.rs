@@ -155,7 +155,13 @@ fn load(config: Option<PathBuf>) -> Result<Loaded, ExitCode> {
         for e in &errs.0 {
             eprintln!("{e}");
         }
-        eprintln!("elevated: {} error(s); nothing was changed", errs.0.len());
+        // Only reading was done: saying "nothing was changed" would
+        // suggest that something could have been.
+        let n = errs.0.len();
+        eprintln!(
+            "elevated: the configuration has {n} error{}",
+            if n == 1 { "" } else { "s" }
+        );
         ExitCode::FAILURE
     })
 }
@@ -177,7 +183,10 @@ fn check_config(config: Option<PathBuf>) -> ExitCode {
         cfg.host.name
     );
     let groups_of = |u: &str| users::by_name(u).ok().map(|a| a.groups);
-    for w in crate::config::warnings::self_approval(&cfg, groups_of) {
+    let warnings = crate::config::warnings::missing_dirs(&cfg)
+        .into_iter()
+        .chain(crate::config::warnings::self_approval(&cfg, groups_of));
+    for w in warnings {
         eprintln!("elevated: warning: {w}");
     }
     ExitCode::SUCCESS
