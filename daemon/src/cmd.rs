@@ -108,14 +108,9 @@ pub fn main() -> ExitCode {
 fn man() -> ExitCode {
     use clap::CommandFactory;
     use std::io::Write;
-    let mut buf = Vec::new();
-    let rendered = clap_mangen::Man::new(Args::command())
-        .section("8")
-        .manual("elevated")
-        .render(&mut buf);
     let mut out = std::io::stdout().lock();
-    match rendered
-        .and_then(|()| out.write_all(&buf))
+    match crate::manpage::render(Args::command())
+        .and_then(|page| out.write_all(&page))
         .and_then(|()| out.flush())
     {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod engine;
 pub mod fault;
 pub mod grant;
+pub mod manpage;
 pub mod notify;
 pub mod policy;
 pub mod reauth;
