@@ -1,11 +1,9 @@
 //! Policy files (`policy.d/*.toml`) -> [`Policy`], checking everything at
 //! load and reporting every problem with its file and line, like `visudo -c`.
 //!
-//! A TOML syntax error stops the reading of that one file. Every other
-//! problem is collected, across all files, and returned together: a shape
-//! error (unknown key, wrong type, missing `role`) drops the entry it is
-//! about and the rest of the file is still checked (see
-//! [`super::collect`]).
+//! A TOML syntax error stops the reading of that one file; every other
+//! problem (a shape error too: see [`super::collect`]) is collected, across
+//! all files, and returned together.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
