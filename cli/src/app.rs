@@ -90,13 +90,8 @@ fn visible_command() -> clap::Command {
 /// `elevate man`: the manual page (roff) on stdout, for packagers (hidden
 /// from `--help`).
 pub fn man() -> Result<u8, Failure> {
-    let mut buf = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .section("1")
-        .manual("elevated")
-        .render(&mut buf)
-        .map_err(io_failure)?;
-    write_stdout(&buf)
+    let page = crate::manpage::render(Cli::command()).map_err(io_failure)?;
+    write_stdout(&page)
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<u8, Failure> {

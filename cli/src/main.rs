@@ -15,6 +15,7 @@ mod exit;
 mod extend;
 mod interrupt;
 mod jit;
+mod manpage;
 mod out;
 mod render;
 mod render_list;

@@ -108,14 +108,9 @@ pub fn main() -> ExitCode {
 fn man() -> ExitCode {
     use clap::CommandFactory;
     use std::io::Write;
-    let mut buf = Vec::new();
-    let rendered = clap_mangen::Man::new(Args::command())
-        .section("8")
-        .manual("elevated")
-        .render(&mut buf);
     let mut out = std::io::stdout().lock();
-    match rendered
-        .and_then(|()| out.write_all(&buf))
+    match crate::manpage::render(Args::command())
+        .and_then(|page| out.write_all(&page))
         .and_then(|()| out.flush())
     {
         Ok(()) => ExitCode::SUCCESS,
@@ -156,7 +151,13 @@ pub(crate) fn load(config: Option<PathBuf>) -> Result<Loaded, ExitCode> {
         for e in &errs.0 {
             eprintln!("{e}");
         }
-        eprintln!("elevated: {} error(s); nothing was changed", errs.0.len());
+        // Only reading was done: saying "nothing was changed" would
+        // suggest that something could have been.
+        let n = errs.0.len();
+        eprintln!(
+            "elevated: the configuration has {n} error{}",
+            if n == 1 { "" } else { "s" }
+        );
         ExitCode::FAILURE
     })
 }
@@ -178,7 +179,10 @@ fn check_config(config: Option<PathBuf>) -> ExitCode {
         cfg.host.name
     );
     let groups_of = |u: &str| users::by_name(u).ok().map(|a| a.groups);
-    for w in crate::config::warnings::self_approval(&cfg, groups_of) {
+    let warnings = crate::config::warnings::missing_dirs(&cfg)
+        .into_iter()
+        .chain(crate::config::warnings::self_approval(&cfg, groups_of));
+    for w in warnings {
         eprintln!("elevated: warning: {w}");
     }
     ExitCode::SUCCESS

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod explain;
 pub mod fault;
 pub mod grant;
+pub mod manpage;
 pub mod notify;
 pub mod policy;
 pub mod reauth;

@@ -71,8 +71,10 @@ pub trait PamEnv {
 /// Parses the module arguments and logs the ones that were ignored.
 pub fn options<E: PamEnv, S: AsRef<str>>(env: &mut E, args: &[S]) -> Options {
     let (opts, problems) = Options::parse(args);
+    // At error level: a mistyped option changes how logins are decided
+    // (its default applies), which an administrator must not miss.
     for p in problems {
-        env.log(LogLevel::Warning, &p.to_string());
+        env.log(LogLevel::Error, &p.to_string());
     }
     opts
 }
@@ -101,5 +103,30 @@ impl Screen {
         if !self.silent {
             env.error(text);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::ScriptEnv;
+    use std::time::Duration;
+
+    #[test]
+    fn an_ignored_option_is_logged_as_an_error() {
+        let mut env = ScriptEnv::new("alice", vec![]);
+        let o = options(&mut env, &["wait=2x", "timeout=3s", "fial=open"]);
+        assert_eq!(o.wait, Duration::ZERO);
+        assert_eq!(o.timeout, Duration::from_secs(3));
+        assert!(
+            env.logged(LogLevel::Error, "option wait: \"2x\" is not a duration"),
+            "{:?}",
+            env.logs
+        );
+        assert!(
+            env.logged(LogLevel::Error, "unknown option \"fial=open\" ignored"),
+            "{:?}",
+            env.logs
+        );
     }
 }

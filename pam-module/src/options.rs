@@ -1,5 +1,5 @@
 //! Module arguments from the PAM configuration line, such as
-//! `account required pam_elevate.so timeout=3 wait=120 request=login`.
+//! `account required pam_elevate.so timeout=3s wait=2m request=login`.
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use elevated_proto::{RoleName, DEFAULT_SOCKET};
 
-/// Longest `timeout=` accepted, in seconds.
-pub const MAX_TIMEOUT_SECS: u64 = 60;
-/// Longest `wait=` accepted, in seconds.
-pub const MAX_WAIT_SECS: u64 = 3600;
+/// Longest `timeout=` accepted.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest `wait=` accepted.
+pub const MAX_WAIT: Duration = Duration::from_secs(3600);
 
 /// What to do when the daemon cannot give an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,8 +61,11 @@ pub enum OptionError {
     /// Not an option this module knows.
     #[error("unknown option {0:?} ignored")]
     Unknown(String),
-    /// A known option with a value that does not parse.
-    #[error("option {name}: {problem}; using the default")]
+    /// A known option with a value that does not parse. The default of
+    /// every option is its safe choice (fail closed, no request, no wait),
+    /// so the module goes on with it rather than lock everyone out over a
+    /// typo; the caller logs this as an error.
+    #[error("option {name}: {problem}; ignored, using the default")]
     BadValue {
         /// The option's name.
         name: &'static str,
@@ -71,18 +74,30 @@ pub enum OptionError {
     },
 }
 
-fn seconds(name: &'static str, v: &str, max: u64) -> Result<Duration, OptionError> {
-    match v.parse::<u64>() {
-        Ok(n) if n <= max => Ok(Duration::from_secs(n)),
-        Ok(n) => Err(OptionError::BadValue {
-            name,
-            problem: format!("{n} is more than {max} seconds"),
-        }),
-        Err(_) => Err(OptionError::BadValue {
-            name,
-            problem: format!("{v:?} is not a whole number of seconds"),
-        }),
+/// A duration option: a duration with units as the settings file writes
+/// them (`90s`, `2m`, `1m30s`, `500ms`), or a bare whole number of seconds
+/// (`120`), as earlier versions took it. At most `max`.
+pub fn duration(name: &'static str, v: &str, max: Duration) -> Result<Duration, OptionError> {
+    let bad = |problem: String| OptionError::BadValue { name, problem };
+    let d = if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        Duration::from_secs(
+            v.parse::<u64>()
+                .map_err(|_| bad(format!("{v} seconds is far too long")))?,
+        )
+    } else {
+        humantime::parse_duration(v).map_err(|_| {
+            bad(format!(
+                "{v:?} is not a duration such as 90s, 2m or 1m30s (a bare number is seconds)"
+            ))
+        })?
+    };
+    if d > max {
+        return Err(bad(format!(
+            "{v} is longer than {}",
+            humantime::format_duration(max)
+        )));
     }
+    Ok(d)
 }
 
 impl Options {
@@ -109,7 +124,7 @@ impl Options {
         match (name, value) {
             ("debug", None) => self.debug = true,
             ("timeout", Some(v)) => {
-                let t = seconds("timeout", v, MAX_TIMEOUT_SECS)?;
+                let t = duration("timeout", v, MAX_TIMEOUT)?;
                 if t.is_zero() {
                     return Err(OptionError::BadValue {
                         name: "timeout",
@@ -118,7 +133,7 @@ impl Options {
                 }
                 self.timeout = t;
             }
-            ("wait", Some(v)) => self.wait = seconds("wait", v, MAX_WAIT_SECS)?,
+            ("wait", Some(v)) => self.wait = duration("wait", v, MAX_WAIT)?,
             ("request", Some(v)) => {
                 self.request = Some(RoleName::parse(v).map_err(|e| OptionError::BadValue {
                     name: "request",
@@ -190,6 +205,49 @@ mod tests {
         assert_eq!(o.fail, FailMode::Open);
         assert_eq!(o.exempt_groups, vec!["wheel", "breakglass"]);
         assert!(o.debug);
+    }
+
+    #[test]
+    fn durations_take_units_or_bare_seconds() {
+        let cases: &[(&str, u64)] = &[
+            ("120", 120_000),
+            ("0", 0),
+            ("2m", 120_000),
+            ("90s", 90_000),
+            ("1m30s", 90_000),
+            ("1m 30s", 90_000),
+            ("500ms", 500),
+            ("1h", 3_600_000),
+        ];
+        for (v, ms) in cases {
+            let got = duration("wait", v, MAX_WAIT).unwrap();
+            assert_eq!(got, Duration::from_millis(*ms), "{v}");
+        }
+        let (o, p) = Options::parse(&["timeout=5s", "wait=2m"]);
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(
+            (o.timeout, o.wait),
+            (Duration::from_secs(5), Duration::from_secs(120))
+        );
+    }
+
+    #[test]
+    fn bad_durations_are_refused_by_name() {
+        let cases: &[(&str, &str)] = &[
+            ("wait=2x", "option wait: \"2x\" is not a duration such as 90s, 2m or 1m30s (a bare number is seconds); ignored, using the default"),
+            ("wait=", "option wait: \"\" is not a duration such as 90s, 2m or 1m30s (a bare number is seconds); ignored, using the default"),
+            ("wait=-1", "option wait: \"-1\" is not a duration such as 90s, 2m or 1m30s (a bare number is seconds); ignored, using the default"),
+            ("wait=2h", "option wait: 2h is longer than 1h; ignored, using the default"),
+            ("wait=99999999999999999999999", "option wait: 99999999999999999999999 seconds is far too long; ignored, using the default"),
+            ("timeout=61", "option timeout: 61 is longer than 1m; ignored, using the default"),
+            ("timeout=0s", "option timeout: 0 would never reach the daemon; ignored, using the default"),
+        ];
+        for (arg, want) in cases {
+            let (o, p) = Options::parse(&[*arg]);
+            assert_eq!(o, Options::default(), "{arg}");
+            let shown: Vec<String> = p.iter().map(ToString::to_string).collect();
+            assert_eq!(shown, [*want], "{arg}");
+        }
     }
 
     #[test]

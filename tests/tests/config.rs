@@ -1,6 +1,7 @@
 //! `elevated check-config`, `elevated explain`, built-in defaults, syslog.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::process::Command;
@@ -79,6 +80,145 @@ fn check_config_reports_errors_from_every_file() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("10-a.toml:2:"), "{stderr}");
     assert!(stderr.contains("20-b.toml:3:"), "{stderr}");
+}
+
+/// Like `visudo -c`: every problem of every file in one run, each as
+/// `file:line: message`, whatever kind the first one is.
+#[test]
+fn check_config_reports_every_problem_of_a_file_in_one_run() {
+    require_root();
+    let d = Daemon::new("[limits]\nframe_tmeout = \"5s\"\n");
+    d.policy(
+        "10-a.toml",
+        "[roles.a]\nsudoers = 1\nsudo = { runas = \"a:b\", commands = [\n  \"id\",\n  \"/bin/\",\n] }\n\
+         max_duration = \"forever\"\n\n[[rules]]\nrole = \"a\"\nwho = { user = [\"x\"] }\neffect = \"permit\"\n",
+    );
+    d.policy(
+        "20-b.toml",
+        "[roles.b]\nlogin = \"yes\"\ngroups = [\"docker\"]\n",
+    );
+    let out = d.elevated_cmd(&["check-config"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let a = d.policy_dir.join("10-a.toml").display().to_string();
+    let b = d.policy_dir.join("20-b.toml").display().to_string();
+    let settings = d.config.display().to_string();
+    let want = [
+        format!("{settings}:"), // the unknown [limits] key
+        format!("{a}:2: unknown field `sudoers`"),
+        format!("{a}:3: sudo.runas: user name \"a:b\""),
+        format!("{a}:4: sudo.commands: \"id\" is neither ALL nor an absolute path"),
+        format!("{a}:5: sudo.commands: command path \"/bin/\" ends in '/'"),
+        format!("{a}:7: max_duration: \"forever\" is not a duration"),
+        format!("{a}:11: unknown field `user`"),
+        format!("{a}:12: effect: \"permit\" is neither \"allow\" nor \"deny\""),
+        format!("{b}:2: invalid type: string \"yes\", expected a boolean"),
+        format!("{b}:3: groups: docker is a privileged group"),
+    ];
+    let lines: Vec<&str> = stderr.lines().collect();
+    for w in &want {
+        assert!(
+            lines.iter().any(|l| l.starts_with(w.as_str())),
+            "want {w:?} in:\n{stderr}"
+        );
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("unknown field `frame_tmeout`")),
+        "{stderr}"
+    );
+    assert_eq!(lines.len(), want.len() + 1, "{stderr}");
+    assert_eq!(
+        lines.last().copied(),
+        Some("elevated: the configuration has 10 errors"),
+        "check-config changes nothing, so it does not say so: {stderr}"
+    );
+}
+
+/// A directory the settings name that does not exist loads as empty:
+/// check-config passes but says so (a mistyped `policy_dir` would
+/// otherwise look like a policy that refuses everyone).
+#[test]
+fn check_config_warns_about_missing_directories() {
+    require_root();
+    let d = Daemon::new("");
+    let p = d.dir.path();
+    let settings = std::fs::read_to_string(&d.config)
+        .unwrap()
+        .replace("/policy.d\"", "/policy.d-typo\"")
+        .replace("/users.d\"", "/users.d-typo\"");
+    d.file("elevated.toml", &settings, 0o644);
+    let out = d.elevated_cmd(&["check-config"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("0 roles, 0 rules"), "{stdout}");
+    for w in [
+        format!(
+            "elevated: warning: [daemon] policy_dir {}/policy.d-typo does not exist: \
+             the policy is empty and every request is refused",
+            p.display()
+        ),
+        format!(
+            "elevated: warning: [daemon] users_dir {}/users.d-typo does not exist: \
+             no user has attributes or signing principals",
+            p.display()
+        ),
+    ] {
+        assert!(stderr.lines().any(|l| l == w), "want {w:?} in:\n{stderr}");
+    }
+    // The directories exist: no warning.
+    let d = Daemon::new("");
+    d.policy("10-ops.toml", GOOD);
+    let out = d.elevated_cmd(&["check-config"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+}
+
+/// A command hook that is missing or cannot be executed would never run:
+/// every notification would be lost while the daemon looks healthy.
+#[test]
+fn check_config_refuses_a_hook_that_is_missing_or_not_executable() {
+    require_root();
+    let hooks = tempfile::Builder::new().prefix("elvt-").tempdir().unwrap();
+    std::fs::set_permissions(hooks.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let hook = hooks.path().join("page");
+    let d = Daemon::new(&format!(
+        "[[notify.command]]\ncommand = \"{}\"\n",
+        hook.display()
+    ));
+    d.policy("10-ops.toml", GOOD);
+    let check = || {
+        let out = d.elevated_cmd(&["check-config"]);
+        let (stdout, stderr) = text(&out);
+        (out.status.code(), format!("{stdout}{stderr}"))
+    };
+    let (code, out) = check();
+    assert_eq!(code, Some(1), "{out}");
+    let missing = format!(
+        "{}: [[notify.command]] 1 does not exist; install it or remove the hook",
+        hook.display()
+    );
+    assert!(
+        out.lines().any(|l| l == missing),
+        "want {missing:?} in:\n{out}"
+    );
+    std::fs::write(&hook, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, out) = check();
+    assert_eq!(code, Some(1), "{out}");
+    let not_exec = format!(
+        "{0}: [[notify.command]] 1 is not executable, so it would never run; run: chmod 0755 {0}",
+        hook.display()
+    );
+    assert!(
+        out.lines().any(|l| l == not_exec),
+        "want {not_exec:?} in:\n{out}"
+    );
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, out) = check();
+    assert_eq!(code, Some(0), "{out}");
 }
 
 #[test]

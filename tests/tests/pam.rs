@@ -217,7 +217,8 @@ fn a_request_filed_at_login_is_denied_while_nobody_approves() {
     let alice = TestUser::new("a", &[]);
     let bob = TestUser::new("b", &[]);
     let d = daemon(&alice, Some(&bob), "");
-    let pam = service(&d, "timeout=3 wait=3 request=shell");
+    // Durations with units, as pam_elevate(8) writes them.
+    let pam = service(&d, "timeout=3s wait=3s request=shell");
     let (ok, out, took) = pam.account(&alice.name, "restore the backup\n");
     assert!(!ok, "allowed while pending: {out}");
     assert!(out.contains("Reason for this login"), "{out}");
@@ -239,7 +240,7 @@ fn a_request_filed_at_login_is_allowed_when_approved_during_the_wait() {
     let alice = TestUser::new("a", &[]);
     let bob = TestUser::new("b", &[]);
     let d = daemon(&alice, Some(&bob), "");
-    let pam = service(&d, "timeout=3 wait=60 request=shell");
+    let pam = service(&d, "timeout=3 wait=1m request=shell");
     let start = Instant::now();
     let mut child = pam.spawn(&alice.name, &["acct_mgmt"], "on call\n");
     let id = pending_id(&d);

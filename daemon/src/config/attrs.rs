@@ -21,6 +21,7 @@ use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::collect::read_all;
 use super::error::{line_of, ConfigError, ConfigErrors};
 use super::files::read_toml_dir;
 use super::principals::{parse_list, PrincipalList, PrincipalMap, PRINCIPALS_KEY};
@@ -136,9 +137,10 @@ struct RawHostFile {
 /// An empty list (`zone = []`) is returned as such; [`load_host_dir`] reads
 /// it as "remove this tag".
 pub fn parse_host_file(path: &Path, src: &str) -> Result<Tags, ConfigErrors> {
-    let raw: RawHostFile =
-        toml::from_str(src).map_err(|e| ConfigErrors(vec![ConfigError::toml(path, src, &e)]))?;
-    let mut errors = Vec::new();
+    let (raw, mut errors) = read_all::<RawHostFile>(path, src);
+    let Some(raw) = raw else {
+        return Err(ConfigErrors(errors));
+    };
     let tags = collect_tags(path, src, "tag", raw.tags, &mut errors);
     if errors.is_empty() {
         Ok(tags)
@@ -200,9 +202,10 @@ pub struct UsersFile {
 /// user name; an empty list is returned as such ([`load_users_dir`] reads
 /// it as "remove this attribute", or "no principals").
 pub fn parse_users_file(path: &Path, src: &str) -> Result<UsersFile, ConfigErrors> {
-    let raw: RawUsersFile =
-        toml::from_str(src).map_err(|e| ConfigErrors(vec![ConfigError::toml(path, src, &e)]))?;
-    let mut errors = Vec::new();
+    let (raw, mut errors) = read_all::<RawUsersFile>(path, src);
+    let Some(raw) = raw else {
+        return Err(ConfigErrors(errors));
+    };
     let mut out = UsersFile::default();
     for (name, mut attrs) in raw.users {
         if let Err(e) = UserName::parse(name.get_ref()) {
@@ -211,6 +214,8 @@ pub fn parse_users_file(path: &Path, src: &str) -> Result<UsersFile, ConfigError
                 line_of(src, name.span().start),
                 e.to_string(),
             ));
+            // Its attributes are still checked, for their own errors.
+            collect_tags(path, src, "attribute", attrs, &mut errors);
             continue;
         }
         if let Some((_, value)) = attrs.remove_entry(PRINCIPALS_KEY) {

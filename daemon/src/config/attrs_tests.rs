@@ -260,3 +260,27 @@ fn a_principal_of_two_accounts_is_an_error() {
         Some("bob")
     );
 }
+
+#[test]
+fn an_unknown_key_does_not_hide_the_other_errors_of_an_attribute_file() {
+    let host = "labels = { a = \"b\" }\n[tags]\nenv = 1\nzone = \"\"\n";
+    assert_eq!(
+        errs(parse_host_file(&p("h.toml"), host)),
+        [
+            "h.toml:1: unknown field `labels`, expected `tags`",
+            "h.toml:3: invalid type: integer `1`, expected a string or a list of strings",
+            "h.toml:4: tag zone has an empty value",
+        ]
+    );
+    let users = "[people.x]\n[users.\"a,b\"]\nteam = \"\"\n[users.bob]\nteam = 2\nrole = \"\"\n";
+    assert_eq!(
+        errs(parse_users_file(&p("u.toml"), users)),
+        [
+            "u.toml:1: unknown field `people`, expected `users`",
+            "u.toml:5: invalid type: integer `2`, expected a string or a list of strings",
+            "u.toml:2: user name \"a,b\" contains ','; allowed: ASCII letters, digits, '_', '-', '.' (not first)",
+            "u.toml:3: attribute team has an empty value",
+            "u.toml:6: attribute role has an empty value",
+        ]
+    );
+}

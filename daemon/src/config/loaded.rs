@@ -2,6 +2,7 @@
 //! together so that `check-config`, `explain` and the daemon agree.
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use elevated_proto::GroupName;
@@ -70,9 +71,15 @@ impl Loaded {
     /// command hook must be a program the daemon can trust (see
     /// [`crate::sys::trust`]), and `users.d` and `host.d` must exist when
     /// a rule matches on user attributes or host tags.
+    ///
+    /// Errors in the settings do not stop the check of the other files:
+    /// they are read from the directories the settings name (the built-in
+    /// default where that setting is itself wrong).
     pub fn load(explicit: Option<&Path>, hostname: &str) -> Result<Self, ConfigErrors> {
-        let (settings, config_path) = Settings::load(explicit)?;
-        let mut errs = Vec::new();
+        let (settings, mut errs) = Settings::load_for_check(explicit);
+        let Some((settings, config_path)) = settings else {
+            return Err(ConfigErrors(errs));
+        };
         let d = &settings.daemon;
         let group_file = Path::new(DEFAULT_GROUP_FILE);
         let group_text = std::fs::read_to_string(group_file)
@@ -154,24 +161,44 @@ fn missing_attribute_dirs(policy: &Policy, settings: &Settings) -> Vec<ConfigErr
 
 /// A command hook runs as root: it must be a regular file, not a link,
 /// owned by root and writable by nobody else, in directories only root can
-/// write, up to `/`. Checked again before every run.
+/// write, up to `/`. Checked again before every run. It must also be
+/// executable: a hook that can never run would lose every notification
+/// while the daemon looks healthy.
 fn untrusted_hooks(settings: &Settings) -> Vec<ConfigError> {
+    use crate::sys::trust::Problem;
     settings
         .notify
         .command
         .iter()
         .enumerate()
         .filter_map(|(i, c)| {
-            crate::sys::trust::open_program(&c.command).err().map(|e| {
-                ConfigError::file(
-                    &c.command,
+            let n = i + 1;
+            let path = &c.command;
+            let problem = match crate::sys::trust::open_program(path) {
+                Err(e) if matches!(e.problem, Problem::Missing) && e.path == *path => {
+                    format!("[[notify.command]] {n} does not exist; install it or remove the hook")
+                }
+                Err(e) => format!(
+                    "[[notify.command]] {n} cannot be trusted to run as root: {}",
+                    e.message_for(path)
+                ),
+                Ok(fd) => {
+                    let mode = std::fs::File::from(fd)
+                        .metadata()
+                        .ok()?
+                        .permissions()
+                        .mode();
+                    if mode & 0o111 != 0 {
+                        return None;
+                    }
                     format!(
-                        "[[notify.command]] {} cannot be trusted to run as root: {}",
-                        i + 1,
-                        e.message_for(&c.command)
-                    ),
-                )
-            })
+                        "[[notify.command]] {n} is not executable, so it would never run; \
+                         run: chmod 0755 {}",
+                        path.display()
+                    )
+                }
+            };
+            Some(ConfigError::file(path, problem))
         })
         .collect()
 }

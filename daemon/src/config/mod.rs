@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attrs;
+mod collect;
 pub mod error;
 pub mod files;
 mod limits;

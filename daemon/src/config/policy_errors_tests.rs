@@ -16,7 +16,7 @@ const CASES: &[(&str, u32, &str)] = &[
     ("[roles.r]\n\n[[rules]]\nrole = \"r\"\nwho = { user = [\"a\"] }\n", 5, "unknown field `user`"),
     ("[roles.r]\n[[rules]]\nrole = \"r\"\n\nwhere = { host = [\"a\"] }\n", 5, "unknown field `host`"),
     ("[roles.r]\n[[rules]]\nrole = \"r\"\nwhen = { day = \"mon\" }\n", 4, "unknown field `day`"),
-    ("[roles.r]\n[[rules]]\nrole = \"r\"\napproval = { count = 1, approvers = { user = [\"b\"] } }\n", 4, "unknown field `user`"),
+    ("[roles.r]\n[[rules]]\nrole = \"r\"\napproval = { count = 1, approvers = { users = [\"a\"], user = [\"b\"] } }\n", 4, "unknown field `user`"),
     ("[roles.r]\nsudo = { commands = [\"/x\"], run_as = \"x\" }\n", 2, "unknown field `run_as`"),
     ("[role.r]\n", 1, "unknown field `role`"),
     ("[roles.r]\n[[rules]]\neffect = \"deny\"\n", 2, "missing field `role`"),
@@ -167,5 +167,103 @@ fn all_errors_of_all_files_are_reported() {
     assert_eq!(
         got,
         ["a.toml:1", "a.toml:3", "a.toml:6", "b.toml:2", "b.toml:3", "c.toml:1"]
+    );
+}
+
+/// The `line: message-part` of every error of `src`, in line order.
+fn all_of(src: &str) -> Vec<String> {
+    errors_of(src)
+        .iter()
+        .map(|e| e.strip_prefix("p.toml:").unwrap_or(e).to_owned())
+        .collect()
+}
+
+fn assert_all(src: &str, want: &[(u32, &str)]) {
+    let got = all_of(src);
+    assert_eq!(got.len(), want.len(), "{got:#?}");
+    for (g, (line, part)) in got.iter().zip(want) {
+        assert!(
+            g.starts_with(&format!("{line}: ")) && g.contains(part),
+            "want {line}: {part:?}, got {g:?} in {got:#?}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_key_does_not_hide_the_other_errors_of_the_file() {
+    let src = "\
+[roles.r]
+sudoers = 1
+sudo = { commands = [\"id\"] }
+max_duration = \"forever\"
+
+[roles.s]
+login = \"yes\"
+groups = [\"docker\"]
+
+[[rules]]
+role = \"r\"
+who = { user = [\"a\"], groups = [\"x:y\"] }
+effect = \"permit\"
+
+[[rules]]
+role = \"ghost\"
+";
+    assert_all(
+        src,
+        &[
+            (2, "unknown field `sudoers`"),
+            (
+                3,
+                "sudo.commands: \"id\" is neither ALL nor an absolute path",
+            ),
+            (4, "max_duration: \"forever\" is not a duration"),
+            (7, "invalid type: string \"yes\", expected a boolean"),
+            (8, "groups: docker is a privileged group"),
+            (12, "unknown field `user`"),
+            (12, "who.groups: group name"),
+            (13, "effect: \"permit\" is neither"),
+            (16, "role: no policy file defines a role named ghost"),
+        ],
+    );
+}
+
+#[test]
+fn a_bad_runas_does_not_hide_the_command_errors() {
+    let src = "[roles.r]\nsudo = { runas = \"a:b\", commands = [\n  \"id\",\n  \"/bin/\",\n] }\n";
+    assert_all(
+        src,
+        &[
+            (2, "sudo.runas: user name"),
+            (
+                3,
+                "sudo.commands: \"id\" is neither ALL nor an absolute path",
+            ),
+            (4, "ends in '/'"),
+        ],
+    );
+}
+
+#[test]
+fn a_default_longer_than_the_maximum_does_not_hide_the_actions() {
+    let src = "[roles.r]\nmax_duration = \"1h\"\ndefault_duration = \"2h\"\nactions = [\"rel\"]\n";
+    assert_all(
+        src,
+        &[
+            (3, "default_duration 2h is longer than max_duration 1h"),
+            (4, "actions: \"rel\" is neither ALL nor an absolute path"),
+        ],
+    );
+}
+
+#[test]
+fn a_bad_session_value_does_not_hide_an_unknown_fact() {
+    let src = "[roles.r]\n[[rules]]\nrole = \"r\"\ncontext = { session = [], colour = \"x\" }\n";
+    assert_all(
+        src,
+        &[
+            (4, "context: session fact session lists no values"),
+            (4, "context: unknown fact \"colour\""),
+        ],
     );
 }

@@ -1,9 +1,9 @@
 //! Policy files (`policy.d/*.toml`) -> [`Policy`], checking everything at
 //! load and reporting every problem with its file and line, like `visudo -c`.
 //!
-//! A TOML syntax or shape error (unknown key, wrong type, missing `role`)
-//! stops the reading of that one file; every other problem is collected,
-//! across all files, and returned together.
+//! A TOML syntax error stops the reading of that one file; every other
+//! problem (a shape error too: see [`super::collect`]) is collected, across
+//! all files, and returned together.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -14,6 +14,7 @@ use elevated_proto::{NameError, RoleName, UserName};
 use toml::Spanned;
 
 use super::attrs::{check_key, check_value};
+use super::collect::read_all;
 use super::error::{line_of, ConfigError, ConfigErrors};
 use super::files::read_toml_dir;
 use super::policy_check as check;
@@ -84,12 +85,10 @@ pub fn parse_policy_files_with(
     let mut defined: BTreeMap<RoleName, (PathBuf, u32)> = BTreeMap::new();
     let mut role_refs: Vec<(PathBuf, u32, RoleName)> = Vec::new();
     for (path, src) in files {
-        let raw: RawFile = match toml::from_str(src) {
-            Ok(raw) => raw,
-            Err(e) => {
-                errors.push(ConfigError::toml(path, src, &e));
-                continue;
-            }
+        let (raw, shape_errors) = read_all::<RawFile>(path, src);
+        errors.extend(shape_errors);
+        let Some(raw) = raw else {
+            continue;
         };
         let mut cx = Cx {
             path,
@@ -292,7 +291,7 @@ impl Cx<'_> {
             Some(s) => self.duration(s, "max_duration"),
             None => Some(DEFAULT_MAX_DURATION),
         };
-        let default = match &raw.default_duration {
+        let mut default = match &raw.default_duration {
             Some(s) => self.duration(s, "default_duration"),
             None => max.map(|m| m.min(DEFAULT_DURATION)),
         };
@@ -309,7 +308,8 @@ impl Cx<'_> {
                         check::show(d)
                     ),
                 );
-                return None;
+                // The rest of the role is still checked.
+                default = None;
             }
         }
         let actions = match &raw.actions {
@@ -353,9 +353,12 @@ impl Cx<'_> {
             );
             return None;
         }
+        // Both are checked before either is given up on: a bad runas must
+        // not hide the errors of the commands.
+        let commands = self.commands(&raw.commands, "sudo.commands");
         Some(SudoSpec {
             runas: runas?,
-            commands: self.commands(&raw.commands, "sudo.commands")?,
+            commands: commands?,
             nopasswd: raw.nopasswd.unwrap_or(true),
         })
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 use super::attrs::Tags;
+use super::collect::read_all;
 use super::error::{ConfigError, ConfigErrors};
 use super::files::read_trusted;
 pub use super::limits::Limits;
@@ -201,15 +202,28 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 impl Settings {
-    /// Parses settings text; `path` is used in messages.
+    /// Parses settings text; `path` is used in messages. Every problem is
+    /// reported, not just the first.
     pub fn parse(path: &Path, src: &str) -> Result<Self, ConfigErrors> {
-        let settings: Settings = toml::from_str(src)
-            .map_err(|e| ConfigErrors(vec![ConfigError::toml(path, src, &e)]))?;
-        settings.validate(path)?;
-        Ok(settings)
+        match Self::read(path, src) {
+            (Some(settings), errs) if errs.is_empty() => Ok(settings),
+            (_, errs) => Err(ConfigErrors(errs)),
+        }
     }
 
-    fn validate(&self, path: &Path) -> Result<(), ConfigErrors> {
+    /// Like [`Settings::parse`], but also gives the settings read with the
+    /// wrong entries left out (built-in defaults in their place), so that a
+    /// check can go on to the files they name. Only for finding more
+    /// errors: with any error the settings are not valid.
+    fn read(path: &Path, src: &str) -> (Option<Self>, Vec<ConfigError>) {
+        let (settings, mut errs) = read_all::<Settings>(path, src);
+        if let Some(s) = &settings {
+            errs.extend(s.validate(path));
+        }
+        (settings, errs)
+    }
+
+    fn validate(&self, path: &Path) -> Vec<ConfigError> {
         let mut errs = Vec::new();
         let d = &self.daemon;
         for (key, p) in [
@@ -292,93 +306,43 @@ impl Settings {
                 ));
             }
         }
-        if errs.is_empty() {
-            Ok(())
-        } else {
-            Err(ConfigErrors(errs))
-        }
+        errs
     }
 
     /// Reads settings from `explicit`, or from [`DEFAULT_CONFIG`] when it
     /// exists, or returns the built-in defaults.
     pub fn load(explicit: Option<&Path>) -> Result<(Self, Option<PathBuf>), ConfigErrors> {
+        match Self::load_for_check(explicit) {
+            (Some(loaded), errs) if errs.is_empty() => Ok(loaded),
+            (_, errs) => Err(ConfigErrors(errs)),
+        }
+    }
+
+    /// [`Settings::load`] for a check that goes on after errors: the
+    /// settings as far as they could be read (see [`Settings::read`]), and
+    /// every error. `None` when the file could not be read at all.
+    pub(crate) fn load_for_check(
+        explicit: Option<&Path>,
+    ) -> (Option<(Self, Option<PathBuf>)>, Vec<ConfigError>) {
         let path = match explicit {
             Some(p) => p.to_path_buf(),
-            None => {
-                let p = PathBuf::from(DEFAULT_CONFIG);
-                // Not `exists()`: that follows a link, and a dangling link
-                // must be refused like any other, not read as "no file".
-                if std::fs::symlink_metadata(&p).is_err() {
-                    return Ok((Self::default(), None));
-                }
-                p
+            // Not `exists()`: that follows a link, and a dangling link
+            // must be refused like any other, not read as "no file".
+            None if std::fs::symlink_metadata(DEFAULT_CONFIG).is_err() => {
+                return (Some((Self::default(), None)), Vec::new());
             }
+            None => PathBuf::from(DEFAULT_CONFIG),
         };
-        let src = read_trusted(&path).map_err(|e| ConfigErrors(vec![e]))?;
-        Ok((Self::parse(&path, &src)?, Some(path)))
+        match read_trusted(&path) {
+            Ok(src) => {
+                let (settings, errs) = Self::read(&path, &src);
+                (settings.map(|s| (s, Some(path))), errs)
+            }
+            Err(e) => (None, vec![e]),
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn empty_file_gives_defaults() {
-        let s = Settings::parse(Path::new("x.toml"), "").unwrap();
-        assert_eq!(
-            s.daemon.socket,
-            PathBuf::from("/run/elevated/elevated.sock")
-        );
-        assert_eq!(s.daemon.sudoers_dir, PathBuf::from("/etc/sudoers.d"));
-        assert_eq!(s.requests.max_duration, Duration::from_secs(43200));
-        assert_eq!(s.limits.reauth_failures_per_user, 5);
-        let zero = "[limits]\nreauth_failures_per_request = 0\n";
-        let e = Settings::parse(Path::new("x.toml"), zero).unwrap_err();
-        assert!(e.to_string().contains("reauth_failures_per_request"), "{e}");
-        assert_eq!(s.limits.requests_per_minute, 120);
-        assert_eq!(s.limits.refusals_per_minute, 10);
-        let zero = "[limits]\nrequests_per_minute = 0\n";
-        let e = Settings::parse(Path::new("x.toml"), zero).unwrap_err();
-        assert!(e.to_string().contains("requests_per_minute"), "{e}");
-        let small = "[limits]\nrequest_bytes_per_minute = 1000\n";
-        let e = Settings::parse(Path::new("x.toml"), small).unwrap_err();
-        assert!(e.to_string().contains("request_bytes_per_minute"), "{e}");
-    }
-
-    #[test]
-    fn overrides_and_tags() {
-        let s = Settings::parse(
-            Path::new("x.toml"),
-            "[daemon]\nsocket = \"/tmp/x.sock\"\nreconcile_interval = \"5s\"\n[host]\nname = \"web1\"\ntags = { env = \"prod\", zone = [\"a\", \"b\"] }\n",
-        )
-        .unwrap();
-        assert_eq!(s.daemon.reconcile_interval, Duration::from_secs(5));
-        assert_eq!(s.daemon.command_timeout, Duration::from_secs(10));
-        let short =
-            Settings::parse(Path::new("x.toml"), "[daemon]\ncommand_timeout = \"3s\"\n").unwrap();
-        assert_eq!(short.daemon.command_timeout, Duration::from_secs(3));
-        let tags = s.host.tag_lists();
-        assert_eq!(tags["env"], vec!["prod"]);
-        assert_eq!(tags["zone"], vec!["a", "b"]);
-    }
-
-    #[test]
-    fn errors_name_the_line() {
-        let e =
-            Settings::parse(Path::new("/e/x.toml"), "[daemon]\n\nsockt = \"/x\"\n").unwrap_err();
-        assert!(e.to_string().starts_with("/e/x.toml:3:"), "{e}");
-        let e = Settings::parse(Path::new("x.toml"), "[limits]\nframe_timeout = \"soon\"\n")
-            .unwrap_err();
-        assert!(e.to_string().contains("x.toml:2:"), "{e}");
-        let e =
-            Settings::parse(Path::new("x.toml"), "[daemon]\nsocket = \"rel.sock\"\n").unwrap_err();
-        assert!(e.to_string().contains("absolute"), "{e}");
-        // Found by fuzzing: the TOML parser gives no message for this.
-        let e = Settings::parse(Path::new("x.toml"), "[daemon]\nsocket =").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "x.toml:2: the file ends where a value is expected"
-        );
-    }
-}
+#[path = "settings_tests.rs"]
+mod tests;

@@ -6,7 +6,50 @@ use std::collections::BTreeSet;
 use crate::policy::eval::check_rule;
 use crate::policy::{Effect, Rule, Subject};
 
+use super::files::dir_exists;
+use super::settings::DaemonSettings;
 use super::Loaded;
+
+/// Directories the settings name that do not exist. A missing policy
+/// directory is an empty policy, which refuses every request: legal (a
+/// fresh install), but after a typo in `policy_dir` it looks like a policy
+/// that denies everyone. `host_dir` and `users_dir` are only mentioned
+/// when the settings move them (the defaults may well not exist); a rule
+/// that needs one that is missing is an error, not a warning.
+pub fn missing_dirs(cfg: &Loaded) -> Vec<String> {
+    let d = &cfg.settings.daemon;
+    let defaults = DaemonSettings::default();
+    let missing = |dir: &std::path::Path| matches!(dir_exists(dir), Ok(false));
+    let mut out = Vec::new();
+    if missing(&d.policy_dir) {
+        out.push(format!(
+            "[daemon] policy_dir {} does not exist: the policy is empty and every request is refused",
+            d.policy_dir.display()
+        ));
+    }
+    for (key, dir, default, what) in [
+        (
+            "host_dir",
+            &d.host_dir,
+            &defaults.host_dir,
+            "the host has only the [host] tags of the settings",
+        ),
+        (
+            "users_dir",
+            &d.users_dir,
+            &defaults.users_dir,
+            "no user has attributes or signing principals",
+        ),
+    ] {
+        if dir != default && missing(dir) {
+            out.push(format!(
+                "[daemon] {key} {} does not exist: {what}",
+                dir.display()
+            ));
+        }
+    }
+    out
+}
 
 /// Rules that let someone request a role and also list, among its approver
 /// principals, a principal `users.d` maps to them. Their own signature is

@@ -76,11 +76,14 @@ fn context(
     cx: &mut Cx<'_>,
     raw: &crate::config::policy_raw::SpannedTags,
 ) -> Option<std::collections::BTreeMap<String, Vec<String>>> {
-    let facts = cx.tags(raw, "context", "session fact")?;
+    let facts = cx.tags(raw, "context", "session fact");
+    // Checked whether or not the names and values were well formed, so
+    // that one bad value does not hide an unknown fact.
     let mut ok = true;
-    for (key, values) in &facts {
-        match key.as_str() {
+    for (key, values) in raw.get_ref() {
+        match key.get_ref().as_str() {
             "session" => {
+                let values = &values.get_ref().0;
                 if let Some(v) = values.iter().find(|v| *v != "local" && *v != "remote") {
                     cx.err(
                         raw.span(),
@@ -99,7 +102,7 @@ fn context(
             }
         }
     }
-    ok.then_some(facts)
+    facts.filter(|_| ok)
 }
 
 /// A selector list of names: present and non-empty, every name valid.
