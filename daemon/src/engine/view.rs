@@ -192,7 +192,7 @@ impl Engine {
                         .map(|c| crate::grant::GrantCommand::from(c).display())
                         .collect(),
                     action_duration_secs: (!role.actions.is_empty())
-                        .then(|| role.action_duration.as_secs()),
+                        .then_some(role.action_duration.as_secs()),
                     actions_only: super::conflict::actions_only(role),
                 }
             })
