@@ -72,9 +72,19 @@ pub enum Command {
     /// Deny a pending request (or extension), as yourself or with an
     /// approver's SSH signature.
     Deny(DecisionArgs),
-    /// Withdraw one of your pending requests.
+    /// Withdraw your pending request or extension (its requester or root
+    /// only).
+    ///
+    /// Only the requester (or root) may cancel: an approver refuses a
+    /// request with `elevate deny ID` instead, so the refusal is on record
+    /// as theirs. An active grant is ended with `elevate revoke ID`.
     Cancel(IdArg),
-    /// End an active grant now.
+    /// End an active grant now (its holder, root, or an approver of its
+    /// role).
+    ///
+    /// A request still pending has no grant to end: its requester
+    /// withdraws it with `elevate cancel ID`, an approver refuses it with
+    /// `elevate deny ID`.
     Revoke(IdArg),
     /// Ask for more time on an active grant.
     Extend(ExtendArgs),

@@ -27,7 +27,9 @@ pub const UNREACHABLE: u8 = 69;
 pub fn for_error_code(code: ErrorCode) -> u8 {
     match code {
         ErrorCode::BadRequest | ErrorCode::Version | ErrorCode::NotFound => USAGE,
-        ErrorCode::Forbidden | ErrorCode::Limit | ErrorCode::Internal => REFUSED,
+        ErrorCode::Forbidden | ErrorCode::Limit | ErrorCode::Internal | ErrorCode::Conflict => {
+            REFUSED
+        }
     }
 }
 
@@ -41,6 +43,7 @@ pub fn error_code_name(code: ErrorCode) -> &'static str {
         ErrorCode::Forbidden => "forbidden",
         ErrorCode::Limit => "limit",
         ErrorCode::Internal => "internal",
+        ErrorCode::Conflict => "conflict",
     }
 }
 
@@ -127,6 +130,7 @@ mod tests {
             (ErrorCode::Forbidden, 1, "forbidden"),
             (ErrorCode::Limit, 1, "limit"),
             (ErrorCode::Internal, 1, "internal"),
+            (ErrorCode::Conflict, 1, "conflict"),
         ] {
             assert_eq!(for_error_code(code), status, "{name}");
             let json = serde_json::to_value(code).unwrap();

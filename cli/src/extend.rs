@@ -75,11 +75,16 @@ pub fn extend(socket: &Path, args: ExtendArgs, out: &Out) -> Result<u8, Failure>
             "the extension of grant {id} is pending approval; check it later with `elevate show {id}`"
         )),
         Extension::Refused => {
-            let mut s = format!("the extension of grant {id} was refused");
-            if !view.message.is_empty() {
-                s.push_str(&format!(": {}", render::clean(&view.message)));
-            }
-            Some(s)
+            let message = render::clean(&view.message);
+            // The daemon's message already says what became of it
+            // (`extension refused: ...`, `extension denied by bob`).
+            Some(if message.starts_with("extension ") {
+                format!("grant {id}: {message}")
+            } else if message.is_empty() {
+                format!("the extension of grant {id} was refused")
+            } else {
+                format!("the extension of grant {id} was refused: {message}")
+            })
         }
         Extension::TimedOut => Some(format!(
             "the extension of grant {id} timed out: nobody decided in time"
@@ -106,11 +111,17 @@ pub fn classify(before: &RequestView, after: &RequestView, asked_approval: bool)
     if ends_later(before, after) {
         return Extension::Granted;
     }
-    let newest = after.approvals.iter().map(|a| a.round).max().unwrap_or(0);
-    let denied = after
-        .approvals
-        .iter()
-        .any(|a| a.round == newest && newest > 0 && a.verdict == Verdict::Deny);
+    // A denial of this extension is one `before` did not have: the newest
+    // decision on record may be about an earlier extension (denied, while
+    // this one nobody decided in time).
+    let denied = after.approvals.iter().any(|a| {
+        a.verdict == Verdict::Deny
+            && a.round > 0
+            && !before
+                .approvals
+                .iter()
+                .any(|b| b.round == a.round && b.approver == a.approver)
+    });
     if denied || !asked_approval {
         Extension::Refused
     } else {
@@ -160,6 +171,9 @@ mod tests {
         }];
         assert_eq!(classify(&before, &denied, true), Extension::Refused);
         assert_eq!(Extension::Refused.status(), 1);
+        // An earlier extension was denied; this one nobody decided.
+        assert_eq!(classify(&denied, &denied, true), Extension::TimedOut);
+        assert_eq!(Extension::TimedOut.status(), 3);
         let expired = view("aaaa1111", "ops", RequestState::Expired);
         assert_eq!(
             classify(&before, &expired, true),

@@ -259,14 +259,21 @@ pub fn roles(host: &str, offers: &[RoleOffer]) -> String {
         if let Some(rule) = &o.rule {
             pairs.push(("rule", clean(rule)));
         }
-        pairs.push((
-            "duration",
-            format!(
-                "{} by default, at most {}",
-                human_secs(o.default_duration_secs),
-                human_secs(o.max_duration_secs)
-            ),
-        ));
+        if o.actions_only {
+            pairs.push((
+                "grants",
+                "just-in-time actions only: run one with `elevate run -- COMMAND`".to_owned(),
+            ));
+        } else {
+            pairs.push((
+                "duration",
+                format!(
+                    "{} by default, at most {}",
+                    human_secs(o.default_duration_secs),
+                    human_secs(o.max_duration_secs)
+                ),
+            ));
+        }
         if let Some(sudo) = &o.sudo {
             pairs.push(("sudo", sudo_text(sudo)));
         }
@@ -276,7 +283,10 @@ pub fn roles(host: &str, offers: &[RoleOffer]) -> String {
         }
         if !o.actions.is_empty() {
             let a: Vec<String> = o.actions.iter().map(|a| clean(a)).collect();
-            pairs.push(("actions", format!("{} (one run each)", a.join(", "))));
+            let each = o.action_duration_secs.map_or_else(String::new, |s| {
+                format!(", at most {} per run", human_secs(s))
+            });
+            pairs.push(("actions", format!("{} (one run each{each})", a.join(", "))));
         }
         out.push_str(&fields(&pairs));
     }

@@ -265,6 +265,10 @@ fn details_show_every_field() {
     ] {
         assert!(d.contains(want), "{want:?} missing in\n{d}");
     }
+    v.break_glass = true;
+    let d = details(&v, now());
+    assert!(d.contains("0 (break-glass, review required)"), "{d}");
+    assert!(!d.contains("automatic"), "{d}");
 }
 
 #[test]
@@ -323,4 +327,17 @@ fn roles_blocks() {
         r.contains("actions      /usr/bin/systemctl restart nginx (one run each)"),
         "{r}"
     );
+    // A role that gives nothing but actions says so, with how long one
+    // action may take, and shows no window of its own.
+    let mut only = offer("restart", true, None);
+    only.actions = vec!["/usr/bin/systemctl restart nginx".into()];
+    only.action_duration_secs = Some(300);
+    only.actions_only = true;
+    let r = roles("db1", &[only]);
+    assert!(
+        r.contains("grants       just-in-time actions only: run one with `elevate run -- COMMAND`"),
+        "{r}"
+    );
+    assert!(r.contains("(one run each, at most 5m per run)"), "{r}");
+    assert!(!r.contains("by default"), "{r}");
 }

@@ -38,6 +38,7 @@ pub fn details(view: &RequestView, now: SystemTime) -> String {
         let _ = write!(expires, " ({l} left)");
     }
     let approvals_text = match view.approvals_needed {
+        0 if view.break_glass => "0 (break-glass, review required)".to_owned(),
         0 => "0 (automatic)".to_owned(),
         n => format!("{}/{n}", view.approvals_given),
     };

@@ -59,5 +59,7 @@ pub fn offer(role: &str, allowed: bool, sudo: Option<SudoView>) -> RoleOffer {
         sudo,
         groups: Vec::new(),
         actions: Vec::new(),
+        action_duration_secs: None,
+        actions_only: false,
     }
 }

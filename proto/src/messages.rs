@@ -328,6 +328,9 @@ pub enum ErrorCode {
     Limit,
     /// The daemon failed; see its log (exit 1).
     Internal,
+    /// The request duplicates one the caller already has: an active grant
+    /// or a pending request of the same role (exit 1).
+    Conflict,
 }
 
 /// The lifecycle states. Their names are part of the contract.
@@ -505,6 +508,14 @@ pub struct RoleOffer {
     /// (`elevate run -- CMD ARGS`), in policy spelling.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<String>,
+    /// How long one action's grant may last, in seconds (roles with
+    /// actions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_duration_secs: Option<u64>,
+    /// The role gives nothing but its actions: it cannot be requested as a
+    /// grant of its own, only through `elevate run`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub actions_only: bool,
 }
 
 /// A request and, once active, its grant. The same id names both.

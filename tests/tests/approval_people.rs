@@ -276,7 +276,8 @@ fn a_junk_signature_tells_nothing_about_an_id() {
         submit(&s, &s.lead, "approve", &active, &sig).status.code(),
         Some(0)
     );
-    let pending = file_request(&s, "one");
+    // Another role: alice holds "one" now, and is not given it twice.
+    let pending = file_request(&s, "two");
     let junk = s.d.dir.path().join("junk.sig");
     std::fs::write(
         &junk,

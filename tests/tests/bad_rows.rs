@@ -32,6 +32,8 @@ fn grant(d: &Daemon, user: &TestUser, secs: &str) -> String {
 fn malformed_rows_are_reported_and_everything_else_is_reconciled() {
     require_root();
     let user = TestUser::new("br", &[]);
+    // One grant of a role per account: the three grants are three users'.
+    let (user2, user3) = (TestUser::new("bs", &[]), TestUser::new("bt", &[]));
     let mut d = Daemon::new("");
     let cfg = std::fs::read_to_string(&d.config).unwrap().replacen(
         "[daemon]\n",
@@ -43,14 +45,14 @@ fn malformed_rows_are_reported_and_everything_else_is_reconciled() {
         "10-auto.toml",
         &format!(
             "[roles.auto]\nsudo = {{ commands = [\"/usr/bin/true\"] }}\n\n\
-             [[rules]]\nrole = \"auto\"\nwho = {{ users = [\"{}\"] }}\n",
-            user.name
+             [[rules]]\nrole = \"auto\"\nwho = {{ users = [\"{}\", \"{}\", \"{}\"] }}\n",
+            user.name, user2.name, user3.name
         ),
     );
     d.start();
     let broken = grant(&d, &user, "10m");
-    let short = grant(&d, &user, "3s");
-    let strange = grant(&d, &user, "10m");
+    let short = grant(&d, &user2, "3s");
+    let strange = grant(&d, &user3, "10m");
     d.stop();
     {
         let db = d.db();

@@ -31,7 +31,7 @@ fn audit_rows(d: &Daemon, who: Option<&TestUser>) -> Vec<serde_json::Value> {
 }
 
 #[test]
-fn audit_rows_are_shown_to_the_requests_owner_not_to_a_matching_actor_name() {
+fn audit_rows_are_shown_to_the_requests_owner_and_actor_not_to_a_matching_name() {
     require_root();
     let user = TestUser::new("o", &[]);
     let approver = TestUser::new("q", &[]);
@@ -54,16 +54,24 @@ fn audit_rows_are_shown_to_the_requests_owner_not_to_a_matching_actor_name() {
         "{all:?}"
     );
 
+    // The approver reads the row of their own act (recorded with their
+    // uid), and none other of the user's request: not the request, not
+    // the grant, whoever's name is on them.
     let seen = audit_rows(&d, Some(&approver));
     let leaked: Vec<_> = seen
         .iter()
-        .filter(|r| r["request"] == gid.as_str())
+        .filter(|r| r["request"] == gid.as_str() && r["event"] != "reviewed")
         .collect();
     assert!(
         leaked.is_empty(),
         "{} was shown rows of {}'s request: {leaked:?}",
         approver.name,
         user.name
+    );
+    assert!(
+        seen.iter()
+            .any(|r| r["event"] == "reviewed" && r["detail"]["uid"] == approver.uid),
+        "{seen:?}"
     );
 
     let own = audit_rows(&d, Some(&user));

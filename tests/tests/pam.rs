@@ -75,6 +75,41 @@ fn a_login_grant_opens_logins_until_it_expires() {
 }
 
 #[test]
+fn the_denial_names_only_login_roles_the_user_may_request() {
+    require_root();
+    let alice = TestUser::new("a", &[]);
+    let bob = TestUser::new("b", &[]);
+    let mut d = Daemon::new("[login]\nrequire_grant = true\n");
+    // Two login roles; alice may request `shell` only, bob neither.
+    d.policy(
+        "10-login.toml",
+        &format!(
+            "[roles.shell]\nlogin = true\n\n[roles.zconsole]\nlogin = true\n\n\
+             [[rules]]\nrole = \"shell\"\nwho = {{ users = [\"{}\"] }}\n",
+            alice.name
+        ),
+    );
+    d.start();
+    let pam = service(&d, "timeout=3");
+    let (ok, out, _) = pam.account(&alice.name, "");
+    assert!(!ok, "allowed without a grant: {out}");
+    assert!(
+        out.contains("needs an active grant of a login role (shell) to log in here"),
+        "{out}"
+    );
+    let (ok, out, _) = pam.account(&bob.name, "");
+    assert!(!ok, "allowed without a grant: {out}");
+    assert!(
+        out.contains(&format!(
+            "needs an active grant of a login role to log in here, and there is none {} may \
+             request",
+            bob.name
+        )),
+        "{out}"
+    );
+}
+
+#[test]
 fn root_and_exempt_groups_pass() {
     require_root();
     let exempt = TestGroup::new("ex");

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use elevated_proto::{Request, Response};
 use elevated_tests::daemon::text;
 use elevated_tests::soak::monitor::{self, Sampler};
-use elevated_tests::soak::valid::{AUTO, FLOOD, GATED};
+use elevated_tests::soak::valid::{flood_role, AUTO, FLOOD_ROLES, GATED};
 use elevated_tests::soak::{Plan, Tally};
 use elevated_tests::{as_user, require_root, Daemon, TestGroup, TestUser};
 
@@ -66,16 +66,21 @@ fn policy(auto: &[&TestUser], req: &[&TestUser], leads: &TestGroup, flood: &Test
     format!(
         "[roles.{AUTO}]\nsudo = {{ commands = [\"/usr/bin/id\"] }}\nmax_duration = \"10m\"\n\n\
          [roles.{GATED}]\nsudo = {{ commands = [\"/usr/bin/whoami\"] }}\nmax_duration = \"1h\"\n\n\
-         [roles.{FLOOD}]\nsudo = {{ commands = [\"/usr/bin/true\"] }}\n\n\
          [[rules]]\nrole = \"{AUTO}\"\nwho = {{ users = [{a}] }}\n\n\
          [[rules]]\nrole = \"{GATED}\"\nwho = {{ users = [{r}] }}\n\
-         approval = {{ count = 1, approvers = {{ groups = [\"{g}\"] }} }}\n\n\
-         [[rules]]\nrole = \"{FLOOD}\"\nwho = {{ users = [\"{f}\"] }}\n\
-         approval = {{ count = 1, approvers = {{ users = [\"root\"] }} }}\n",
+         approval = {{ count = 1, approvers = {{ groups = [\"{g}\"] }} }}\n\n{floods}",
         a = names(auto),
         r = names(req),
         g = leads.name,
-        f = flood.name,
+        floods = (0..FLOOD_ROLES)
+            .map(|i| format!(
+                "[roles.{n}]\nsudo = {{ commands = [\"/usr/bin/true\"] }}\n\n\
+                 [[rules]]\nrole = \"{n}\"\nwho = {{ users = [\"{f}\"] }}\n\
+                 approval = {{ count = 1, approvers = {{ users = [\"root\"] }} }}\n\n",
+                n = flood_role(i),
+                f = flood.name,
+            ))
+            .collect::<String>(),
     )
 }
 

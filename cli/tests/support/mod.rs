@@ -188,6 +188,8 @@ pub fn offer(role: &str, commands: &[&str]) -> RoleOffer {
         sudo: Some(sudo("root", commands)),
         groups: Vec::new(),
         actions: Vec::new(),
+        action_duration_secs: None,
+        actions_only: false,
     }
 }
 

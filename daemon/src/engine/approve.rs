@@ -6,9 +6,10 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use super::request::{activate, check_text, decision_detail};
+use super::text::with_comment;
 use super::view::{describe_approvers, rfc3339};
 use super::votes::{self, Twice};
-use super::{ms, update_audited, Engine, EngineError, Peer};
+use super::{ms, Engine, EngineError, Peer};
 use crate::approval::sshsig::Verified;
 use crate::policy::Approvers;
 use crate::store::approvals::{self, ApprovalRow};
@@ -66,7 +67,7 @@ impl Engine {
         row.uid != peer.uid && self.matches_approvers(peer, &row.approval.approvers)
     }
 
-    fn matches_approvers(&self, peer: &Peer, a: &Approvers) -> bool {
+    pub(super) fn matches_approvers(&self, peer: &Peer, a: &Approvers) -> bool {
         // Without an account nobody can be matched: not an approver.
         let Ok(account) = peer.account() else {
             return false;
@@ -249,14 +250,14 @@ impl Engine {
             if extension {
                 row.ext_secs = None;
                 row.ext_until = None;
-                row.message = format!("extension denied by {by}");
+                row.message = with_comment(format!("extension denied by {by}"), comment.as_deref());
                 closing = Some(("extension_denied", json!({"by": approver})));
             } else {
                 row.state = RequestState::Denied;
                 row.decided_at = Some(now_ms);
                 row.ended_at = Some(now_ms);
                 row.pending_until = None;
-                row.message = format!("denied by {by}");
+                row.message = with_comment(format!("denied by {by}"), comment.as_deref());
                 closing = Some(("denied", decision_detail(&row)));
             }
         } else if approvals_now >= needed {
@@ -352,58 +353,6 @@ impl Engine {
                 "request {id} can no longer be granted, so it was closed: {why}"
             )));
         }
-        Ok(Response::Request { request: view })
-    }
-
-    /// Closes the review of a break-glass grant (an approver or root; never
-    /// its holder).
-    pub(super) fn review(
-        &self,
-        peer: &Peer,
-        id: &GrantId,
-        comment: Option<String>,
-        now: Timestamp,
-    ) -> Result<Response, EngineError> {
-        let max_text = self.lock().cfg.settings.limits.max_text;
-        let comment = check_text("comment", comment, max_text)?;
-        let row = self.visible(peer, id)?;
-        if !row.break_glass {
-            return Err(EngineError::BadRequest(format!(
-                "request {id} was not granted break-glass; there is nothing to review"
-            )));
-        }
-        if row.uid == peer.uid {
-            return Err(EngineError::Forbidden(
-                "nobody reviews their own break-glass grant".into(),
-            ));
-        }
-        if !peer.is_root() && !self.is_approver_of(peer, &row) {
-            return Err(EngineError::Forbidden(format!(
-                "you are not among the reviewers of request {id} ({})",
-                describe_approvers(&row.approval.approvers)
-            )));
-        }
-        let now_ms = ms(now);
-        self.between_read_and_lock();
-        // NSS before the lock (see `Peer::account`).
-        let me = peer.name()?;
-        let mut st = self.lock();
-        // A review changes only the review fields, of the row as it is now
-        // (the grant may have ended since it was read).
-        let mut row = requests::get(st.store.conn(), id)?
-            .ok_or_else(|| EngineError::NotFound(format!("no request {id} visible to you")))?;
-        if let Some(by) = &row.reviewed_by {
-            return Err(EngineError::BadRequest(format!(
-                "request {id} was already reviewed by {by}"
-            )));
-        }
-        row.reviewed_by = Some(me.to_owned());
-        row.reviewed_at = Some(now_ms);
-        let detail = json!({"comment": comment, "uid": peer.uid});
-        let rows = update_audited(&mut st, &row, "reviewed", me, &detail, now_ms)?;
-        let view = self.view_of(&st, &row, now_ms)?;
-        drop(st);
-        self.after_commit(&rows);
         Ok(Response::Request { request: view })
     }
 }

@@ -30,7 +30,8 @@ impl Engine {
             None => None,
         };
         // Root sees every row; anyone else the rows about their own
-        // requests, decided by uid (see `audit::list`). Never by name: a
+        // requests and the rows they acted in (an approver's decisions),
+        // decided by uid (see `audit::list`). Never by name: a
         // row's actor may be `daemon`, `pam`, `policy` or someone else's
         // name, and an account called that must not read other people's
         // rows through it.

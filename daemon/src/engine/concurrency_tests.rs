@@ -6,7 +6,9 @@ use std::sync::Barrier;
 
 use elevated_proto::{ErrorCode, Request, RequestState, Response};
 
-use super::tests::{ask, env, err, events, id, peer, peer_in, t, view, Env};
+use super::tests::{
+    ask, env, err, events, ferris_no, gated_roles, id, peer, peer_in, t, view, Env,
+};
 use super::Peer;
 use crate::store::requests;
 
@@ -73,11 +75,19 @@ fn one_wins(a: &Response, b: &Response) -> Response {
 #[test]
 fn an_approval_and_a_denial_at_once_decide_once() {
     let e = env();
-    let ferris = peer("ferris", 4242);
     let boss = peer("boss", 1000);
     let lead = peer_in("lena", 1001, &["leads"]);
-    for _ in 0..ROUNDS {
-        let v = view(ask(&e, &ferris, "gated", Some(60), None, t(0)));
+    // A granted one is held: each round asks as another ferris, whom the
+    // user database knows (activation looks the requester up again).
+    for round in 0..ROUNDS {
+        let uid = 5000 + u32::try_from(round).unwrap();
+        e.accounts
+            .lock()
+            .unwrap()
+            .insert(uid, super::tests::account("ferris", uid, &[]));
+    }
+    for round in 0..ROUNDS {
+        let v = view(ask(&e, &ferris_no(round), "gated", Some(60), None, t(0)));
         let approve = Request::Approve {
             id: id(&v),
             comment: None,
@@ -153,6 +163,9 @@ fn two_revocations_at_once_end_a_grant_once() {
 #[test]
 fn simultaneous_requests_from_one_user_stop_at_the_pending_limit() {
     let e = env();
+    // Eight roles, two threads each: one pending request per role and
+    // user, five per user.
+    gated_roles(&e, 8);
     // Every round is at the same instant: far more than a minute's
     // requests, which is not what this is about.
     {
@@ -167,30 +180,36 @@ fn simultaneous_requests_from_one_user_stop_at_the_pending_limit() {
         let gate = Barrier::new(n);
         let answers: Vec<Response> = std::thread::scope(|s| {
             let hs: Vec<_> = (0..n)
-                .map(|_| {
-                    s.spawn(|| {
+                .map(|i| {
+                    let (gate, e, ferris) = (&gate, &e, &ferris);
+                    s.spawn(move || {
                         gate.wait();
-                        ask(&e, &ferris, "gated", Some(60), None, t(0))
+                        let role = format!("gated-{}", 1 + i % 8);
+                        ask(e, ferris, &role, Some(60), None, t(0))
                     })
                 })
                 .collect();
             hs.into_iter().map(|h| h.join().unwrap()).collect()
         });
         let mut pending = Vec::new();
-        let mut limited = 0;
+        let mut refused = 0;
         for r in answers {
             match r {
                 Response::Request { request } if request.state == RequestState::Pending => {
                     pending.push(request);
                 }
                 Response::Error {
-                    code: ErrorCode::Limit,
+                    code: ErrorCode::Limit | ErrorCode::Conflict,
                     ..
-                } => limited += 1,
+                } => refused += 1,
                 other => panic!("{other:?}"),
             }
         }
-        assert_eq!((pending.len(), limited), (5, n - 5), "round {round}");
+        assert_eq!((pending.len(), refused), (5, n - 5), "round {round}");
+        let mut roles: Vec<&str> = pending.iter().map(|v| v.role.as_str()).collect();
+        roles.sort_unstable();
+        roles.dedup();
+        assert_eq!(roles.len(), 5, "one pending request per role: {roles:?}");
         let stored = requests::pending_count(e.engine.lock().store.conn(), 4242).unwrap();
         assert_eq!(stored, 5);
         for v in &pending {

@@ -3,15 +3,17 @@
 
 use elevated_proto::{ErrorCode, Request, RequestState};
 
-use super::tests::{ask, env, err, events, file, id, peer, t, view};
+use super::tests::{ask, env, err, events, ferris_no, file, id, peer, t, view};
 use crate::store::audit;
 
 #[test]
 fn windows_ending_in_the_same_second_end_together() {
     let e = env();
     let ferris = peer("ferris", 4242);
+    let root = peer("root", 0);
+    // One grant of a role per account: forty accounts called ferris.
     let same: Vec<_> = (0..40)
-        .map(|_| view(ask(&e, &ferris, "ops", Some(60), None, t(0))))
+        .map(|i| view(ask(&e, &ferris_no(i), "ops", Some(60), None, t(0))))
         .collect();
     let later = view(ask(&e, &ferris, "ops", Some(90), None, t(0)));
     assert!(same.iter().all(|v| v.state == RequestState::Active));
@@ -21,7 +23,7 @@ fn windows_ending_in_the_same_second_end_together() {
     assert_eq!(e.engine.expire_due(t(60)).unwrap(), 40);
     for v in &same {
         assert!(!file(&e, v).exists(), "{} still has its drop-in", v.id);
-        let after = view(e.engine.handle(&ferris, Request::Show { id: id(v) }, t(61)));
+        let after = view(e.engine.handle(&root, Request::Show { id: id(v) }, t(61)));
         assert_eq!(after.state, RequestState::Expired);
         assert!(
             after.message.starts_with("window ended at"),
@@ -44,9 +46,9 @@ fn windows_ending_in_the_same_second_end_together() {
 #[test]
 fn one_window_that_cannot_end_does_not_hold_up_the_others() {
     let e = env();
-    let ferris = peer("ferris", 4242);
+    let root = peer("root", 0);
     let grants: Vec<_> = (0..5)
-        .map(|_| view(ask(&e, &ferris, "ops", Some(60), None, t(0))))
+        .map(|i| view(ask(&e, &ferris_no(i), "ops", Some(60), None, t(0))))
         .collect();
     let stuck = &grants[2];
     // The store refuses to change that one row (as a damaged row would).
@@ -66,7 +68,7 @@ fn one_window_that_cannot_end_does_not_hold_up_the_others() {
     );
     for v in grants.iter().filter(|v| v.id != stuck.id) {
         assert!(!file(&e, v).exists(), "{} was held up", v.id);
-        let after = view(e.engine.handle(&ferris, Request::Show { id: id(v) }, t(60)));
+        let after = view(e.engine.handle(&root, Request::Show { id: id(v) }, t(60)));
         assert_eq!(after.state, RequestState::Expired);
     }
     // Taken away on the host although its end could not be recorded: the

@@ -111,10 +111,7 @@ impl Engine {
                 let detail =
                     json!({"extend_by": duration_secs, "message": d.message, "rule": d.rule});
                 self.audit_only(&row, "extension_refused", peer.name()?, detail, now_ms)?;
-                return Err(EngineError::Forbidden(format!(
-                    "extension refused: {}",
-                    d.message
-                )));
+                return self.refused(&row, format!("extension refused: {}", d.message), now_ms);
             }
             Decision::Allow(a) => a,
         };
@@ -166,10 +163,14 @@ impl Engine {
         let new_end = (end + duration_ms(allowed.duration)).min(now_ms + duration_ms(cap));
         let ext = u64::try_from((new_end - end) / 1000).unwrap_or(0);
         if ext == 0 {
-            return Err(bad(format!(
-                "request {id} already runs as long as role {role} allows from now ({})",
+            let why = format!(
+                "extension refused: request {id} already runs as long as role {role} allows \
+                 from now ({})",
                 humantime::format_duration(cap)
-            )));
+            );
+            let detail = json!({"extend_by": duration_secs, "message": why});
+            self.audit_only(&row, "extension_refused", peer.name()?, detail, now_ms)?;
+            return self.refused(&row, why, now_ms);
         }
         let requested_detail = json!({"extend_by": duration_secs, "granted_secs": ext,
                                       "reason": reason, "rule": allowed.rule});
@@ -244,6 +245,18 @@ impl Engine {
             self.notify_row(&row, None, None);
         }
         Ok(Response::Request { request: view })
+    }
+
+    /// The answer to an extension refused before anything changed: the
+    /// grant as it stands (so the requester sees what they still have),
+    /// with why in its message. Not stored: the grant's own message stays.
+    fn refused(&self, row: &RequestRow, why: String, now_ms: i64) -> Result<Response, EngineError> {
+        let mut request = self.read(|conn| {
+            let now = requests::get(conn, &row.id)?.unwrap_or_else(|| row.clone());
+            super::view::view_in(conn, &now, now_ms)
+        })?;
+        request.message = why;
+        Ok(Response::Request { request })
     }
 
     /// One audit row about a request, outside any state change.

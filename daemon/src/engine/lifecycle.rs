@@ -187,6 +187,12 @@ impl Engine {
         if row.state == RequestState::Active && row.ext_secs.is_some() {
             return self.withdraw_extension(peer, row, now);
         }
+        if row.state == RequestState::Active {
+            return Err(EngineError::BadRequest(format!(
+                "request {id} is active, so it cannot be cancelled; end the grant with \
+                 `elevate revoke {id}`"
+            )));
+        }
         // Withdrawing is the requester's choice. An approver who may see
         // the request denies it instead: a denial is recorded as theirs and
         // counts against `deny_count`, a cancellation would sidestep both.
@@ -246,6 +252,19 @@ impl Engine {
         id: &GrantId,
         now: Timestamp,
     ) -> Result<Response, EngineError> {
+        let row = self.visible(peer, id)?;
+        if row.state == RequestState::Pending {
+            // Nothing is granted yet: the requester withdraws it, an
+            // approver refuses it.
+            let instead = if row.uid == peer.uid || peer.is_root() {
+                format!("withdraw it with `elevate cancel {id}`")
+            } else {
+                format!("refuse it with `elevate deny {id}`")
+            };
+            return Err(EngineError::BadRequest(format!(
+                "request {id} is pending, so there is no grant to revoke; {instead}"
+            )));
+        }
         self.modify(
             peer,
             id,

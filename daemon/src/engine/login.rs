@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::request::{NewRequest, Reauth};
 use super::{ms, Engine, EngineError, Peer};
+use crate::policy::{decide, Decision};
 use crate::store::{requests, RequestRow};
 use crate::sys::users;
 
@@ -203,18 +204,33 @@ impl Engine {
         }
         let as_user = Peer::known(account.clone(), None, context);
         let Some(role) = q.request_role else {
+            // Only the login roles this user could ask for now: naming one
+            // that policy refuses them sends them to a request that fails.
+            let subject = self.subject(&as_user)?;
             let roles: Vec<String> = cfg
                 .policy
                 .roles
                 .values()
                 .filter(|r| r.login)
+                .filter(|r| {
+                    let d = decide(&cfg.policy, &subject, &cfg.host, &r.name, None, now);
+                    matches!(d, Decision::Allow(_))
+                })
                 .map(|r| r.name.to_string())
                 .collect();
-            return deny(format!(
-                "{} needs an active grant of a login role ({}) to log in here; ask with `elevate request ROLE`",
-                account.name,
-                if roles.is_empty() { "none defined".to_owned() } else { roles.join(", ") }
-            ));
+            let name = &account.name;
+            return deny(if roles.is_empty() {
+                format!(
+                    "{name} needs an active grant of a login role to log in here, and there is \
+                     none {name} may request"
+                )
+            } else {
+                format!(
+                    "{name} needs an active grant of a login role ({}) to log in here; ask with \
+                     `elevate request ROLE`",
+                    roles.join(", ")
+                )
+            });
         };
         if !cfg.policy.roles.get(&role).is_some_and(|r| r.login) {
             return deny(format!("role {role} does not grant login access"));

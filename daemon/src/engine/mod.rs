@@ -9,12 +9,14 @@ mod audit_view;
 mod budget;
 pub mod clock;
 mod command;
+mod conflict;
 mod dispatch;
 mod expiry;
 mod extend;
 mod groups;
 mod holder;
 mod lifecycle;
+mod listing;
 mod login;
 mod notify;
 mod peer;
@@ -26,6 +28,7 @@ mod reconcile;
 mod reconcile_groups;
 mod regrant;
 mod request;
+mod review;
 mod rights;
 mod setgid;
 mod signed;
@@ -70,6 +73,10 @@ pub enum EngineError {
     /// A bound was reached.
     #[error("{0}")]
     Limit(String),
+    /// The caller already has what they ask for (an active grant or a
+    /// pending request of the role).
+    #[error("{0}")]
+    Conflict(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -96,6 +103,7 @@ impl EngineError {
             Self::NotFound(m) => (ErrorCode::NotFound, m),
             Self::Forbidden(m) => (ErrorCode::Forbidden, m),
             Self::Limit(m) => (ErrorCode::Limit, m),
+            Self::Conflict(m) => (ErrorCode::Conflict, m),
             Self::Store(e) => {
                 tracing::error!("{e}");
                 (
@@ -394,6 +402,8 @@ impl Engine {
 
 #[cfg(test)]
 mod concurrency_tests;
+#[cfg(test)]
+mod conflict_tests;
 #[cfg(test)]
 mod expiry_tests;
 #[cfg(test)]

@@ -101,16 +101,17 @@ fn past_the_rate_a_request_is_refused_with_a_limit_error_before_it_is_recorded()
         st.cfg = Arc::new(cfg);
     }
     let ferris = peer("ferris", 4242);
-    for i in 0..3 {
-        let v = view(ask(&e, &ferris, "ops", Some(60), None, t(i)));
+    // Three roles: one account holds one grant of a role at a time.
+    for (i, role) in (0..).zip(["ops", "needs-reason", "glass"]) {
+        let v = view(ask(&e, &ferris, role, Some(60), Some("r"), t(i)));
         assert_eq!(v.state, RequestState::Active);
     }
     let before = events(&e).len();
-    let (code, message) = err(ask(&e, &ferris, "ops", Some(60), None, t(10)));
+    let (code, message) = err(ask(&e, &ferris, "gated", Some(60), None, t(10)));
     assert_eq!(code, ErrorCode::Limit, "{message}");
     assert!(message.contains("requests_per_minute"), "{message}");
     assert_eq!(events(&e).len(), before);
     // The next minute starts afresh.
-    let v = view(ask(&e, &ferris, "ops", Some(60), None, t(61)));
-    assert_eq!(v.state, RequestState::Active);
+    let v = view(ask(&e, &ferris, "gated", Some(60), None, t(61)));
+    assert_eq!(v.state, RequestState::Pending);
 }

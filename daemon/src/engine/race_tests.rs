@@ -8,7 +8,7 @@
 use elevated_proto::{ErrorCode, Request, RequestState, Response};
 
 use super::tests::{
-    approve, ask, env, env_stored, err, events, file, id, peer, peer_in, t, view, Env,
+    approve, ask, env, env_stored, err, events, ferris_no, file, id, peer, peer_in, t, view, Env,
 };
 use super::{Engine, BETWEEN};
 
@@ -186,9 +186,8 @@ fn a_review_racing_the_end_leaves_it_expired() {
 #[test]
 fn verifying_the_audit_chain_does_not_hold_up_transitions() {
     let e = env_stored("/usr/sbin/visudo", true);
-    let ferris = peer("ferris", 4242);
     for i in 0..20 {
-        let _ = ask(&e, &ferris, "ops", Some(60), None, t(i));
+        let _ = ask(&e, &ferris_no(i), "ops", Some(60), None, t(i as i64));
     }
     let e = std::sync::Arc::new(e);
     let (tx, rx) = std::sync::mpsc::channel();

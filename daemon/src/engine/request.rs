@@ -76,6 +76,9 @@ impl Engine {
             (Some(argv), Some(r)) => Some(check_command(r, argv)?),
             _ => None,
         };
+        if let Some(r) = role_def {
+            super::conflict::refuse_empty(r, req.command.as_ref())?;
+        }
         let mut requested = req.duration_secs.map(Duration::from_secs);
         if let (Some(_), Some(r)) = (&action, role_def) {
             requested = Some(requested.map_or(r.action_duration, |d| d.min(r.action_duration)));
@@ -127,6 +130,9 @@ impl Engine {
             }
             Decision::Allow(a) => a,
         };
+        // Checked again under the lock where it is stored; here too, so
+        // that nobody re-authenticates for a request refused anyway.
+        self.read(|conn| super::conflict::refuse_duplicate(conn, &row, now_ms))?;
         let Some(role_def) = role_def else {
             return Err(EngineError::NotFound(format!("no role named {}", req.role)));
         };
@@ -180,6 +186,7 @@ impl Engine {
             // Counted and inserted under one lock, so that concurrent
             // requests cannot pass the limit together.
             let st = self.lock();
+            super::conflict::refuse_duplicate(st.store.conn(), &row, now_ms)?;
             let limit = cfg.settings.limits.max_pending_per_user;
             if requests::pending_count(st.store.conn(), peer.uid)? >= limit {
                 return Err(EngineError::Limit(format!(
@@ -216,6 +223,7 @@ impl Engine {
         }
         self.admit(&row, &cfg.settings.limits, now_ms)?;
         let mut st = self.lock();
+        super::conflict::refuse_duplicate(st.store.conn(), &row, now_ms)?;
         // Host first, then the store, under one lock: a crash in between
         // leaves a drop-in (and journalled memberships) without an active
         // grant, which reconciliation removes at start; and no

@@ -4,7 +4,7 @@
 use elevated_proto::frame::encode;
 use elevated_proto::{Request, Response, ServerMessage, MAX_FRAME, PROTOCOL_VERSION};
 
-use super::tests::{ask, env, id, peer, t, view};
+use super::tests::{ask, env, ferris_no, id, peer, t, view};
 
 fn frame_len(r: &Response) -> usize {
     encode(&ServerMessage {
@@ -70,10 +70,9 @@ fn lists_and_audits_of_a_long_history_fit_in_one_answer() {
 #[test]
 fn whole_answers_say_nothing_was_left_out() {
     let e = env();
-    let ferris = peer("ferris", 4242);
     let root = peer("root", 0);
     for i in 0..3 {
-        view(ask(&e, &ferris, "ops", Some(60), None, t(i)));
+        view(ask(&e, &ferris_no(i), "ops", Some(60), None, t(i as i64)));
     }
     let all = Request::List {
         pending: false,

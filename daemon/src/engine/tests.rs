@@ -185,6 +185,27 @@ pub(super) fn peer_in(name: &str, uid: u32, groups: &[&str]) -> Peer {
     Peer::known(account(name, uid, groups), Some(1), Default::default())
 }
 
+/// `ferris` under uid `5000 + i`. One account holds one grant (or
+/// pending request) of a role at a time; tests that need many at once ask
+/// as as many accounts called ferris (the rules match the name).
+pub(super) fn ferris_no(i: usize) -> Peer {
+    peer("ferris", 5000 + u32::try_from(i).unwrap())
+}
+
+/// Adds roles `gated-1` .. `gated-N`, each needing one approval, for tests
+/// that fill a user's pending requests (one per role).
+pub(super) fn gated_roles(e: &Env, n: usize) {
+    let mut cfg = (*e.engine.config()).clone();
+    for i in 1..=n {
+        let name = format!("gated-{i}");
+        let mut r = rule("gated", 1, 10 + i);
+        r.role = RoleName::parse(&name).unwrap();
+        cfg.policy.roles.insert(r.role.clone(), role(&name));
+        cfg.policy.push_rule(r);
+    }
+    e.engine.set_config(cfg);
+}
+
 pub(super) fn t(secs: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + secs).unwrap()
 }
@@ -293,7 +314,7 @@ fn durations_clamp_and_zero_is_refused() {
     let ferris = peer("ferris", 4242);
     let v = view(ask(&e, &ferris, "ops", Some(10 * 3600), None, t(0)));
     assert_eq!(v.duration_secs, 3600, "clamped to the role's max");
-    let v = view(ask(&e, &ferris, "ops", None, None, t(0)));
+    let v = view(ask(&e, &ferris_no(1), "ops", None, None, t(0)));
     assert_eq!(v.duration_secs, 600, "the role's default");
     let (code, msg) = err(ask(&e, &ferris, "ops", Some(0), None, t(0)));
     assert_eq!(code, ErrorCode::BadRequest);
@@ -343,16 +364,18 @@ fn requester_text_is_bounded_and_checked() {
 fn pending_requests_are_bounded_cancellable_and_time_out() {
     let e = env();
     let ferris = peer("ferris", 4242);
+    gated_roles(&e, 5);
     let first = view(ask(&e, &ferris, "gated", Some(60), None, t(0)));
     assert_eq!(first.state, RequestState::Pending);
     assert_eq!(first.approvals_needed, 1);
-    for _ in 1..5 {
+    for i in 1..5 {
+        let role = format!("gated-{i}");
         assert_eq!(
-            view(ask(&e, &ferris, "gated", Some(60), None, t(0))).state,
+            view(ask(&e, &ferris, &role, Some(60), None, t(0))).state,
             RequestState::Pending
         );
     }
-    let (code, _) = err(ask(&e, &ferris, "gated", Some(60), None, t(0)));
+    let (code, _) = err(ask(&e, &ferris, "gated-5", Some(60), None, t(0)));
     assert_eq!(code, ErrorCode::Limit);
 
     // Someone else cannot cancel it, or even see it.
@@ -410,8 +433,8 @@ fn reconcile_repairs_the_host() {
     let e = env();
     let ferris = peer("ferris", 4242);
     let keep = view(ask(&e, &ferris, "ops", Some(600), None, t(0)));
-    let edited = view(ask(&e, &ferris, "ops", Some(600), None, t(0)));
-    let late = view(ask(&e, &ferris, "ops", Some(60), None, t(0)));
+    let edited = view(ask(&e, &ferris_no(1), "ops", Some(600), None, t(0)));
+    let late = view(ask(&e, &ferris_no(2), "ops", Some(60), None, t(0)));
     let dir = e.dir.path().join("sudoers.d");
     std::fs::remove_file(file(&e, &keep)).unwrap();
     std::fs::write(file(&e, &edited), "ferris ALL=(ALL) NOPASSWD: ALL\n").unwrap();

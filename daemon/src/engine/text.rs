@@ -28,3 +28,13 @@ pub(super) fn check_text(
     let trimmed = v.trim();
     Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
 }
+
+/// `what` followed by the decider's comment, if they gave one: the
+/// requester learns why from the refusal itself (`denied by bob: not
+/// during the freeze`), not only from `show`.
+pub(super) fn with_comment(what: String, comment: Option<&str>) -> String {
+    match comment {
+        Some(c) => format!("{what}: {c}"),
+        None => what,
+    }
+}

@@ -330,7 +330,13 @@ fn failed_reauthentications_are_bounded_per_grant() {
     assert_eq!(ev.iter().filter(|e| *e == "reauth_failed").count(), 2);
     assert_eq!(ev.iter().filter(|e| *e == "reauth_locked").count(), 1);
     assert!(!ev.contains(&"extended".to_owned()));
-    // The user's bound (3) is not reached: a new request may still try.
+    // The user's bound (3) is not reached: a new request may still try
+    // (once the grant is given back: a role is not held twice).
+    let r = view(
+        e.engine
+            .handle(&ferris, Request::Revoke { id: id(&v) }, t(4)),
+    );
+    assert_eq!(r.state, RequestState::Revoked);
     assert!(matches!(
         ask_ops(&e, &ferris, Reauth::NotTried, 4),
         Err(EngineError::NeedsReauth)

@@ -5,7 +5,6 @@ use elevated_proto::{
 };
 use jiff::Timestamp;
 
-use super::budget::Budget;
 use super::{ms, Engine, EngineError, Peer, State};
 use crate::grant::GrantSpec;
 use crate::policy::{decide, Decision, Subject};
@@ -137,7 +136,7 @@ pub(super) fn view(r: &RequestRow, approvals: &[ApprovalRow], now_ms: i64) -> Re
 }
 
 /// The view of a row with its approvals as `conn` sees them.
-fn view_in(
+pub(super) fn view_in(
     conn: &rusqlite::Connection,
     row: &RequestRow,
     now_ms: i64,
@@ -145,76 +144,6 @@ fn view_in(
     let decisions = approvals::of(conn, row.id.as_str())?;
     Ok(view(row, &decisions, now_ms))
 }
-
-/// The views of `rows`, as many as one answer carries.
-fn views(
-    conn: &rusqlite::Connection,
-    rows: &[RequestRow],
-    now: Timestamp,
-) -> Result<Response, EngineError> {
-    let mut budget = Budget::frame();
-    let mut requests = Vec::new();
-    let mut truncated = false;
-    for r in rows {
-        let v = view_in(conn, r, ms(now))?;
-        if !budget.take(&v) {
-            truncated = true;
-            break;
-        }
-        requests.push(v);
-    }
-    Ok(Response::Requests {
-        requests,
-        truncated,
-    })
-}
-
-/// The newest requests (of `uid`, or everyone's; open ones unless `all`)
-/// that one answer carries, read newest first until it is full: a long
-/// history costs one answer's worth of work. A grant whose window has
-/// ended while the timer has yet to record it is shown as expired when
-/// `lapsed_too` (status), and left out of a list of open ones otherwise.
-fn newest(
-    conn: &rusqlite::Connection,
-    uid: Option<u32>,
-    all: bool,
-    lapsed_too: bool,
-    now: Timestamp,
-) -> Result<Response, EngineError> {
-    let (mut budget, mut out, mut failed) = (Budget::frame(), Vec::new(), None);
-    let mut truncated = false;
-    // One row more than a listing carries tells whether there are more.
-    requests::list_while(conn, uid, false, all, LIST_MAX + 1, |r| {
-        if out.len() == LIST_MAX as usize {
-            truncated = true;
-            return false;
-        }
-        // A window that has ended is no longer open, even while the timer
-        // has yet to record it (`--all` shows it as expired).
-        if !all && !lapsed_too && r.state == RequestState::Active && !r.in_window(ms(now)) {
-            return true;
-        }
-        match view_in(conn, &r, ms(now)) {
-            Ok(v) if budget.take(&v) => out.push(v),
-            Ok(_) => {
-                truncated = true;
-                return false;
-            }
-            Err(e) => failed = Some(e),
-        }
-        failed.is_none()
-    })?;
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(Response::Requests {
-            requests: out,
-            truncated,
-        }),
-    }
-}
-
-/// Most requests one `list` answer carries (the newest).
-const LIST_MAX: u32 = 500;
 
 impl Engine {
     pub(super) fn subject(&self, peer: &Peer) -> Result<Subject, EngineError> {
@@ -260,6 +189,9 @@ impl Engine {
                         .iter()
                         .map(|c| crate::grant::GrantCommand::from(c).display())
                         .collect(),
+                    action_duration_secs: (!role.actions.is_empty())
+                        .then_some(role.action_duration.as_secs()),
+                    actions_only: super::conflict::actions_only(role),
                 }
             })
             .collect();
@@ -319,39 +251,6 @@ impl Engine {
             Ok(Response::Request {
                 request: view_in(conn, &r, ms(now))?,
             })
-        })
-    }
-
-    pub(super) fn status(&self, peer: &Peer, now: Timestamp) -> Result<Response, EngineError> {
-        // The caller's open requests, newest first, as `list` bounds them.
-        self.read(|conn| newest(conn, Some(peer.uid), false, true, now))
-    }
-
-    /// `list`: root sees everything; others see their own requests and,
-    /// with `pending`/`unreviewed`, what they may decide or review.
-    pub(super) fn list(
-        &self,
-        peer: &Peer,
-        pending: bool,
-        all: bool,
-        unreviewed: bool,
-        now: Timestamp,
-    ) -> Result<Response, EngineError> {
-        if !pending && !unreviewed {
-            let uid = (!peer.is_root()).then_some(peer.uid);
-            return self.read(|conn| newest(conn, uid, all, false, now));
-        }
-        self.read(|conn| {
-            let rows = if unreviewed {
-                requests::unreviewed(conn)?
-            } else {
-                requests::awaiting_decision(conn)?
-            };
-            let rows: Vec<RequestRow> = rows
-                .into_iter()
-                .filter(|r| peer.is_root() || r.uid == peer.uid || self.is_approver_of(peer, r))
-                .collect();
-            views(conn, &rows, now)
         })
     }
 }

@@ -54,6 +54,11 @@ impl Allowed {
     pub fn message(&self) -> String {
         let mut parts = vec![format!("allowed by {}", self.rule)];
         parts.push(match self.approval.count {
+            // Granted at once too, but announced and reviewed afterwards:
+            // never to be mistaken for a routine automatic grant.
+            0 if self.approval.break_glass => {
+                "break-glass: granted at once, review required".to_owned()
+            }
             0 => "automatic approval".to_owned(),
             1 => "needs 1 approval".to_owned(),
             n => format!("needs {n} approvals"),

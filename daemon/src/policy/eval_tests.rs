@@ -292,6 +292,22 @@ fn messages() {
 }
 
 #[test]
+fn break_glass_is_not_called_automatic() {
+    let p = policy(&[(
+        "10-db.toml",
+        "[roles.db]\n[[rules]]\nrole = \"db\"\napproval = { count = 0, break_glass = true, approvers = { groups = [\"leads\"] } }\n",
+    )]);
+    let db = RoleName::parse("db").unwrap();
+    let now: jiff::Timestamp = WED_10.parse().unwrap();
+    let d = decide(&p, &user("ferris"), &host("web1"), &db, None, now);
+    assert_eq!(
+        d.message(),
+        "allowed by 10-db.toml rule 1 (line 2); break-glass: granted at once, review required; \
+         window 1h"
+    );
+}
+
+#[test]
 fn globs() {
     for (p, n, want) in [
         ("*", "", true),

@@ -101,12 +101,15 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
 const SELECT: &str = "SELECT seq, at, event, actor, request_id, detail, prev_hash, hash FROM audit";
 
 /// Rows at or after `since` (ms), the newest `limit`, returned oldest first.
-/// With `visible_to = Some(uid)` only rows about requests that uid made.
+/// With `visible_to = Some(uid)` only rows about requests that uid made,
+/// and rows that uid acted in (whose detail records it as `uid`: an
+/// approver's decision, a revocation, a review).
 ///
-/// Visibility is decided by the uid that owns the request, never by the
-/// row's actor: an actor is only a name (`daemon`, `pam`, `policy`, an
-/// approver, a user name PAM reported), and an account that happens to
-/// carry such a name must not see other people's rows through it.
+/// Visibility is decided by uids the daemon recorded (the one that owns
+/// the request, the caller's), never by the row's actor: an actor is only
+/// a name (`daemon`, `pam`, `policy`, an approver, a user name PAM
+/// reported), and an account that happens to carry such a name must not
+/// see other people's rows through it.
 pub fn list(
     conn: &Connection,
     since: Option<i64>,
@@ -134,11 +137,13 @@ pub fn newest_while(
     // Two statements, not one with `?2 IS NULL OR ...`: that form cannot
     // use an index, so a user with few rows made SQLite walk the whole log
     // (100,000 rows) on every `elevate audit`. Theirs are found through
-    // their requests (`audit_request`), costing what they own.
+    // their requests (`audit_request`) and by the uid in the detail
+    // (`audit_uid`), costing what they own and did.
     let mut stmt = conn.prepare_cached(&if visible_to.is_some() {
         format!(
-            "{SELECT} WHERE at >= ?1 AND request_id IN \
-             (SELECT id FROM requests WHERE uid = ?2) ORDER BY seq DESC LIMIT ?3"
+            "{SELECT} WHERE at >= ?1 AND (request_id IN \
+             (SELECT id FROM requests WHERE uid = ?2) OR json_extract(detail, '$.uid') = ?2) \
+             ORDER BY seq DESC LIMIT ?3"
         )
     } else {
         format!("{SELECT} WHERE at >= ?1 AND ?2 IS NULL ORDER BY seq DESC LIMIT ?3")
@@ -280,101 +285,5 @@ pub fn links_after(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::Store;
-    use serde_json::json;
-
-    #[test]
-    fn chain_detects_edits_and_deletions() {
-        let mut s = Store::open_in_memory().unwrap();
-        for i in 0..5 {
-            s.tx(|tx| {
-                append(
-                    tx,
-                    1000 + i,
-                    "requested",
-                    "alice",
-                    Some("abcd1234"),
-                    &json!({"i": i}),
-                )
-            })
-            .unwrap();
-        }
-        let v = verify(s.conn()).unwrap();
-        assert_eq!(v.rows, 5);
-        assert_eq!(v.first_bad, None);
-
-        s.conn()
-            .execute("UPDATE audit SET actor = 'mallory' WHERE seq = 3", [])
-            .unwrap();
-        let v = verify(s.conn()).unwrap();
-        assert_eq!(v.first_bad.as_ref().map(|b| b.0), Some(3));
-
-        s.conn()
-            .execute("UPDATE audit SET actor = 'alice' WHERE seq = 3", [])
-            .unwrap();
-        assert_eq!(verify(s.conn()).unwrap().first_bad, None);
-        s.conn()
-            .execute("DELETE FROM audit WHERE seq = 2", [])
-            .unwrap();
-        let v = verify(s.conn()).unwrap();
-        assert_eq!(v.first_bad.as_ref().map(|b| b.0), Some(3));
-    }
-
-    #[test]
-    fn list_filters_by_visibility_and_time() {
-        let mut s = Store::open_in_memory().unwrap();
-        for (id, uid) in [("aaaa2222", 1000), ("bbbb3333", 1001)] {
-            s.conn()
-                .execute(
-                    "INSERT INTO requests (id, uid, user, role, host, duration_secs, state, \
-                     message, approvals_needed, requested_at, grant_spec) \
-                     VALUES (?1, ?2, 'u', 'ops', 'h', 60, 'active', '', 0, 0, '{}')",
-                    params![id, uid],
-                )
-                .unwrap();
-        }
-        s.tx(|tx| append(tx, 10, "a", "alice", Some("aaaa2222"), &json!({})))
-            .unwrap();
-        s.tx(|tx| append(tx, 20, "b", "bob", Some("bbbb3333"), &json!({})))
-            .unwrap();
-        s.tx(|tx| append(tx, 30, "c", "policy", Some("aaaa2222"), &json!({})))
-            .unwrap();
-        let all = list(s.conn(), None, 100, None).unwrap();
-        assert_eq!(all.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
-        let alice = list(s.conn(), None, 100, Some(1000)).unwrap();
-        assert_eq!(alice.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 3]);
-        let recent = list(s.conn(), Some(15), 100, None).unwrap();
-        assert_eq!(recent.len(), 2);
-        let last = list(s.conn(), None, 1, None).unwrap();
-        assert_eq!(last[0].seq, 3);
-    }
-
-    #[test]
-    fn rows_are_never_visible_by_actor_name() {
-        let mut s = Store::open_in_memory().unwrap();
-        s.conn()
-            .execute(
-                "INSERT INTO requests (id, uid, user, role, host, duration_secs, state, \
-                 message, approvals_needed, requested_at, grant_spec) \
-                 VALUES ('cccc4444', 1000, 'alice', 'ops', 'h', 60, 'active', '', 0, 0, '{}')",
-                [],
-            )
-            .unwrap();
-        // Actors that are also names of system accounts, and a row about
-        // nobody's request (a session without a grant).
-        for actor in ["daemon", "pam", "policy", "bob"] {
-            s.tx(|tx| append(tx, 10, "x", actor, Some("cccc4444"), &json!({})))
-                .unwrap();
-            s.tx(|tx| append(tx, 10, "y", actor, None, &json!({})))
-                .unwrap();
-        }
-        // daemon (uid 1), a user called pam or policy, and bob (uid 1001)
-        // own no request: they see nothing, whatever the actors are called.
-        for uid in [1, 101, 102, 1001] {
-            assert!(list(s.conn(), None, 100, Some(uid)).unwrap().is_empty());
-        }
-        assert_eq!(list(s.conn(), None, 100, Some(1000)).unwrap().len(), 4);
-    }
-}
+#[path = "audit_tests.rs"]
+mod tests;

@@ -85,6 +85,11 @@ const MIGRATIONS: &[&str] = &[
     // that policy re-checked at activation decides on the same session
     // (JSON object; NULL for requests stored before).
     "ALTER TABLE requests ADD COLUMN context TEXT;",
+    // 5: the audit rows a user acted in (an approver's decision, a
+    // revocation or review), found by the uid the daemon records in their
+    // detail, so that reading them costs what they hold, not a walk
+    // through the whole log.
+    "CREATE INDEX audit_uid ON audit(json_extract(detail, '$.uid'));",
 ];
 
 /// Brings the schema up to date.

@@ -10,7 +10,17 @@ use super::{Ctx, Session};
 /// Role names the soak's policy defines.
 pub const AUTO: &str = "soak-auto";
 pub const GATED: &str = "soak-gated";
+/// The flood roles are `soak-flood-0` .. `soak-flood-{FLOOD_ROLES - 1}`:
+/// one user holds at most one pending request per role, so reaching the
+/// per-user pending limit takes more roles than the limit.
 pub const FLOOD: &str = "soak-flood";
+/// How many flood roles there are (more than the pending limit, 5).
+pub const FLOOD_ROLES: u64 = 8;
+
+/// The name of flood role `i`.
+pub fn flood_role(i: u64) -> String {
+    format!("{FLOOD}-{i}")
+}
 
 fn role(name: &str) -> RoleName {
     RoleName::parse(name).unwrap()
@@ -32,6 +42,13 @@ fn views(r: &Result<Response, String>) -> Option<&Vec<RequestView>> {
         Ok(Response::Requests { requests, .. }) => Some(requests),
         _ => None,
     }
+}
+
+/// The daemon refusing a second grant (or pending request) of a role the
+/// user already has: the right answer when another thread of the same
+/// user got there first.
+fn held(r: &Result<Response, String>) -> bool {
+    error_with(r, ErrorCode::Conflict, "you already")
 }
 
 /// An error answer with this code whose message contains `text`.
@@ -74,7 +91,8 @@ pub fn reader(ctx: &mut Ctx) {
                 let r = s.call(ctx, Request::Roles {});
                 let ok = matches!(&r, Ok(Response::Roles { host, roles })
                     if *host == ctx.plan.host
-                        && [AUTO, GATED, FLOOD].iter().all(|n| roles.iter().any(|o| o.role == *n)));
+                        && [AUTO, GATED].iter().all(|n| roles.iter().any(|o| o.role == *n))
+                        && roles.iter().any(|o| o.role == flood_role(0)));
                 ctx.tally.check("roles", &r, ok);
             }
             65..80 => {
@@ -157,6 +175,12 @@ pub fn auto(ctx: &mut Ctx) {
     let long = ctx.rng.below(2) == 0;
     let secs = if long { 120 } else { 3 + ctx.rng.below(6) };
     let r = s.call(ctx, ask(AUTO, secs, "soak: automatic grant"));
+    // Another thread of this user holds the role: refused, naming it.
+    if held(&r) {
+        ctx.tally.raced += 1;
+        ctx.tally.check("request (automatic)", &r, true);
+        return;
+    }
     let dir = ctx.plan.sudoers.clone();
     let dropin = |v: &RequestView| dir.join(format!("elevated_{}", v.id));
     // The drop-in is there, unless the window already ended (this thread
@@ -207,6 +231,12 @@ pub fn requester(ctx: &mut Ctx) {
     let mut s = Session::new();
     let me = ctx.plan.user.clone();
     let r = s.call(ctx, ask(GATED, 600, "soak: needs approval"));
+    // Another thread of this user has the role pending (or granted).
+    if held(&r) {
+        ctx.tally.raced += 1;
+        ctx.tally.check("request (needs approval)", &r, true);
+        return;
+    }
     let ok = view(&r)
         .is_some_and(|v| v.state == RequestState::Pending && v.user == me && v.role == GATED);
     ctx.tally.check("request (needs approval)", &r, ok);
@@ -335,11 +365,15 @@ pub fn flood(ctx: &mut Ctx) {
         if ctx.over() {
             break;
         }
-        let r = s.call(ctx, ask(FLOOD, 60, "soak: flood"));
-        let pending = view(&r).is_some_and(|v| v.state == RequestState::Pending && v.role == FLOOD);
+        let name = flood_role(ctx.rng.below(FLOOD_ROLES));
+        let r = s.call(ctx, ask(&name, 60, "soak: flood"));
+        let pending = view(&r).is_some_and(|v| v.state == RequestState::Pending && v.role == name);
         let limited = error_with(&r, ErrorCode::Limit, "pending requests");
         ctx.tally.limited += u64::from(limited);
-        ctx.tally.check("request (flood)", &r, pending || limited);
+        let again = held(&r);
+        ctx.tally.raced += u64::from(again);
+        ctx.tally
+            .check("request (flood)", &r, pending || limited || again);
         if let Some(v) = view(&r).filter(|_| pending) {
             ctx.tally.requested.insert(v.id.clone());
         }
