@@ -157,7 +157,7 @@ pub fn check(
         s
     };
     // The summary line (`N error(s)`) repeats what the lines before say.
-    let summary = Regex::new(r"^elevated: \d+ error").unwrap();
+    let summary = Regex::new(r"^elevated: (the configuration has )?\d+ error").unwrap();
     for l in stderr
         .lines()
         .filter(|l| !l.trim().is_empty() && !summary.is_match(l))
