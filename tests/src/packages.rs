@@ -109,8 +109,11 @@ pub fn exposure_in(out: &str) -> f64 {
         .lines()
         .find(|l| l.contains("Overall exposure level"))
         .unwrap_or_else(|| panic!("no exposure in:\n{out}"));
-    let figure = line.rsplit(':').next().unwrap().split_whitespace().next();
-    figure.unwrap().parse().unwrap()
+    // "→ Overall exposure level for elevated.service: 3.2 OK :-)": the
+    // first word that is a number (the smiley has a colon of its own).
+    line.split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no figure in {line:?}"))
 }
 
 /// `CapabilityBoundingSet=` of a unit file, as `setpriv` spells them

@@ -18,8 +18,8 @@ use std::process::{Command, Stdio};
 
 use elevated_tests::daemon::text;
 use elevated_tests::packages::{
-    bounding_set, confined, documented_lintian_tags, dpkg_installed, dropins, exposure, MAX_EXPOSURE,
-    lintian_tags, mode, ok, packages, run, workspace, InstalledDaemon, ScratchRoot,
+    bounding_set, confined, documented_lintian_tags, dpkg_installed, dropins, exposure,
+    lintian_tags, mode, ok, packages, run, workspace, InstalledDaemon, ScratchRoot, MAX_EXPOSURE,
 };
 use elevated_tests::{as_user, require_root, TestGroup, TestUser};
 

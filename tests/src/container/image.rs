@@ -43,6 +43,7 @@ pub fn root() -> &'static Path {
         if !archive.exists() {
             build(&dir, &archive);
         }
+        remove_stale_roots(&dir);
         let root = dir.join(format!("root-{}", std::process::id()));
         let _ = fs::remove_dir_all(&root);
         fs::create_dir_all(&root).unwrap();
@@ -63,12 +64,22 @@ pub fn root() -> &'static Path {
     })
 }
 
-/// Removes this process's unpacked root (the archive stays cached).
-pub fn remove_root() {
-    let root = target_dir()
-        .join("container")
-        .join(format!("root-{}", std::process::id()));
-    let _ = fs::remove_dir_all(root);
+/// Removes the unpacked roots of test processes that have ended (a test
+/// binary cannot clean up after its last test; scripts/test's
+/// clean-test-leftovers also removes them).
+fn remove_stale_roots(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix("root-")
+            .or_else(|| name.strip_prefix("build-"));
+        if pid.is_some_and(|p| !Path::new("/proc").join(p).exists()) {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// A short digest of what goes into the root, so a changed package list
@@ -140,10 +151,7 @@ fn prepare(root: &Path) {
 
 /// The Debian mirror apt on this host uses (no other host is reachable).
 fn mirror() -> String {
-    let mut text = String::new();
-    for f in ["/etc/apt/sources.list"] {
-        text.push_str(&fs::read_to_string(f).unwrap_or_default());
-    }
+    let mut text = fs::read_to_string("/etc/apt/sources.list").unwrap_or_default();
     if let Ok(dir) = fs::read_dir("/etc/apt/sources.list.d") {
         let mut files: Vec<PathBuf> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
         files.sort();
@@ -187,7 +195,10 @@ mod tests {
         );
         let classic = "deb http://security.example/debian-security bookworm-security main\n\
                        deb [arch=amd64] http://m.example/debian bookworm main\n";
-        assert_eq!(mirror_in(classic).as_deref(), Some("http://m.example/debian"));
+        assert_eq!(
+            mirror_in(classic).as_deref(),
+            Some("http://m.example/debian")
+        );
         assert_eq!(mirror_in("# nothing\n"), None);
     }
 }

@@ -39,8 +39,7 @@ impl Machine {
         let mut script = String::new();
         for base in CGROUP_ROOTS {
             let dir = format!("{base}/{name}");
-            fs::create_dir_all(&dir)
-                .unwrap_or_else(|e| panic!("cannot create cgroup {dir}: {e}"));
+            fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create cgroup {dir}: {e}"));
             script.push_str(&format!("echo $$ > {dir}/cgroup.procs && "));
         }
         script.push_str("exec \"$@\"");
@@ -52,7 +51,11 @@ impl Machine {
             .arg("-D")
             .arg(root)
             .args(["--boot", "-M", &name, "--register=no", "--keep-unit"])
-            .args(["--private-network", "--link-journal=no", "--console=passive"])
+            .args([
+                "--private-network",
+                "--link-journal=no",
+                "--console=passive",
+            ])
             .args(["--system-call-filter=bpf", "--volatile=overlay"]);
         for (host, inside) in binds {
             cmd.arg(format!("--bind-ro={}:{inside}", host.display()));
@@ -93,8 +96,8 @@ impl Machine {
             if let Ok(Some(status)) = self.nspawn.try_wait() {
                 panic!("systemd-nspawn exited ({status}):\n{}", self.log_text());
             }
-            let children = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-                .unwrap_or_default();
+            let children =
+                fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
             for child in children.split_whitespace() {
                 let comm = fs::read_to_string(format!("/proc/{child}/comm")).unwrap_or_default();
                 if comm.trim() == "systemd" {
@@ -103,13 +106,25 @@ impl Machine {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("the container's systemd did not start:\n{}", self.log_text());
+        panic!(
+            "the container's systemd did not start:\n{}",
+            self.log_text()
+        );
     }
 
     fn wait_running(&self) {
         let start = Instant::now();
-        let out = self.sh("systemctl is-system-running --wait");
-        let state = text(&out).0.trim().to_owned();
+        // systemctl cannot talk to PID 1 until it has made its private
+        // socket: retry until it answers with a state.
+        let mut state = String::new();
+        while start.elapsed() < Duration::from_secs(60) {
+            let out = self.sh("systemctl is-system-running --wait");
+            state = text(&out).0.trim().to_owned();
+            if !state.is_empty() && state != "offline" {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         assert!(
             state == "running",
             "the container booted to {state:?} (not running) in {:.1?}; failed units:\n{}\n{}",
@@ -143,11 +158,7 @@ impl Machine {
 
     /// `sh -c SCRIPT` inside the container as root; its output.
     pub fn sh(&self, script: &str) -> Output {
-        self.command("sh")
-            .arg("-c")
-            .arg(script)
-            .output()
-            .unwrap()
+        self.command("sh").arg("-c").arg(script).output().unwrap()
     }
 
     /// `sh -c SCRIPT` inside as root, which must succeed; its stdout.

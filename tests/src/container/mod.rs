@@ -7,7 +7,7 @@
 mod image;
 mod machine;
 
-pub use image::{remove_root, root};
+pub use image::root;
 pub use machine::Machine;
 
 use std::path::Path;
@@ -47,6 +47,11 @@ pub fn boot_with_package() -> Machine {
 
 /// `dpkg -i` of the project's .deb inside `m`; its output.
 pub fn install(m: &Machine) -> String {
-    let deb = packages().deb.file_name().unwrap().to_string_lossy().into_owned();
+    let deb = packages()
+        .deb
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     m.ok(&format!("dpkg -i {PKG_DIR}/{deb} 2>&1"))
 }

@@ -35,7 +35,13 @@ fn the_system_bus_serves_root_refuses_users_and_carries_signals() {
     // A monitor (root may eavesdrop) started before the transitions.
     let mut monitor = m
         .command("timeout")
-        .args(["20", "busctl", "--system", "monitor", "org.elevated.Elevated1"])
+        .args([
+            "20",
+            "busctl",
+            "--system",
+            "monitor",
+            "org.elevated.Elevated1",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -52,15 +58,26 @@ fn the_system_bus_serves_root_refuses_users_and_carries_signals() {
     let user = m.as_user("alice", CALL);
     let err = String::from_utf8_lossy(&user.stderr).into_owned();
     assert!(!user.status.success(), "alice may not call ListOpen");
-    assert!(err.contains("Access denied") || err.contains("AccessDenied"), "{err}");
+    assert!(
+        err.contains("Access denied") || err.contains("AccessDenied"),
+        "{err}"
+    );
 
     // Give the signals time to arrive, then stop the monitor.
     std::thread::sleep(Duration::from_secs(1));
     let _ = m.sh("pkill -INT -f 'busctl --system monitor'");
     let mut seen = String::new();
-    monitor.stdout.take().unwrap().read_to_string(&mut seen).unwrap();
+    monitor
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut seen)
+        .unwrap();
     let _ = monitor.wait();
     for signal in ["RequestCreated", "GrantActivated"] {
-        assert!(seen.contains(&format!("Member={signal}")), "no {signal} signal:\n{seen}");
+        assert!(
+            seen.contains(&format!("Member={signal}")),
+            "no {signal} signal:\n{seen}"
+        );
     }
 }

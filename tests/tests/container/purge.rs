@@ -21,16 +21,23 @@ fn purge_with_active_grants_leaves_nothing_behind() {
     assert_eq!(code, 0, "{out}{err}");
     let id = id_of(&out);
     m.ok(&format!("test -f /etc/sudoers.d/elevated_{id}"));
-    assert!(m.ok("id -nG alice").split_whitespace().any(|g| g == "elvtops"));
+    assert!(m
+        .ok("id -nG alice")
+        .split_whitespace()
+        .any(|g| g == "elvtops"));
 
     let log = m.ok("dpkg -P elevated 2>&1");
     eprintln!("dpkg -P:\n{log}");
     assert!(
-        m.ok("ls /etc/sudoers.d").lines().all(|f| !f.starts_with("elevated_")),
+        m.ok("ls /etc/sudoers.d")
+            .lines()
+            .all(|f| !f.starts_with("elevated_")),
         "a drop-in survived the purge"
     );
     assert!(
-        !m.ok("id -nG alice").split_whitespace().any(|g| g == "elvtops"),
+        !m.ok("id -nG alice")
+            .split_whitespace()
+            .any(|g| g == "elvtops"),
         "the membership the daemon added survived the purge"
     );
     m.ok("visudo -c");
@@ -42,9 +49,14 @@ fn purge_with_active_grants_leaves_nothing_behind() {
         "/lib/systemd/system/elevated.socket",
         "/usr/sbin/elevated",
     ] {
-        m.ok(&format!("! test -e {path} || {{ echo {path} left; exit 1; }}"));
+        m.ok(&format!(
+            "! test -e {path} || {{ echo {path} left; exit 1; }}"
+        ));
     }
     let units = m.ok("systemctl list-units --all --no-legend 'elevated*'");
     assert!(units.trim().is_empty(), "units left: {units}");
-    assert!(m.ok("dpkg -l elevated 2>&1 || true").lines().all(|l| !l.starts_with("ii")));
+    assert!(m
+        .ok("dpkg -l elevated 2>&1 || true")
+        .lines()
+        .all(|l| !l.starts_with("ii")));
 }

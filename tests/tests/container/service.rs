@@ -27,9 +27,16 @@ const BOUNDING: u64 = 1 << 0 | 1 << 2 | 1 << 3 | 1 << 5 | 1 << 19 | 1 << 29;
 fn install_activates_on_first_use_and_grants_through_the_sandbox() {
     let m = machine(&["alice"], POLICY);
     // dpkg -i enabled and started the socket, not the service.
-    assert_eq!(m.ok("systemctl is-enabled elevated.socket").trim(), "enabled");
+    assert_eq!(
+        m.ok("systemctl is-enabled elevated.socket").trim(),
+        "enabled"
+    );
     assert_eq!(m.ok("systemctl is-active elevated.socket").trim(), "active");
-    assert_eq!(prop(&m, "ActiveState"), "inactive", "service before first use");
+    assert_eq!(
+        prop(&m, "ActiveState"),
+        "inactive",
+        "service before first use"
+    );
 
     // The first client starts the service through the socket.
     let (code, out, err) = elevate(&m, "alice", "roles");
@@ -60,7 +67,11 @@ fn install_activates_on_first_use_and_grants_through_the_sandbox() {
     };
     let mask = |name: &str| u64::from_str_radix(&field(name), 16).unwrap();
     assert_eq!(mask("CapBnd:"), BOUNDING, "bounding set");
-    assert_eq!(mask("CapEff:") & !BOUNDING, 0, "effective beyond the bounding set");
+    assert_eq!(
+        mask("CapEff:") & !BOUNDING,
+        0,
+        "effective beyond the bounding set"
+    );
     assert_eq!(field("NoNewPrivs:"), "1");
     assert_eq!(field("Seccomp:"), "2", "a seccomp filter");
     let probe = m.sh(&format!(
@@ -74,13 +85,21 @@ fn install_activates_on_first_use_and_grants_through_the_sandbox() {
 
     // A grant through the sandboxed service: visudo runs inside the
     // sandbox, the container's sudo honours the drop-in, expiry removes it.
-    let (code, out, err) = elevate(&m, "alice", "--json request ops --for 4s --reason container");
+    let (code, out, err) = elevate(
+        &m,
+        "alice",
+        "--json request ops --for 4s --reason container",
+    );
     assert_eq!(code, 0, "request: {out}{err}");
     let id = id_of(&out);
     let dropin = format!("/etc/sudoers.d/elevated_{id}");
     m.ok(&format!("test -f {dropin} && visudo -cf {dropin}"));
     let sudo = m.as_user("alice", "sudo -n /usr/bin/id -u");
-    assert_eq!(String::from_utf8_lossy(&sudo.stdout).trim(), "0", "sudo under the grant");
+    assert_eq!(
+        String::from_utf8_lossy(&sudo.stdout).trim(),
+        "0",
+        "sudo under the grant"
+    );
     let start = Instant::now();
     wait(
         &m,
@@ -89,9 +108,15 @@ fn install_activates_on_first_use_and_grants_through_the_sandbox() {
         "the drop-in outlived the window",
     );
     eprintln!("drop-in removed {:.1?} after the check", start.elapsed());
-    assert!(!m.as_user("alice", "sudo -n /usr/bin/id -u").status.success());
+    assert!(!m
+        .as_user("alice", "sudo -n /usr/bin/id -u")
+        .status
+        .success());
     let (_, show, _) = elevate(&m, "alice", &format!("--json show {id}"));
-    assert!(show.contains("\"expired\""), "state after the window: {show}");
+    assert!(
+        show.contains("\"expired\""),
+        "state after the window: {show}"
+    );
 }
 
 #[test]
@@ -148,7 +173,10 @@ fn the_watchdog_restarts_a_stopped_daemon_and_a_restart_keeps_grants() {
     m.ok(&format!("test -f {dropin} && visudo -c"));
     let (_, status, _) = elevate(&m, "alice", "status");
     assert!(status.contains(&id), "status after restart: {status}");
-    assert!(m.as_user("alice", "sudo -n /usr/bin/id -u").status.success());
+    assert!(m
+        .as_user("alice", "sudo -n /usr/bin/id -u")
+        .status
+        .success());
 
     // A hung daemon (SIGSTOP: no watchdog pings) is killed and restarted
     // within WatchdogSec (30s) plus RestartSec (2s).

@@ -52,16 +52,21 @@ pub fn elevate(m: &Machine, user: &str, args: &str) -> (i32, String, String) {
 
 /// The request id in `elevate --json` output.
 pub fn id_of(json: &str) -> String {
-    let v: serde_json::Value = serde_json::from_str(json)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {json}"));
-    v["id"].as_str().unwrap_or_else(|| panic!("no id in {json}")).to_owned()
+    let v: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("not JSON ({e}): {json}"));
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {json}"))
+        .to_owned()
 }
 
 /// `systemctl show elevated.service -p PROP --value`.
 pub fn prop(m: &Machine, prop: &str) -> String {
-    m.ok(&format!("systemctl show elevated.service -p {prop} --value"))
-        .trim()
-        .to_owned()
+    m.ok(&format!(
+        "systemctl show elevated.service -p {prop} --value"
+    ))
+    .trim()
+    .to_owned()
 }
 
 /// The service's main pid inside the container (0 when not running).
