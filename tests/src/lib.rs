@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 pub mod bigstore;
+pub mod container;
 pub mod crash;
 pub mod daemon;
 pub mod docs;

@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 use elevated_tests::daemon::text;
 use elevated_tests::packages::{
     bounding_set, confined, documented_lintian_tags, dpkg_installed, dropins, exposure,
-    lintian_tags, mode, ok, packages, run, workspace, InstalledDaemon, ScratchRoot,
+    lintian_tags, mode, ok, packages, run, workspace, InstalledDaemon, ScratchRoot, MAX_EXPOSURE,
 };
 use elevated_tests::{as_user, require_root, TestGroup, TestUser};
 
@@ -27,7 +27,6 @@ use elevated_tests::{as_user, require_root, TestGroup, TestUser};
 const MARKER: &str = "/etc/elevated/host.d/elvt-packaging.toml";
 /// The test's policy: a role for a test group.
 const POLICY: &str = "/etc/elevated/policy.d/50-elvt-packaging.toml";
-const MAX_EXPOSURE: f64 = 3.5;
 
 /// Paths both packages carry, apart from those that differ by distribution.
 const COMMON: &[&str] = &[

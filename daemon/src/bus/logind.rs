@@ -10,7 +10,10 @@ use zbus::zvariant::OwnedObjectPath;
     default_path = "/org/freedesktop/login1"
 )]
 trait Manager {
-    /// The session a process belongs to.
+    /// The session a process belongs to. logind spells the method
+    /// `GetSessionByPID`; the name zbus would derive (`GetSessionByPid`)
+    /// does not exist, so it is given explicitly.
+    #[zbus(name = "GetSessionByPID")]
     fn get_session_by_pid(&self, pid: u32) -> zbus::Result<OwnedObjectPath>;
 }
 

@@ -29,8 +29,60 @@ pub struct Bus {
     conn: zbus::Connection,
 }
 
-/// Where the bus handle appears once connected.
-pub type BusSlot = Arc<std::sync::OnceLock<Bus>>;
+/// How long a request that needs session facts waits for the bus while the
+/// daemon is still connecting to it. Under socket activation the request
+/// that started the daemon arrives before the connection is up; without
+/// the wait, its session facts would be unknown and a rule that needs
+/// them would refuse the very first request after every start.
+const CONNECTING_WAIT: Duration = Duration::from_secs(2);
+
+/// The bus as the server sees it.
+#[derive(Debug, Clone)]
+enum BusState {
+    /// Still connecting (start-up).
+    Connecting,
+    /// On the bus.
+    Ready(Bus),
+    /// No bus: session facts are unknown for the daemon's lifetime.
+    Unavailable,
+}
+
+/// Where the bus handle appears once connected (or that there is none).
+#[derive(Debug, Clone)]
+pub struct BusSlot(Arc<tokio::sync::watch::Sender<BusState>>);
+
+impl Default for BusSlot {
+    fn default() -> Self {
+        BusSlot(Arc::new(tokio::sync::watch::Sender::new(
+            BusState::Connecting,
+        )))
+    }
+}
+
+impl BusSlot {
+    /// The bus, waiting up to [`CONNECTING_WAIT`] while the daemon is still
+    /// connecting; `None` when there is no bus (the facts are then
+    /// unknown, which never opens access).
+    pub async fn bus(&self) -> Option<Bus> {
+        let mut rx = self.0.subscribe();
+        let ready = tokio::time::timeout(
+            CONNECTING_WAIT,
+            rx.wait_for(|s| !matches!(s, BusState::Connecting)),
+        )
+        .await;
+        match ready {
+            Ok(Ok(state)) => match &*state {
+                BusState::Ready(bus) => Some(bus.clone()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn set(&self, state: BusState) {
+        self.0.send_replace(state);
+    }
+}
 
 impl Bus {
     /// Session facts for `pid` (`session`, `service`, `tty`, `rhost`), or
@@ -65,11 +117,12 @@ pub fn start(engine: Arc<Engine>, slot: BusSlot) -> tokio::task::JoinHandle<()> 
                 tracing::info!(
                     "D-Bus unavailable ({e}); running without signals and session facts"
                 );
+                slot.set(BusState::Unavailable);
                 return;
             }
         };
         tracing::info!("on D-Bus as {NAME}");
-        let _ = slot.set(Bus { conn: conn.clone() });
+        slot.set(BusState::Ready(Bus { conn: conn.clone() }));
         iface::relay(engine, conn).await;
     })
 }

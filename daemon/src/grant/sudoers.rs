@@ -6,7 +6,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -246,6 +246,12 @@ impl SudoersDir {
             .mode(0o440)
             .open(tmp)
             .map_err(io("creating", tmp))?;
+        // The mode above is filtered by the umask, and the unit runs the
+        // daemon with UMask=0077: 0400 would work for sudo but fail
+        // `visudo -c` (and so every administrator's check and the
+        // package's removal scripts), which wants exactly 0440.
+        f.set_permissions(fs::Permissions::from_mode(0o440))
+            .map_err(io("chmod", tmp))?;
         if crate::sys::is_root() {
             std::os::unix::fs::fchown(&f, Some(0), Some(0)).map_err(io("chown", tmp))?;
         }

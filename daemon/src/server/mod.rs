@@ -28,7 +28,7 @@ use tokio::net::unix::UCred;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::time::{timeout, Instant};
 
-use crate::bus::{Bus, BusSlot};
+use crate::bus::BusSlot;
 use crate::config::settings::Limits;
 use crate::engine::{Engine, EngineError, Peer, Reauth};
 use lanes::Lanes;
@@ -42,7 +42,8 @@ struct Shared {
 }
 
 /// Accepts connections until the task is dropped. `bus` fills in once the
-/// daemon is on D-Bus; until then session facts are unknown.
+/// daemon is on D-Bus; a request that needs session facts meanwhile waits
+/// briefly for it (see `BusSlot::bus`).
 pub async fn serve(engine: Arc<Engine>, listener: UnixListener, limits: Limits, bus: BusSlot) {
     let slots = Slots::new(limits.max_connections, limits.max_connections_per_user);
     let shared = Arc::new(Shared {
@@ -68,7 +69,7 @@ pub async fn serve(engine: Arc<Engine>, listener: UnixListener, limits: Limits, 
         match slots.take(cred.uid()) {
             Ok(slot) => {
                 let shared = shared.clone();
-                let bus = bus.get().cloned();
+                let bus = bus.clone();
                 tokio::spawn(async move {
                     connection(&shared, stream, cred, bus).await;
                     drop(slot);
@@ -156,7 +157,7 @@ async fn read_message(stream: &mut UnixStream, wait: Duration, frame: Duration) 
 
 /// Serves one connection. `cred` is the kernel's word on the peer: the
 /// identity never comes from a message.
-async fn connection(sh: &Shared, mut stream: UnixStream, cred: UCred, bus: Option<Bus>) {
+async fn connection(sh: &Shared, mut stream: UnixStream, cred: UCred, bus: BusSlot) {
     let limits = &sh.limits;
     let mut wait = limits.frame_timeout;
     loop {
@@ -187,8 +188,10 @@ async fn connection(sh: &Shared, mut stream: UnixStream, cred: UCred, bus: Optio
                 // group for as long as the client kept pinging.
                 let peer = Arc::new(Peer::new(cred.uid(), cred.pid()));
                 if needs_context(&m.request) && !peer.has_context() {
-                    if let (Some(bus), Some(pid)) = (&bus, peer.pid) {
-                        peer.set_context(bus.session_facts(pid, peer.uid).await);
+                    if let Some(pid) = peer.pid {
+                        if let Some(bus) = bus.bus().await {
+                            peer.set_context(bus.session_facts(pid, peer.uid).await);
+                        }
                     }
                 }
                 dispatch(sh, &peer, m.request, &mut stream).await
