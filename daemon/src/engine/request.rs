@@ -130,9 +130,6 @@ impl Engine {
             }
             Decision::Allow(a) => a,
         };
-        // Checked again under the lock where it is stored; here too, so
-        // that nobody re-authenticates for a request refused anyway.
-        self.read(|conn| super::conflict::refuse_duplicate(conn, &row, now_ms))?;
         let Some(role_def) = role_def else {
             return Err(EngineError::NotFound(format!("no role named {}", req.role)));
         };
@@ -155,6 +152,12 @@ impl Engine {
             match reauth {
                 Reauth::NotTried => {
                     standing?;
+                    // Checked under the lock where the request is stored;
+                    // here too, so that nobody re-authenticates for a
+                    // request refused anyway. Only here: a read for every
+                    // request would open read connections beyond the
+                    // pool's under load.
+                    self.read(|conn| super::conflict::refuse_duplicate(conn, &row, now_ms))?;
                     return Err(EngineError::NeedsReauth);
                 }
                 Reauth::Failed(why) => {
