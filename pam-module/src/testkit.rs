@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use elevated_proto::{
     read_frame, write_frame, ClientMessage, LoginVerdict, Request, RequestState, RequestView,
-    Response, ServerMessage, PROTOCOL_VERSION,
+    Response, ServerMessage, WaitFor, PROTOCOL_VERSION,
 };
 
 use crate::core::{LogLevel, PamEnv};
@@ -240,7 +240,7 @@ fn connection(
         if !is_wait && matches!(steps.front(), Some(Step::Hold(_))) {
             steps.pop_front();
         }
-        if let (Some(Step::Hold(view)), Request::Wait { timeout_ms, .. }) =
+        if let (Some(Step::Hold(view)), Request::Wait(WaitFor { timeout_ms, .. })) =
             (steps.front(), &msg.request)
         {
             std::thread::sleep(Duration::from_millis(*timeout_ms));

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use elevated_proto::{ErrorCode, Request, RequestState, Response, RoleName};
+use elevated_proto::{ErrorCode, NewRequest, Request, RequestState, Response, RoleName};
 use elevated_tests::daemon::text;
 use elevated_tests::{as_user, bin, require_root, Daemon, TestGroup, TestUser};
 
@@ -242,13 +242,13 @@ fn two_thousand_maximal_refusals_add_at_most_three_mib() {
                 (0..33).map(|j| word(j, 124)).collect()
             };
             let role = format!("r{i:04}{}", "z".repeat(59));
-            let req = Request::Request {
+            let req = Request::Request(NewRequest {
                 role: RoleName::parse(&role).unwrap(),
                 duration_secs: Some(60),
                 command: Some(command),
                 reason: Some("why".repeat(341)),
                 ticket: Some("T".repeat(128)),
-            };
+            });
             let line = serde_json::to_string(&req).unwrap();
             if writeln!(stdin, "{line}").is_err() {
                 break;

@@ -340,7 +340,7 @@ impl Drop for OneConnection {
 
 #[test]
 fn a_connection_kept_open_does_not_keep_a_group_the_user_lost() {
-    use elevated_proto::{Request, RequestState, Response, RoleName};
+    use elevated_proto::{NewRequest, Request, RequestState, Response, RoleName};
     let s = setup();
     let mut conn = OneConnection::open(&s.d, &s.user);
     let ops_allowed = |r: Response| match r {
@@ -357,13 +357,13 @@ fn a_connection_kept_open_does_not_keep_a_group_the_user_lost() {
     assert!(out.status.success(), "{out:?}");
 
     // The same connection: the next decision sees the group gone.
-    let ask = Request::Request {
+    let ask = Request::Request(NewRequest {
         role: RoleName::parse("ops").unwrap(),
         duration_secs: Some(60),
         command: None,
         reason: None,
         ticket: None,
-    };
+    });
     match conn.call(&ask) {
         Response::Request { request } => {
             assert_eq!(request.state, RequestState::Denied, "{request:?}");

@@ -8,7 +8,9 @@ use std::os::unix::net::UnixDatagram;
 use std::process::Output;
 use std::time::Duration;
 
-use elevated_proto::{ErrorCode, GrantId, Request, Response, RoleName};
+use elevated_proto::{
+    AuditQuery, ErrorCode, ExtendBy, GrantId, NewRequest, Request, Response, RoleName,
+};
 use elevated_tests::daemon::text;
 use elevated_tests::{require_root, Daemon, TestGroup, TestUser};
 use serde_json::Value;
@@ -72,22 +74,22 @@ fn windows_under_a_second_are_refused_by_client_and_daemon() {
     // The daemon does not trust the client: no zero-length window either.
     let mut c = d.client();
     let (code, message) = error_code(
-        c.call(Request::Request {
+        c.call(Request::Request(NewRequest {
             role: RoleName::parse("ops").unwrap(),
             duration_secs: Some(0),
             command: None,
             reason: None,
             ticket: None,
-        })
+        }))
         .unwrap(),
     );
     assert_eq!(code, ErrorCode::BadRequest, "{message}");
     let (code, message) = error_code(
-        c.call(Request::Extend {
+        c.call(Request::Extend(ExtendBy {
             id: GrantId::parse(&id).unwrap(),
             duration_secs: 0,
             reason: None,
-        })
+        }))
         .unwrap(),
     );
     assert_eq!(code, ErrorCode::BadRequest, "{message}");
@@ -179,10 +181,10 @@ fn an_audit_limit_above_the_cap_is_refused() {
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
     let (code, message) = error_code(
         d.client()
-            .call(Request::Audit {
+            .call(Request::Audit(AuditQuery {
                 since: None,
                 limit: Some(10_001),
-            })
+            }))
             .unwrap(),
     );
     assert_eq!(code, ErrorCode::BadRequest, "{message}");
