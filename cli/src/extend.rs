@@ -144,8 +144,8 @@ fn ends_later(before: &RequestView, after: &RequestView) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::view;
     use elevated_proto::ApprovalView;
+    use elevated_testkit::samples::view;
 
     #[test]
     fn outcomes() {

@@ -200,7 +200,7 @@ fn a_cut_listing_is_flagged_in_json_and_noted_in_text() {
 
 #[test]
 fn garbled_answer_exits_1() {
-    let fake = Fake::start(vec![Step::Raw(b"\0\0\0\x05hello".to_vec())]);
+    let fake = Fake::start(vec![Step::Garbage(b"\0\0\0\x05hello".to_vec())]);
     let out = fake.run(&["status"]);
     assert_eq!(status(&out), 1);
     assert!(text(&out.stderr).starts_with("elevate: "));

@@ -5,6 +5,7 @@
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use elevated_testkit::output::json;
 use elevated_tests::daemon::text;
 use elevated_tests::{as_user, require_root, Daemon, TestGroup, TestUser};
 
@@ -58,11 +59,6 @@ fn sudo_rules(user: &TestUser) -> Vec<String> {
         .map(|l| l.trim().to_owned())
         .filter(|l| !l.is_empty())
         .collect()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    let (stdout, stderr) = text(out);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout:?} {stderr:?}"))
 }
 
 fn request(s: &Setup, user: &TestUser, args: &[&str]) -> (Output, serde_json::Value) {

@@ -5,23 +5,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::os::unix::net::UnixDatagram;
-use std::process::Output;
 use std::time::Duration;
 
 use elevated_proto::{
     AuditQuery, ErrorCode, ExtendBy, GrantId, NewRequest, Request, Response, RoleName,
 };
+use elevated_testkit::output::json;
 use elevated_tests::daemon::text;
 use elevated_tests::{require_root, Daemon, TestGroup, TestUser};
 use serde_json::Value;
 
 const OPS: &str = "[roles.ops]\nsudo = { commands = [\"/usr/bin/id\"] }\n\
                    default_duration = \"10m\"\nmax_duration = \"2h\"\n\n[[rules]]\nrole = \"ops\"\n";
-
-fn json(out: &Output) -> Value {
-    let (stdout, stderr) = text(out);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout:?} {stderr:?}"))
-}
 
 fn ops_daemon() -> Daemon {
     require_root();

@@ -9,7 +9,7 @@ use elevated_proto::{
 use crate::account::NOT_ANSWERING;
 use crate::core::{account, session, LogLevel, PamResult};
 use crate::options::{FailMode, Options};
-use crate::testkit::{login, pending, view, Event, FakeDaemon, ScriptEnv, Step};
+use crate::testutil::{login, pending, view, Event, FakeDaemon, FakeOptions, ScriptEnv, Step};
 
 fn nowhere() -> Options {
     Options {
