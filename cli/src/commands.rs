@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use elevated_proto::{Request, Verdict};
+use elevated_proto::{ListFilter, Request, Verdict};
 
 use crate::args::{AuditArgs, Cli, Command, IdArg, ListArgs, RequestArgs};
 use crate::conn::Daemon;
@@ -88,11 +88,11 @@ fn note_truncated(out: &Out, truncated: bool, shown: usize) {
 }
 
 fn list(socket: &Path, args: &ListArgs, out: &Out) -> Result<u8, Failure> {
-    let (views, truncated) = Daemon::connect(socket)?.call_list(Request::List {
+    let (views, truncated) = Daemon::connect(socket)?.call_list(Request::List(ListFilter {
         pending: args.pending,
         all: args.all,
         unreviewed: args.unreviewed,
-    })?;
+    }))?;
     let now = SystemTime::now();
     if out.json {
         out.json(&requests_object(&views, truncated))?;

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use elevated_proto::{
-    AuditEntry, AuditLink, Client, ClientError, GrantId, Request, RequestView, Response, RoleOffer,
-    Timeouts, Verdict,
+    AuditEntry, AuditLink, AuditQuery, Client, ClientError, DecisionTextQuery, GrantId, Request,
+    RequestView, Response, RoleOffer, Timeouts, Verdict, WaitFor,
 };
 
 use crate::converse::{self, Terminal, MAX_PROMPTS};
@@ -111,7 +111,7 @@ impl Daemon {
         since: Option<String>,
         limit: Option<u32>,
     ) -> Result<(Vec<AuditEntry>, bool), Failure> {
-        match self.call(Request::Audit { since, limit })? {
+        match self.call(Request::Audit(AuditQuery { since, limit }))? {
             Response::Audit { rows, truncated } => Ok((rows, truncated)),
             other => Err(unexpected(&other)),
         }
@@ -129,10 +129,10 @@ impl Daemon {
     /// Waits up to [`WAIT_SLICE`] for `id` to leave `pending` (or for its
     /// pending extension to be decided).
     pub fn wait(&mut self, id: &GrantId) -> Result<RequestView, Failure> {
-        let request = Request::Wait {
+        let request = Request::Wait(WaitFor {
             id: id.clone(),
             timeout_ms: u64::try_from(WAIT_SLICE.as_millis()).unwrap_or(u64::MAX),
-        };
+        });
         let lost = |e: &ClientError| {
             let mut f = Failure::client(e);
             f.message = format!(
@@ -149,10 +149,10 @@ impl Daemon {
 
     /// The exact text a remote approver signs for `decision` on `id`.
     pub fn decision_text(&mut self, id: &GrantId, decision: Verdict) -> Result<String, Failure> {
-        match self.call(Request::DecisionText {
+        match self.call(Request::DecisionText(DecisionTextQuery {
             id: id.clone(),
             decision,
-        })? {
+        }))? {
             Response::Text { text } => Ok(text),
             other => Err(unexpected(&other)),
         }
@@ -169,21 +169,9 @@ fn check(answer: Response) -> Result<Response, Failure> {
 
 /// An answer of the wrong kind.
 pub fn unexpected(answer: &Response) -> Failure {
-    let kind = match answer {
-        Response::Pong { .. } => "pong",
-        Response::Roles { .. } => "roles",
-        Response::Request { .. } => "request",
-        Response::Requests { .. } => "requests",
-        Response::Audit { .. } => "audit",
-        Response::AuditVerify { .. } => "audit_verify",
-        Response::AuditChain { .. } => "audit_chain",
-        Response::Error { .. } => "error",
-        Response::Prompt { .. } => "prompt",
-        Response::Login { .. } => "login",
-        Response::Text { .. } => "text",
-    };
     Failure::protocol(format!(
-        "elevated sent an unexpected answer ({kind}); are client and daemon the same version?"
+        "elevated sent an unexpected answer ({}); are client and daemon the same version?",
+        answer.kind()
     ))
 }
 

@@ -13,8 +13,9 @@ use crate::render::clean;
 use crate::tty::{self, AnswerError, MAX_ANSWER};
 
 /// Most prompts one call may bring, so a confused daemon cannot keep the
-/// client asking forever.
-pub const MAX_PROMPTS: usize = 32;
+/// client asking forever: twice the daemon's own bound for one
+/// re-authentication, so the client never gives up first.
+pub const MAX_PROMPTS: usize = 2 * elevated_proto::MAX_PROMPTS;
 
 /// Where questions are asked and answered.
 pub trait Asker {

@@ -173,7 +173,7 @@ fn pick(offers: &[RoleOffer], fits_one: impl Fn(&RoleOffer) -> bool) -> RoleChoi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{offer, sudo, view};
+    use elevated_testkit::samples::{offer, sudo, view};
 
     fn inv(path: &str, args: &[&str]) -> Invocation {
         Invocation {

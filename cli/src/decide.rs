@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Read};
 use std::path::Path;
 use std::time::SystemTime;
 
-use elevated_proto::{Request, Verdict};
+use elevated_proto::{DecideOn, Request, ReviewNote, Verdict};
 
 use crate::args::{DecisionArgs, ReviewArgs, ShowArgs};
 use crate::conn::Daemon;
@@ -52,16 +52,16 @@ pub fn decide(
     let signature = args.signature.as_deref().map(read_signature).transpose()?;
     let (id, comment) = (args.id, args.comment);
     let request = match verdict {
-        Verdict::Approve => Request::Approve {
+        Verdict::Approve => Request::Approve(DecideOn {
             id,
             comment,
             signature,
-        },
-        Verdict::Deny => Request::Deny {
+        }),
+        Verdict::Deny => Request::Deny(DecideOn {
             id,
             comment,
             signature,
-        },
+        }),
     };
     let view = Daemon::connect(socket)?.call_view(request)?;
     if out.json {
@@ -119,10 +119,10 @@ fn on_screen(text: &str) -> String {
 
 /// `review`: closes the review of a break-glass grant.
 pub fn review(socket: &Path, args: ReviewArgs, out: &Out) -> Result<u8, Failure> {
-    let view = Daemon::connect(socket)?.call_view(Request::Review {
+    let view = Daemon::connect(socket)?.call_view(Request::Review(ReviewNote {
         id: args.id,
         comment: args.comment,
-    })?;
+    }))?;
     if out.json {
         out.json(&view)?;
     } else {

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use elevated_proto::{Request, RequestState, RequestView, Verdict};
+use elevated_proto::{ExtendBy, Request, RequestState, RequestView, Verdict};
 
 use crate::args::ExtendArgs;
 use crate::conn::Daemon;
@@ -47,11 +47,11 @@ pub fn extend(socket: &Path, args: ExtendArgs, out: &Out) -> Result<u8, Failure>
     let before = daemon.call_view(Request::Show {
         id: args.id.clone(),
     })?;
-    let view = daemon.call_view(Request::Extend {
+    let view = daemon.call_view(Request::Extend(ExtendBy {
         id: args.id.clone(),
         duration_secs: args.duration,
         reason: args.reason,
-    })?;
+    }))?;
     let asked_approval = awaiting(&view);
     let view = if args.no_wait {
         view
@@ -144,8 +144,8 @@ fn ends_later(before: &RequestView, after: &RequestView) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::view;
     use elevated_proto::ApprovalView;
+    use elevated_testkit::samples::view;
 
     #[test]
     fn outcomes() {

@@ -21,8 +21,6 @@ mod render;
 mod render_list;
 mod render_view;
 mod run;
-#[cfg(test)]
-mod testutil;
 mod timefmt;
 mod tty;
 mod wait;

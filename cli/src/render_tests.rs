@@ -1,7 +1,7 @@
 use super::*;
-use crate::testutil::{offer, sudo, view};
 use elevated_proto::RequestState::*;
 use elevated_proto::{ApprovalView, AuditEntry, Verdict};
+use elevated_testkit::samples::{offer, sudo, view};
 
 fn now() -> SystemTime {
     humantime::parse_rfc3339("2025-01-31T10:00:01Z").unwrap()

@@ -146,10 +146,11 @@ fn decision_rows(approvals: &[ApprovalView]) -> Vec<Vec<String>> {
 /// signature.
 #[must_use]
 pub fn recipe(id: &str) -> String {
+    let ns = elevated_proto::APPROVAL_NAMESPACE;
     format!(
         "to approve with an SSH key (allowed signers), from anywhere:\n\
          \x20 elevate show {id} --approval-text > {id}.txt\n\
-         \x20 ssh-keygen -Y sign -f ~/.ssh/id_ed25519 -n elevated-approval {id}.txt\n\
+         \x20 ssh-keygen -Y sign -f ~/.ssh/id_ed25519 -n {ns} {id}.txt\n\
          \x20 elevate approve {id} --signature {id}.txt.sig\n\
          (to deny: --denial-text, then `elevate deny {id} --signature {id}.txt.sig`)\n"
     )

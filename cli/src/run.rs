@@ -289,7 +289,7 @@ fn is_executable(p: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::sudo;
+    use elevated_testkit::samples::sudo;
 
     #[test]
     fn sudo_command_line() {

@@ -10,8 +10,8 @@ use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
 use std::os::fd::AsFd;
 
-/// Longest answer accepted, in bytes (the daemon's text limit).
-pub const MAX_ANSWER: usize = elevated_proto::MAX_TEXT;
+/// Longest answer accepted, in bytes (what the daemon passes to PAM).
+pub const MAX_ANSWER: usize = elevated_proto::MAX_ANSWER;
 
 /// Why no answer could be read.
 #[derive(Debug)]

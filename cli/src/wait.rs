@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime};
 
-use elevated_proto::{GrantId, Request, RequestState, RequestView, RoleName};
+use elevated_proto::{GrantId, NewRequest, Request, RequestState, RequestView, RoleName};
 use indicatif::ProgressBar;
 
 use crate::args::RequestOptions;
@@ -31,13 +31,13 @@ pub fn submit(
     options: &RequestOptions,
     command: Option<Vec<String>>,
 ) -> Result<RequestView, Failure> {
-    daemon.call_view(Request::Request {
+    daemon.call_view(Request::Request(NewRequest {
         role: role.clone(),
         duration_secs: options.duration,
         command,
         reason: options.reason.clone(),
         ticket: options.ticket.clone(),
-    })
+    }))
 }
 
 /// How a wait ended.

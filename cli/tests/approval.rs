@@ -4,7 +4,10 @@
 
 mod support;
 
-use elevated_proto::{ErrorCode, Request, RequestState, Response, Verdict};
+use elevated_proto::{
+    DecideOn, DecisionTextQuery, ErrorCode, ListFilter, Request, RequestState, Response,
+    ReviewNote, Verdict,
+};
 use serde_json::Value;
 use support::*;
 
@@ -28,11 +31,11 @@ fn approve_as_oneself_prints_the_count_and_exits_0() {
     );
     assert_eq!(
         fake.seen(),
-        [Request::Approve {
+        [Request::Approve(DecideOn {
             id: id("k3f9x2ma"),
             comment: Some("looks right".into()),
             signature: None,
-        }]
+        })]
     );
 }
 
@@ -54,11 +57,11 @@ fn deny_with_a_signature_sends_the_file_text() {
     assert_eq!(v["state"], "denied");
     assert_eq!(
         fake.seen(),
-        [Request::Deny {
+        [Request::Deny(DecideOn {
             id: id("k3f9x2ma"),
             comment: None,
             signature: Some(ARMORED.into()),
-        }]
+        })]
     );
 }
 
@@ -73,7 +76,7 @@ fn approve_with_a_signature_sends_the_file_text() {
     assert!(text(&out.stdout).starts_with("k3f9x2ma active: db-admin"));
     assert!(matches!(
         &fake.seen()[..],
-        [Request::Approve { signature: Some(s), comment: None, .. }] if s == ARMORED
+        [Request::Approve(DecideOn { signature: Some(s), comment: None, .. })] if s == ARMORED
     ));
 }
 
@@ -136,18 +139,18 @@ fn approval_text_is_printed_byte_for_byte() {
     assert_eq!(
         fake.seen(),
         [
-            Request::DecisionText {
+            Request::DecisionText(DecisionTextQuery {
                 id: id("k3f9x2ma"),
                 decision: Verdict::Approve
-            },
-            Request::DecisionText {
+            }),
+            Request::DecisionText(DecisionTextQuery {
                 id: id("k3f9x2ma"),
                 decision: Verdict::Deny
-            },
-            Request::DecisionText {
+            }),
+            Request::DecisionText(DecisionTextQuery {
                 id: id("k3f9x2ma"),
                 decision: Verdict::Approve
-            },
+            }),
         ]
     );
 }
@@ -210,16 +213,16 @@ fn list_pending_shows_the_approvers_columns() {
     assert_eq!(
         fake.seen(),
         [
-            Request::List {
+            Request::List(ListFilter {
                 pending: true,
                 all: false,
                 unreviewed: false
-            },
-            Request::List {
+            }),
+            Request::List(ListFilter {
                 pending: false,
                 all: false,
                 unreviewed: true
-            },
+            }),
         ]
     );
 }
@@ -235,9 +238,9 @@ fn review_closes_a_break_glass_grant() {
     assert!(text(&out.stdout).contains("reviewed  bob at 2025-01-31T12:00:00Z"));
     assert_eq!(
         fake.seen(),
-        [Request::Review {
+        [Request::Review(ReviewNote {
             id: id("k3f9x2ma"),
             comment: Some("fixed the outage".into()),
-        }]
+        })]
     );
 }

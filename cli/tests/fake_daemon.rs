@@ -3,7 +3,7 @@
 
 mod support;
 
-use elevated_proto::{ErrorCode, Request, RequestState, Response, RoleOffer};
+use elevated_proto::{ErrorCode, NewRequest, Request, RequestState, Response, RoleOffer, WaitFor};
 use serde_json::Value;
 use support::*;
 
@@ -20,13 +20,13 @@ fn active_request_exits_0_and_sends_options() {
     );
     assert_eq!(
         fake.seen(),
-        [Request::Request {
+        [Request::Request(NewRequest {
             role: elevated_proto::RoleName::parse("db-admin").unwrap(),
             duration_secs: Some(3600),
             command: None,
             reason: Some("INC-42".into()),
             ticket: None,
-        }]
+        })]
     );
 }
 
@@ -61,7 +61,7 @@ fn pending_becomes_active_through_wait_without_spinner() {
     let seen = fake.seen();
     assert_eq!(seen.len(), 3);
     for r in &seen[1..] {
-        let Request::Wait { id, timeout_ms } = r else {
+        let Request::Wait(WaitFor { id, timeout_ms }) = r else {
             panic!("expected wait, got {r:?}")
         };
         assert_eq!(id.as_str(), "k3f9x2ma");
@@ -200,7 +200,7 @@ fn a_cut_listing_is_flagged_in_json_and_noted_in_text() {
 
 #[test]
 fn garbled_answer_exits_1() {
-    let fake = Fake::start(vec![Step::Raw(b"\0\0\0\x05hello".to_vec())]);
+    let fake = Fake::start(vec![Step::Garbage(b"\0\0\0\x05hello".to_vec())]);
     let out = fake.run(&["status"]);
     assert_eq!(status(&out), 1);
     assert!(text(&out.stderr).starts_with("elevate: "));
@@ -272,7 +272,7 @@ fn run_requests_the_one_covering_role() {
     );
     let seen = fake.seen();
     assert!(
-        matches!(&seen[2], Request::Request { role, duration_secs: Some(300), .. }
+        matches!(&seen[2], Request::Request(NewRequest { role, duration_secs: Some(300), .. })
             if role.as_str() == "db-admin"),
         "{seen:?}"
     );
@@ -375,7 +375,7 @@ fn run_requests_a_just_in_time_action_runs_it_once_and_revokes() {
     let seen = fake.seen();
     assert_eq!(seen.len(), 4, "{seen:?}");
     assert!(
-        matches!(&seen[2], Request::Request { role, command: Some(c), reason: Some(r), .. }
+        matches!(&seen[2], Request::Request(NewRequest { role, command: Some(c), reason: Some(r), .. })
             if role.as_str() == "restart" && c == &[tool_s, "-x"] && r == "stuck"),
         "{seen:?}"
     );

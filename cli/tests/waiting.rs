@@ -6,7 +6,9 @@ mod support;
 
 use std::process::{Command, Stdio};
 
-use elevated_proto::{ErrorCode, PromptStyle, Request, RequestState, RequestView, Response};
+use elevated_proto::{
+    ErrorCode, ExtendBy, PromptStyle, Request, RequestState, RequestView, Response,
+};
 use serde_json::Value;
 use support::*;
 
@@ -36,11 +38,11 @@ fn extension_granted_at_once_exits_0() {
         fake.seen(),
         [
             Request::Show { id: id("k3f9x2ma") },
-            Request::Extend {
+            Request::Extend(ExtendBy {
                 id: id("k3f9x2ma"),
                 duration_secs: 1800,
                 reason: Some("not done".into()),
-            }
+            })
         ]
     );
 }

@@ -8,15 +8,8 @@ use std::ffi::{CStr, CString};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
-use elevated_proto::PromptStyle;
+use elevated_proto::{PromptStyle, MAX_ANSWER, MAX_PROMPTS};
 use pam_client2::{ConversationHandler, ErrorCode, Flag};
-
-/// Most prompts one re-authentication may show (a stack that loops is cut
-/// off rather than keeping a connection forever).
-pub const MAX_PROMPTS: usize = 16;
-
-/// Longest answer accepted, in bytes.
-pub const MAX_ANSWER: usize = 1024;
 
 /// The PAM conversation, relayed.
 struct Relay {

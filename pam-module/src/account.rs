@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use elevated_proto::{LoginVerdict, RequestState, RequestView, MAX_TEXT};
+use elevated_proto::{LoginQuery, LoginVerdict, RequestState, RequestView, MAX_TEXT};
 
 use crate::core::{debug, LogLevel, PamEnv, PamResult, Screen};
 use crate::daemon::{CallError, Daemon, Deadline, LoginAnswer};
@@ -29,14 +29,14 @@ impl Login {
         role: Option<&elevated_proto::RoleName>,
         reason: Option<String>,
     ) -> elevated_proto::Request {
-        elevated_proto::Request::Login {
+        elevated_proto::Request::Login(LoginQuery {
             user: self.user.clone(),
             service: self.service.clone(),
             rhost: self.rhost.clone(),
             tty: self.tty.clone(),
             request_role: role.cloned(),
             reason,
-        }
+        })
     }
 }
 

@@ -109,7 +109,7 @@ impl Screen {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testkit::ScriptEnv;
+    use crate::testutil::ScriptEnv;
     use std::time::Duration;
 
     #[test]

@@ -5,7 +5,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use elevated_proto::{Client, ClientError, LoginVerdict, Request, RequestView, Response, Timeouts};
+use elevated_proto::{
+    Client, ClientError, LoginVerdict, Request, RequestView, Response, Timeouts, WaitFor,
+};
 
 /// Why the daemon gave no usable answer.
 #[derive(Debug, thiserror::Error)]
@@ -172,7 +174,7 @@ impl<'a> Daemon<'a> {
         let timeout_ms = u64::try_from(step.as_millis()).unwrap_or(u64::MAX);
         // The daemon answers when the step ends; allow a little more.
         let read = step + self.timeout.min(Duration::from_secs(1));
-        match self.call(Request::Wait { id, timeout_ms }, read, deadline) {
+        match self.call(Request::Wait(WaitFor { id, timeout_ms }), read, deadline) {
             Ok(Response::Request { request }) => Ok(request),
             Ok(other) => {
                 self.client = None;
@@ -185,18 +187,5 @@ impl<'a> Daemon<'a> {
 
 /// The kind of a response, for log lines.
 fn describe(r: &Response) -> String {
-    let kind = match r {
-        Response::Pong { .. } => "pong",
-        Response::Roles { .. } => "roles",
-        Response::Request { .. } => "request",
-        Response::Prompt { .. } => "prompt",
-        Response::Login { .. } => "login",
-        Response::Text { .. } => "text",
-        Response::Requests { .. } => "requests",
-        Response::Audit { .. } => "audit",
-        Response::AuditVerify { .. } => "audit_verify",
-        Response::AuditChain { .. } => "audit_chain",
-        Response::Error { .. } => "error",
-    };
-    format!("a {kind} answer where none was expected")
+    format!("a {} answer where none was expected", r.kind())
 }

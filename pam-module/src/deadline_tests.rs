@@ -9,7 +9,7 @@ use elevated_proto::LoginVerdict;
 use crate::account::NOT_ANSWERING;
 use crate::core::{account, PamResult};
 use crate::options::{FailMode, Options};
-use crate::testkit::{login, Event, FakeDaemon, ScriptEnv, Step};
+use crate::testutil::{login, Event, FakeDaemon, FakeOptions, ScriptEnv, Step};
 
 /// An "allow" dripped at one byte per 50 ms: about 4 s in all, against a
 /// timeout of 400 ms.

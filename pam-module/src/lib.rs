@@ -27,6 +27,6 @@ pub mod sys;
 #[cfg(test)]
 mod deadline_tests;
 #[cfg(test)]
-mod testkit;
+mod login_tests;
 #[cfg(test)]
-mod tests;
+mod testutil;

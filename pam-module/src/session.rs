@@ -2,7 +2,7 @@
 //! audit log. A session never fails because of the daemon.
 #![forbid(unsafe_code)]
 
-use elevated_proto::{Request, Response};
+use elevated_proto::{Request, Response, SessionEvent};
 
 use crate::core::{debug, LogLevel, PamEnv, PamResult};
 use crate::daemon::{Daemon, Deadline};
@@ -14,13 +14,13 @@ pub fn session<E: PamEnv>(env: &mut E, opts: &Options, open: bool) -> PamResult 
     let Some(user) = env.user().filter(|u| !u.is_empty()) else {
         return PamResult::Ignore;
     };
-    let request = Request::Session {
+    let request = Request::Session(SessionEvent {
         user,
         service: env.service().unwrap_or_else(|| "unknown".into()),
         open,
         rhost: env.rhost(),
         tty: env.tty(),
-    };
+    });
     let deadline = Deadline::after(opts.timeout);
     let mut daemon = Daemon::new(&opts.socket, opts.timeout);
     match daemon.call(request, opts.timeout, &deadline) {

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::frame::{read_frame, write_frame, FrameError};
-use crate::messages::{ClientMessage, Request, Response, ServerMessage};
 use crate::PROTOCOL_VERSION;
+use crate::{ClientMessage, Request, Response, ServerMessage};
 
 /// Time limits for talking to the daemon.
 #[derive(Debug, Clone, Copy)]

@@ -8,6 +8,8 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use elevated_proto::{Client, Request, Response, Timeouts};
+/// Text of an output's stdout and stderr, for assertions and messages.
+pub use elevated_testkit::output::text;
 
 use crate::bin;
 use crate::host::{as_user, unique, TestUser};
@@ -308,12 +310,4 @@ impl Drop for Daemon {
             eprintln!("--- elevated log ---\n{}", self.log_text());
         }
     }
-}
-
-/// Text of an output's stdout and stderr, for assertions and messages.
-pub fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
 }

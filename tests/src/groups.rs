@@ -2,16 +2,11 @@
 //! it, requests and audit events through the real client.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::process::{Child, Command, Output};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
 
-use crate::daemon::text;
+use elevated_testkit::output::{json, text};
+
 use crate::{Daemon, TestGroup, TestUser};
-
-pub fn json(out: &Output) -> serde_json::Value {
-    let (stdout, stderr) = text(out);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout:?} {stderr:?}"))
-}
 
 pub fn groups_of(user: &TestUser) -> String {
     text(
@@ -57,14 +52,6 @@ pub fn request(d: &Daemon, user: &TestUser, secs: &str) -> serde_json::Value {
     let out = d.elevate(Some(user), &["--json", "request", "grp", "--for", secs]);
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
     json(&out)
-}
-
-pub fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 pub fn audit_events(d: &Daemon) -> Vec<String> {

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use elevated_testkit::output::joined;
+
 use crate::bin;
 use crate::host::unique;
 
@@ -78,7 +80,7 @@ impl PamService {
     /// `acct_mgmt` for `user`: (allowed, stdout + stderr, time taken).
     pub fn account(&self, user: &str, stdin: &str) -> (bool, String, Duration) {
         let (out, took) = self.run(user, &["acct_mgmt"], stdin);
-        (out.status.success(), output_text(&out), took)
+        (out.status.success(), joined(&out), took)
     }
 }
 
@@ -86,15 +88,6 @@ impl Drop for PamService {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(Self::path_of(&self.name));
     }
-}
-
-/// stdout and stderr of an output, joined.
-pub fn output_text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// Waits for `child`, killing it after `limit` (a hung module fails the

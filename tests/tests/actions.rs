@@ -1,16 +1,12 @@
 //! Just-in-time actions, extensions and break-glass, with the real sudo.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use elevated_testkit::output::json;
 use elevated_tests::daemon::text;
 use elevated_tests::{as_user, bin, require_root, Daemon, TestUser};
-
-fn json(out: &Output) -> serde_json::Value {
-    let (stdout, stderr) = text(out);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout:?} {stderr:?}"))
-}
 
 fn sudo_l(user: &TestUser) -> String {
     text(&as_user(user, "sudo", &["-n", "-l"]).output().unwrap()).0

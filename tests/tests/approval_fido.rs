@@ -8,6 +8,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use elevated_testkit::output::json;
 use elevated_tests::daemon::text;
 use elevated_tests::{require_root, Daemon, TestUser};
 use ssh_key::private::Ed25519Keypair;
@@ -58,11 +59,6 @@ fn submit(d: &Daemon, by: &TestUser, id: &str, sig: &str, name: &str) -> Output 
         Some(by),
         &["approve", id, "--signature", file.to_str().unwrap()],
     )
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    let (o, e) = text(out);
-    serde_json::from_str(&o).unwrap_or_else(|err| panic!("{err}: {o:?} {e:?}"))
 }
 
 #[test]

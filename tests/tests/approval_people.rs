@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use elevated_testkit::output::json;
 use elevated_tests::daemon::text;
 use elevated_tests::sshkeys::{keygen, pubkey};
 use elevated_tests::{require_root, Daemon, TestGroup, TestUser};
@@ -105,11 +106,6 @@ fn setup() -> Setup {
         bob_key,
         carol_key,
     }
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    let (stdout, stderr) = text(out);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout:?} {stderr:?}"))
 }
 
 fn file_request(s: &Setup, role: &str) -> String {

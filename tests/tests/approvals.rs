@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use elevated_testkit::output::json;
 use elevated_tests::daemon::text;
 use elevated_tests::sshkeys::{keygen, pubkey};
 use elevated_tests::{as_user, require_root, Daemon, TestGroup, TestUser};
@@ -112,11 +113,6 @@ fn reload_closes(s: &Setup, id: &str) -> serde_json::Value {
         "request {id} still pending after the reload:\n{}",
         s.d.log_text()
     );
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    let (stdout, stderr) = text(out);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout:?} {stderr:?}"))
 }
 
 /// Files a request without waiting; returns its id.

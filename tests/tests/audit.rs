@@ -7,9 +7,10 @@
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use elevated_testkit::output::json;
 use elevated_tests::daemon::text;
 use elevated_tests::{require_root, Daemon, TestUser};
 
@@ -150,11 +151,6 @@ impl Logged {
     fn head_path(&self) -> PathBuf {
         self.d.dir.path().join("state/audit.head")
     }
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    let (stdout, stderr) = text(out);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout:?} {stderr:?}"))
 }
 
 /// SHA-256 (hex) of `data`, by `sha256sum`.

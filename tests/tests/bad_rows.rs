@@ -2,25 +2,15 @@
 //! from ending every other grant (DESIGN.md, rule 8).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use elevated_testkit::output::json;
+use elevated_testkit::poll;
 use elevated_tests::daemon::text;
 use elevated_tests::{require_root, Daemon, TestUser};
 
-fn json(out: &Output) -> serde_json::Value {
-    let (stdout, stderr) = text(out);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout:?} {stderr:?}"))
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        // A bound against hanging, not a speed requirement.
-        assert!(start.elapsed() < Duration::from_secs(30), "no {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+/// A bound against hanging, not a speed requirement.
+const LIMIT: Duration = Duration::from_secs(30);
 
 fn grant(d: &Daemon, user: &TestUser, secs: &str) -> String {
     let out = d.elevate(Some(user), &["--json", "request", "auto", "--for", secs]);
@@ -73,14 +63,14 @@ fn malformed_rows_are_reported_and_everything_else_is_reconciled() {
 
     d.start();
     // The other grant still ends on time.
-    wait_until("the short grant to expire", || {
+    poll::wait_until("the short grant to expire", LIMIT, || {
         json(&d.elevate(None, &["--json", "show", &short]))["state"] == "expired"
     });
     // Nothing readable owns the broken rows' drop-ins any more: taking a
     // privilege away never waits for a row to be repaired. (The store
     // records an end before the file goes, and `show` reads without
     // waiting for the rest of the transition: wait for the files too.)
-    wait_until("the drop-ins to go", || d.dropins().is_empty());
+    poll::wait_until("the drop-ins to go", LIMIT, || d.dropins().is_empty());
     assert_eq!(d.dropins(), Vec::<String>::new());
     let audit = json(&d.elevate(None, &["--json", "audit"]));
     let rows = audit["rows"].as_array().unwrap();

@@ -7,10 +7,12 @@ use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use elevated_proto::{ErrorCode, Request, RequestState, Response, RoleName};
+use elevated_proto::{ErrorCode, NewRequest, Request, RequestState, Response, RoleName};
+use elevated_testkit::output::json;
+use elevated_testkit::poll::wait_until;
 use elevated_tests::daemon::text;
 use elevated_tests::{as_user, bin, require_root, Daemon, TestGroup, TestUser};
 
@@ -61,11 +63,6 @@ impl Drop for Tmpfs {
     }
 }
 
-fn json(out: &Output) -> serde_json::Value {
-    let (stdout, stderr) = text(out);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout:?} {stderr:?}"))
-}
-
 fn sudo_l(user: &TestUser) -> String {
     text(&as_user(user, "sudo", &["-n", "-l"]).output().unwrap()).0
 }
@@ -76,14 +73,6 @@ fn member(user: &TestUser, group: &TestGroup) -> bool {
         .output()
         .unwrap();
     text(&out).0.split_whitespace().any(|g| g == group.name)
-}
-
-fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn audited(d: &Daemon, id: &str, event: &str) -> bool {
@@ -242,13 +231,13 @@ fn two_thousand_maximal_refusals_add_at_most_three_mib() {
                 (0..33).map(|j| word(j, 124)).collect()
             };
             let role = format!("r{i:04}{}", "z".repeat(59));
-            let req = Request::Request {
+            let req = Request::Request(NewRequest {
                 role: RoleName::parse(&role).unwrap(),
                 duration_secs: Some(60),
                 command: Some(command),
                 reason: Some("why".repeat(341)),
                 ticket: Some("T".repeat(128)),
-            };
+            });
             let line = serde_json::to_string(&req).unwrap();
             if writeln!(stdin, "{line}").is_err() {
                 break;

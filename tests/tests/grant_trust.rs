@@ -2,15 +2,9 @@
 //! audit rows, and what an extension must carry and announce.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Output;
-
+use elevated_testkit::output::json;
 use elevated_tests::daemon::text;
 use elevated_tests::{require_root, Daemon, TestUser};
-
-fn json(out: &Output) -> serde_json::Value {
-    let (stdout, stderr) = text(out);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout:?} {stderr:?}"))
-}
 
 /// Role `glass` (break-glass, reviewed by `approver`) for `user`.
 fn glass_policy(user: &TestUser, approver: &TestUser) -> String {

@@ -5,6 +5,7 @@
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use elevated_testkit::output::json;
 use elevated_tests::daemon::text;
 use elevated_tests::{as_user, require_root, Daemon, TestGroup, TestUser};
 
@@ -58,11 +59,6 @@ fn sudo_rules(user: &TestUser) -> Vec<String> {
         .map(|l| l.trim().to_owned())
         .filter(|l| !l.is_empty())
         .collect()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    let (stdout, stderr) = text(out);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout:?} {stderr:?}"))
 }
 
 fn request(s: &Setup, user: &TestUser, args: &[&str]) -> (Output, serde_json::Value) {
@@ -340,7 +336,7 @@ impl Drop for OneConnection {
 
 #[test]
 fn a_connection_kept_open_does_not_keep_a_group_the_user_lost() {
-    use elevated_proto::{Request, RequestState, Response, RoleName};
+    use elevated_proto::{NewRequest, Request, RequestState, Response, RoleName};
     let s = setup();
     let mut conn = OneConnection::open(&s.d, &s.user);
     let ops_allowed = |r: Response| match r {
@@ -357,13 +353,13 @@ fn a_connection_kept_open_does_not_keep_a_group_the_user_lost() {
     assert!(out.status.success(), "{out:?}");
 
     // The same connection: the next decision sees the group gone.
-    let ask = Request::Request {
+    let ask = Request::Request(NewRequest {
         role: RoleName::parse("ops").unwrap(),
         duration_secs: Some(60),
         command: None,
         reason: None,
         ticket: None,
-    };
+    });
     match conn.call(&ask) {
         Response::Request { request } => {
             assert_eq!(request.state, RequestState::Denied, "{request:?}");

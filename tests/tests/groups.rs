@@ -5,10 +5,10 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use elevated_testkit::output::json;
+use elevated_testkit::poll::wait_until;
 use elevated_tests::daemon::text;
-use elevated_tests::groups::{
-    audit_events, daemon, getent, gone, groups_of, json, member, request, wait_until,
-};
+use elevated_tests::groups::{audit_events, daemon, getent, gone, groups_of, member, request};
 use elevated_tests::{as_user, require_root, Daemon, TestGroup, TestUser};
 
 #[test]

@@ -7,8 +7,9 @@ use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use elevated_testkit::output::joined;
 use elevated_tests::daemon::text;
-use elevated_tests::pam::{output_text, wait_bounded, PamService};
+use elevated_tests::pam::{wait_bounded, PamService};
 use elevated_tests::{require_root, Daemon, TestGroup, TestUser};
 
 const NOT_ANSWERING: &str = "elevated is not answering; login denied";
@@ -201,7 +202,7 @@ fn garbage_or_silence_does_not_hang_the_login() {
         assert!(took < Duration::from_secs(4), "garbage={garbage}: {took:?}");
         // Sessions are never failed by the daemon, and do not hang either.
         let (o, took) = pam.run(&alice.name, &["open_session", "close_session"], "");
-        assert!(o.status.success(), "{}", output_text(&o));
+        assert!(o.status.success(), "{}", joined(&o));
         assert!(took < Duration::from_secs(7), "{took:?}");
     }
 }
@@ -219,7 +220,7 @@ fn sessions_are_audited() {
         &["acct_mgmt", "open_session", "close_session"],
         "",
     );
-    assert!(o.status.success(), "{}", output_text(&o));
+    assert!(o.status.success(), "{}", joined(&o));
     let audit = d.elevate(None, &["--json", "audit"]);
     let v: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
     let events: Vec<&str> = v["rows"]
@@ -282,7 +283,7 @@ fn a_request_filed_at_login_is_allowed_when_approved_during_the_wait() {
     let r = d.elevate(Some(&bob), &["approve", &id]);
     assert_eq!(r.status.code(), Some(0), "{:?}", text(&r));
     let out = wait_bounded(&mut child, Duration::from_secs(90));
-    let all = output_text(&out);
+    let all = joined(&out);
     assert!(out.status.success(), "denied after approval: {all}");
     assert!(all.contains(&format!("Request {id}")), "{all}");
     assert!(
@@ -349,7 +350,7 @@ fn a_daemon_hanging_up_mid_login_is_a_refusal_not_a_sigpipe() {
     // to the closed socket must fail with EPIPE (Rust's UnixStream sends
     // with MSG_NOSIGNAL), not kill the login process.
     let (out, took) = pam.run(&alice.name, &["acct_mgmt"], "fix the disk\n");
-    let text = output_text(&out);
+    let text = joined(&out);
     assert_eq!(
         out.status.signal(),
         None,

@@ -5,21 +5,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::os::unix::net::UnixDatagram;
-use std::process::Output;
 use std::time::Duration;
 
-use elevated_proto::{ErrorCode, GrantId, Request, Response, RoleName};
+use elevated_proto::{
+    AuditQuery, ErrorCode, ExtendBy, GrantId, NewRequest, Request, Response, RoleName,
+};
+use elevated_testkit::output::json;
 use elevated_tests::daemon::text;
 use elevated_tests::{require_root, Daemon, TestGroup, TestUser};
 use serde_json::Value;
 
 const OPS: &str = "[roles.ops]\nsudo = { commands = [\"/usr/bin/id\"] }\n\
                    default_duration = \"10m\"\nmax_duration = \"2h\"\n\n[[rules]]\nrole = \"ops\"\n";
-
-fn json(out: &Output) -> Value {
-    let (stdout, stderr) = text(out);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout:?} {stderr:?}"))
-}
 
 fn ops_daemon() -> Daemon {
     require_root();
@@ -72,22 +69,22 @@ fn windows_under_a_second_are_refused_by_client_and_daemon() {
     // The daemon does not trust the client: no zero-length window either.
     let mut c = d.client();
     let (code, message) = error_code(
-        c.call(Request::Request {
+        c.call(Request::Request(NewRequest {
             role: RoleName::parse("ops").unwrap(),
             duration_secs: Some(0),
             command: None,
             reason: None,
             ticket: None,
-        })
+        }))
         .unwrap(),
     );
     assert_eq!(code, ErrorCode::BadRequest, "{message}");
     let (code, message) = error_code(
-        c.call(Request::Extend {
+        c.call(Request::Extend(ExtendBy {
             id: GrantId::parse(&id).unwrap(),
             duration_secs: 0,
             reason: None,
-        })
+        }))
         .unwrap(),
     );
     assert_eq!(code, ErrorCode::BadRequest, "{message}");
@@ -179,10 +176,10 @@ fn an_audit_limit_above_the_cap_is_refused() {
     assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
     let (code, message) = error_code(
         d.client()
-            .call(Request::Audit {
+            .call(Request::Audit(AuditQuery {
                 since: None,
                 limit: Some(10_001),
-            })
+            }))
             .unwrap(),
     );
     assert_eq!(code, ErrorCode::BadRequest, "{message}");

@@ -3,15 +3,9 @@
 //! time, who gets the text to sign, what an approver lists and audits.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Output;
-
+use elevated_testkit::output::json;
 use elevated_tests::daemon::text;
 use elevated_tests::{require_root, Daemon, TestUser};
-
-fn json(out: &Output) -> serde_json::Value {
-    let (stdout, stderr) = text(out);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout:?} {stderr:?}"))
-}
 
 /// Role `ops` (granted at once to `ops_for`, at most 1h; also an action)
 /// and role `gated` (one approval by `approver`, decided within 3 seconds;

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::process::{Child, Stdio};
 
-use elevated_proto::Request;
+use elevated_proto::{AuditQuery, ListFilter, Request};
 use elevated_tests::bigstore::grow_audit;
 use elevated_tests::daemon::text;
 use elevated_tests::pam::PamService;
@@ -35,15 +35,15 @@ impl Hammers {
     fn start(d: &Daemon, user: &TestUser) -> Self {
         let round = [
             Request::AuditVerify {},
-            Request::Audit {
+            Request::Audit(AuditQuery {
                 since: None,
                 limit: Some(10_000),
-            },
-            Request::List {
+            }),
+            Request::List(ListFilter {
                 pending: false,
                 all: true,
                 unreviewed: false,
-            },
+            }),
         ];
         let mut script = tempfile::NamedTempFile::new().unwrap();
         for _ in 0..2_000 {

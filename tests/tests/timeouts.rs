@@ -6,10 +6,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use elevated_proto::{Request, Response};
+use elevated_testkit::output::json;
+use elevated_testkit::poll::wait_until;
 use elevated_tests::daemon::text;
 use elevated_tests::{as_user, require_root, Daemon, TestGroup, TestUser};
 
@@ -90,21 +92,8 @@ fn daemon_with(d: &Daemon, extra: &str) {
     d.file("elevated.toml", &cfg, 0o644);
 }
 
-fn json(out: &Output) -> serde_json::Value {
-    let (stdout, stderr) = text(out);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout:?} {stderr:?}"))
-}
-
 fn request(d: &Daemon, user: &TestUser, role: &str, secs: &str) -> serde_json::Value {
     json(&d.elevate(Some(user), &["--json", "request", role, "--for", secs]))
-}
-
-fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn members(group: &TestGroup) -> String {

@@ -10,7 +10,7 @@ use super::signer_options::shown;
 use super::signers::AllowedSigners;
 
 /// The namespace approvers sign approval texts for.
-pub const APPROVAL_NAMESPACE: &str = "elevated-approval";
+pub use elevated_proto::APPROVAL_NAMESPACE;
 
 /// Longest signature text accepted, in bytes. A 4096-bit RSA signature
 /// takes about 1.5 KiB.

@@ -62,7 +62,7 @@ impl Default for Limits {
             frame_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(60),
             max_pending_per_user: 5,
-            max_text: 1024,
+            max_text: elevated_proto::MAX_TEXT,
             max_wait: Duration::from_secs(30),
             prompt_timeout: Duration::from_secs(120),
             // A few typos; far too few to guess a password or a code.

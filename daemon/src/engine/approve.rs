@@ -15,9 +15,6 @@ use crate::policy::Approvers;
 use crate::store::approvals::{self, ApprovalRow};
 use crate::store::{audit, requests, RequestRow, StoreError};
 
-/// The SSH signature namespace of approvals (`ssh-keygen -Y sign -n ...`).
-pub const NAMESPACE: &str = "elevated-approval";
-
 /// The exact text a remote approver signs. It binds the decision, the
 /// request id, the round (0: the request, n: its n-th extension), the host,
 /// the requester, the role, the window (or the extension), the command

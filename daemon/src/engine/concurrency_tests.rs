@@ -4,7 +4,7 @@
 
 use std::sync::Barrier;
 
-use elevated_proto::{ErrorCode, Request, RequestState, Response};
+use elevated_proto::{DecideOn, ErrorCode, Request, RequestState, Response};
 
 use super::tests::{
     ask, env, err, events, ferris_no, gated_roles, id, peer, peer_in, t, view, Env,
@@ -88,16 +88,16 @@ fn an_approval_and_a_denial_at_once_decide_once() {
     }
     for round in 0..ROUNDS {
         let v = view(ask(&e, &ferris_no(round), "gated", Some(60), None, t(0)));
-        let approve = Request::Approve {
+        let approve = Request::Approve(DecideOn {
             id: id(&v),
             comment: None,
             signature: None,
-        };
-        let deny = Request::Deny {
+        });
+        let deny = Request::Deny(DecideOn {
             id: id(&v),
             comment: None,
             signature: None,
-        };
+        });
         let (a, b) = at_once(&e, (&boss, approve), (&lead, deny));
         let won = view(one_wins(&a, &b));
         let state = stored_state(&e, &v.id);
@@ -121,11 +121,11 @@ fn a_withdrawal_racing_an_approval_leaves_no_stray_grant() {
     let boss = peer("boss", 1000);
     for _ in 0..ROUNDS {
         let v = view(ask(&e, &ferris, "gated", Some(60), None, t(0)));
-        let approve = Request::Approve {
+        let approve = Request::Approve(DecideOn {
             id: id(&v),
             comment: None,
             signature: None,
-        };
+        });
         let cancel = Request::Cancel { id: id(&v) };
         let (a, b) = at_once(&e, (&boss, approve), (&ferris, cancel));
         let won = view(one_wins(&a, &b));

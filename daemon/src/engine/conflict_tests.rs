@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use elevated_proto::{ErrorCode, Request, RequestState, Response, RoleName, Verdict};
+use elevated_proto::{
+    AuditQuery, DecideOn, DecisionTextQuery, ErrorCode, ExtendBy, ListFilter, NewRequest, Request,
+    RequestState, Response, RoleName, Verdict,
+};
 
 use super::tests::{approve, ask, env, err, events, id, peer, role, rule, t, view, Env};
 use crate::policy::Command;
@@ -18,11 +21,11 @@ fn extend(
 ) -> Response {
     e.engine.handle(
         who,
-        Request::Extend {
+        Request::Extend(ExtendBy {
             id: id(v),
             duration_secs: secs,
             reason: None,
-        },
+        }),
         t(at),
     )
 }
@@ -30,13 +33,13 @@ fn extend(
 fn action(e: &Env, who: &super::Peer, role: &str, argv: &[&str], at: i64) -> Response {
     e.engine.handle(
         who,
-        Request::Request {
+        Request::Request(NewRequest {
             role: RoleName::parse(role).unwrap(),
             duration_secs: None,
             command: Some(argv.iter().map(|a| (*a).to_owned()).collect()),
             reason: None,
             ticket: None,
-        },
+        }),
         t(at),
     )
 }
@@ -44,11 +47,11 @@ fn action(e: &Env, who: &super::Peer, role: &str, argv: &[&str], at: i64) -> Res
 fn list(e: &Env, who: &super::Peer, pending: bool, all: bool) -> Vec<String> {
     match e.engine.handle(
         who,
-        Request::List {
+        Request::List(ListFilter {
             pending,
             all,
             unreviewed: false,
-        },
+        }),
         t(5),
     ) {
         Response::Requests { requests, .. } => requests.into_iter().map(|r| r.id).collect(),
@@ -201,11 +204,11 @@ fn the_requester_reads_why_it_was_denied() {
     let v = view(ask(&e, &ferris, "gated", Some(60), None, t(0)));
     let d = view(e.engine.handle(
         &peer("boss", 100),
-        Request::Deny {
+        Request::Deny(DecideOn {
             id: id(&v),
             comment: Some("not during the freeze".into()),
             signature: None,
-        },
+        }),
         t(1),
     ));
     assert_eq!(d.state, RequestState::Denied);
@@ -275,11 +278,11 @@ fn approvers_list_what_they_may_see_and_read_what_they_did() {
 
     let denied = view(e.engine.handle(
         &boss,
-        Request::Deny {
+        Request::Deny(DecideOn {
             id: id(&pending),
             comment: None,
             signature: None,
-        },
+        }),
         t(2),
     ));
     assert_eq!(denied.state, RequestState::Denied);
@@ -294,10 +297,10 @@ fn approvers_list_what_they_may_see_and_read_what_they_did() {
     // rows are none of these.
     let rows = |who: &super::Peer| match e.engine.handle(
         who,
-        Request::Audit {
+        Request::Audit(AuditQuery {
             since: None,
             limit: None,
-        },
+        }),
         t(3),
     ) {
         Response::Audit { rows, .. } => rows,
@@ -324,10 +327,10 @@ fn a_withdrawn_extension_keeps_its_round() {
     assert_eq!(v.state, RequestState::Active);
     let text = |at: i64| match e.engine.handle(
         &boss,
-        Request::DecisionText {
+        Request::DecisionText(DecisionTextQuery {
             id: id(&v),
             decision: Verdict::Approve,
-        },
+        }),
         t(at),
     ) {
         Response::Text { text } => text,

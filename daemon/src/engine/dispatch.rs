@@ -4,8 +4,7 @@
 use elevated_proto::{Request, Response, Verdict};
 use jiff::Timestamp;
 
-use super::request::NewRequest;
-use super::{login, peer, Engine, EngineError, Peer, Reauth};
+use super::{peer, Engine, EngineError, Peer, Reauth};
 
 impl Engine {
     /// Handles one request from `peer` at time `now`.
@@ -33,96 +32,30 @@ impl Engine {
             }
         }
         let result = match req {
-            Request::Ping {} => Ok(Response::Pong {
-                daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
-                host: self.config().host.name.clone(),
-            }),
+            Request::Ping {} => Ok(self.pong()),
             Request::Roles {} => self.roles(peer, now),
-            Request::Request {
-                role,
-                duration_secs,
-                command,
-                reason,
-                ticket,
-            } => self.request(
-                peer,
-                NewRequest {
-                    role,
-                    duration_secs,
-                    command,
-                    reason,
-                    ticket,
-                },
-                reauth,
-                now,
-            ),
+            Request::Request(r) => self.request(peer, r, reauth, now),
             Request::Status {} => self.status(peer, now),
-            Request::List {
-                pending,
-                all,
-                unreviewed,
-            } => self.list(peer, pending, all, unreviewed, now),
-            Request::Show { id } | Request::Wait { id, .. } => self.show(peer, &id, now),
+            Request::List(f) => self.list(peer, f.pending, f.all, f.unreviewed, now),
+            Request::Show { id } => self.show(peer, &id, now),
+            // The server holds a `Wait` open; the engine answers its end.
+            Request::Wait(w) => self.show(peer, &w.id, now),
             Request::Cancel { id } => self.cancel(peer, &id, now),
             Request::Revoke { id } => self.revoke(peer, &id, now),
-            Request::Audit { since, limit } => self.audit(peer, since.as_deref(), limit),
+            Request::Audit(q) => self.audit(peer, q.since.as_deref(), q.limit),
             Request::AuditVerify {} => self.verify(peer),
             Request::AuditChain { after } => self.chain(peer, after),
-            Request::Approve {
-                id,
-                comment,
-                signature,
-            } => self.decide_on(peer, &id, Verdict::Approve, comment, signature, now),
-            Request::Deny {
-                id,
-                comment,
-                signature,
-            } => self.decide_on(peer, &id, Verdict::Deny, comment, signature, now),
-            Request::DecisionText { id, decision } => self.decision_text_for(peer, &id, decision),
-            Request::Extend {
-                id,
-                duration_secs,
-                reason,
-            } => self.extend(peer, &id, duration_secs, reason, reauth, now),
-            Request::Review { id, comment } => self.review(peer, &id, comment, now),
-            Request::Login {
-                user,
-                service,
-                rhost,
-                tty,
-                request_role,
-                reason,
-            } => self.login(
-                peer,
-                login::LoginQuery {
-                    user,
-                    service,
-                    rhost,
-                    tty,
-                    request_role,
-                    reason,
-                },
-                now,
-            ),
-            Request::Session {
-                user,
-                service,
-                open,
-                rhost,
-                tty,
-            } => self.session(
-                peer,
-                login::LoginQuery {
-                    user,
-                    service,
-                    rhost,
-                    tty,
-                    request_role: None,
-                    reason: None,
-                },
-                open,
-                now,
-            ),
+            Request::Approve(d) => {
+                self.decide_on(peer, &d.id, Verdict::Approve, d.comment, d.signature, now)
+            }
+            Request::Deny(d) => {
+                self.decide_on(peer, &d.id, Verdict::Deny, d.comment, d.signature, now)
+            }
+            Request::DecisionText(q) => self.decision_text_for(peer, &q.id, q.decision),
+            Request::Extend(x) => self.extend(peer, &x.id, x.duration_secs, x.reason, reauth, now),
+            Request::Review(r) => self.review(peer, &r.id, r.comment, now),
+            Request::Login(q) => self.login(peer, q, now),
+            Request::Session(s) => self.session(peer, s, now),
             Request::Answer { .. } => Err(EngineError::BadRequest(
                 "an answer was sent, but nothing asked a question".into(),
             )),
@@ -130,6 +63,14 @@ impl Engine {
         match result {
             Err(EngineError::NeedsReauth) => Err(EngineError::NeedsReauth),
             other => Ok(other.unwrap_or_else(EngineError::into_response)),
+        }
+    }
+
+    /// The answer to `ping`: this build and the host name it uses.
+    fn pong(&self) -> Response {
+        Response::Pong {
+            daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
+            host: self.config().host.name.clone(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Login access for the PAM module: may a user log in here now, and the
 //! audit of the sessions such logins open.
 
-use elevated_proto::{LoginVerdict, RequestState, Response, RoleName, UserName};
+use elevated_proto::{LoginVerdict, RequestState, Response, SessionEvent, UserName};
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -11,22 +11,8 @@ use crate::policy::{decide, Decision};
 use crate::store::{requests, RequestRow};
 use crate::sys::users;
 
-/// What the PAM module says about the login.
-#[derive(Debug, Clone)]
-pub struct LoginQuery {
-    /// The user logging in.
-    pub user: String,
-    /// The PAM service.
-    pub service: String,
-    /// The remote host.
-    pub rhost: Option<String>,
-    /// The terminal.
-    pub tty: Option<String>,
-    /// File a request for this role if no login grant is active.
-    pub request_role: Option<RoleName>,
-    /// The reason the user typed.
-    pub reason: Option<String>,
-}
+/// What the PAM module says about the login: the wire's own struct.
+pub use elevated_proto::LoginQuery;
 
 /// The account with its groups, or a refusal saying why NSS could not
 /// list them (a refusal, not an error: `fail=open` must not open on it).
@@ -282,21 +268,20 @@ impl Engine {
         Ok(answer(verdict, view.message.clone(), Some(view)))
     }
 
-    /// Audits a session opened or closed under a login (`q` without a role).
+    /// Audits a session opened or closed under a login.
     pub(super) fn session(
         &self,
         peer: &Peer,
-        q: LoginQuery,
-        open: bool,
+        s: SessionEvent,
         now: Timestamp,
     ) -> Result<Response, EngineError> {
-        let LoginQuery {
+        let SessionEvent {
             user,
             service,
+            open,
             rhost,
             tty,
-            ..
-        } = q;
+        } = s;
         let user = user.as_str();
         if !peer.is_root() {
             return Err(EngineError::Forbidden(

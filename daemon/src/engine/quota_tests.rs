@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use elevated_proto::{ErrorCode, Request, RequestState, Response, RoleName};
+use elevated_proto::{ErrorCode, NewRequest, Request, RequestState, Response, RoleName};
 
 use super::tests::{ask, env, err, events, peer, t, view, Env};
 use crate::store::audit;
@@ -12,13 +12,13 @@ use crate::store::audit;
 fn ask_command(e: &Env, role: &str, command: Vec<String>, secs: i64) -> Response {
     e.engine.handle(
         &peer("ferris", 4242),
-        Request::Request {
+        Request::Request(NewRequest {
             role: RoleName::parse(role).unwrap(),
             duration_secs: Some(60),
             command: Some(command),
             reason: Some("r".repeat(1024)),
             ticket: None,
-        },
+        }),
         t(secs),
     )
 }

@@ -5,7 +5,7 @@
 //! refuses instead of writing its stale row back. The crash campaign
 //! (tests/tests/crash.rs) found the first of these as two `granted` rows.
 
-use elevated_proto::{ErrorCode, Request, RequestState, Response};
+use elevated_proto::{DecideOn, ErrorCode, ExtendBy, Request, RequestState, Response, ReviewNote};
 
 use super::tests::{
     approve, ask, env, env_stored, err, events, ferris_no, file, id, peer, peer_in, t, view, Env,
@@ -47,11 +47,11 @@ fn two_approvers_at_once_grant_once() {
         let lead = peer_in("carol", 101, &["leads"]);
         let r = engine.handle(
             &lead,
-            Request::Approve {
+            Request::Approve(DecideOn {
                 id: other,
                 comment: None,
                 signature: None,
-            },
+            }),
             t(10),
         );
         assert!(matches!(r, Response::Request { .. }), "{r:?}");
@@ -88,11 +88,11 @@ fn an_extension_racing_the_end_does_not_revive_the_grant() {
     meanwhile(|engine| assert_eq!(engine.expire_due(t(60)).unwrap(), 1));
     let r = e.engine.handle(
         &ferris,
-        Request::Extend {
+        Request::Extend(ExtendBy {
             id: id(&v),
             duration_secs: 60,
             reason: None,
-        },
+        }),
         t(59),
     );
     let (code, _) = err(r);
@@ -125,11 +125,11 @@ fn withdrawing_an_extension_just_approved_keeps_the_new_end() {
     let v = view(approve(&e, &peer("boss", 100), &v, t(10)));
     let x = view(e.engine.handle(
         &ferris,
-        Request::Extend {
+        Request::Extend(ExtendBy {
             id: id(&v),
             duration_secs: 300,
             reason: None,
-        },
+        }),
         t(100),
     ));
     assert_eq!(x.extension_secs, Some(300));
@@ -137,11 +137,11 @@ fn withdrawing_an_extension_just_approved_keeps_the_new_end() {
     meanwhile(move |engine| {
         let r = engine.handle(
             &peer("boss", 100),
-            Request::Approve {
+            Request::Approve(DecideOn {
                 id: other,
                 comment: None,
                 signature: None,
-            },
+            }),
             t(110),
         );
         assert!(matches!(r, Response::Request { .. }), "{r:?}");
@@ -172,10 +172,10 @@ fn a_review_racing_the_end_leaves_it_expired() {
     meanwhile(|engine| assert_eq!(engine.expire_due(t(60)).unwrap(), 1));
     let r = e.engine.handle(
         &peer("boss", 100),
-        Request::Review {
+        Request::Review(ReviewNote {
             id: id(&v),
             comment: None,
-        },
+        }),
         t(59),
     );
     assert_eq!(view(r).state, RequestState::Expired);

@@ -4,7 +4,9 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use elevated_proto::{ErrorCode, LoginVerdict, Request, Response};
+use elevated_proto::{
+    AuditQuery, ErrorCode, ListFilter, LoginQuery, LoginVerdict, Request, Response,
+};
 
 use super::tests::{ask, env_stored, err, id, peer, t, view};
 
@@ -19,21 +21,21 @@ fn reads_are_answered_while_a_transition_holds_the_lock() {
     let v = view(ask(&e, &ferris, "ops", Some(60), None, t(0)));
     let rid = id(&v);
     let reads = [
-        Request::Audit {
+        Request::Audit(AuditQuery {
             since: None,
             limit: None,
-        },
+        }),
         Request::AuditVerify {},
-        Request::List {
+        Request::List(ListFilter {
             pending: false,
             all: true,
             unreviewed: false,
-        },
-        Request::List {
+        }),
+        Request::List(ListFilter {
             pending: true,
             all: false,
             unreviewed: false,
-        },
+        }),
         Request::Status {},
         Request::Show { id: rid },
         Request::Roles {},
@@ -98,14 +100,14 @@ fn a_login_without_a_grant_is_refused_while_a_transition_holds_the_lock() {
         let (tx, rx) = mpsc::channel();
         let engine = &e.engine;
         s.spawn(move || {
-            let q = Request::Login {
+            let q = Request::Login(LoginQuery {
                 user: "nobody".into(),
                 service: "sshd".into(),
                 rhost: None,
                 tty: None,
                 request_role: None,
                 reason: None,
-            };
+            });
             let _ = tx.send(engine.handle(&peer("root", 0), q, t(1)));
         });
         let answer = rx

@@ -1,7 +1,9 @@
 //! Approval never bypasses policy: the decision re-checked at activation
 //! and on reload, with the requester looked up afresh.
 
-use elevated_proto::{ErrorCode, GroupName, Request, RequestState, RoleName};
+use elevated_proto::{
+    DecisionTextQuery, ErrorCode, ExtendBy, GroupName, Request, RequestState, RoleName,
+};
 
 use super::tests::{
     account, approve, ask, env, err, events, file, id, peer, peer_in, role, rule, t, view, Env,
@@ -136,10 +138,10 @@ fn the_grant_never_exceeds_what_the_role_gives_at_activation() {
     let v = view(ask(&e, &ferris, "gated", Some(60), None, t(0)));
     let text = match e.engine.handle(
         &peer("boss", 100),
-        Request::DecisionText {
+        Request::DecisionText(DecisionTextQuery {
             id: id(&v),
             decision: elevated_proto::Verdict::Approve,
-        },
+        }),
         t(1),
     ) {
         elevated_proto::Response::Text { text } => text,
@@ -197,11 +199,11 @@ fn an_extension_policy_no_longer_allows_is_dropped_and_the_grant_keeps_its_end()
     let before = std::fs::read_to_string(file(&e, &v)).unwrap();
     let x = view(e.engine.handle(
         &ferris,
-        Request::Extend {
+        Request::Extend(ExtendBy {
             id: id(&v),
             duration_secs: 300,
             reason: None,
-        },
+        }),
         t(100),
     ));
     assert_eq!(x.extension_secs, Some(300));
@@ -232,11 +234,11 @@ fn a_reload_drops_a_pending_extension_the_new_policy_refuses() {
     let end = v.expires_at.clone();
     let _ = view(e.engine.handle(
         &ferris,
-        Request::Extend {
+        Request::Extend(ExtendBy {
             id: id(&v),
             duration_secs: 300,
             reason: None,
-        },
+        }),
         t(100),
     ));
     reload(&e, t(105), |cfg| {

@@ -3,7 +3,7 @@
 use std::sync::MutexGuard;
 use std::time::Duration;
 
-use elevated_proto::{RequestState, Response, RoleName, UserName};
+use elevated_proto::{RequestState, Response, UserName};
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -17,20 +17,8 @@ use crate::grant::GrantSpec;
 use crate::policy::{decide, Decision};
 use crate::store::{audit, requests, RequestRow, StoreError};
 
-/// What the requester asked for.
-#[derive(Debug, Clone)]
-pub struct NewRequest {
-    /// The role.
-    pub role: RoleName,
-    /// Wanted window.
-    pub duration_secs: Option<u64>,
-    /// A just-in-time action's exact command line.
-    pub command: Option<Vec<String>>,
-    /// Reason (never reaches sudoers).
-    pub reason: Option<String>,
-    /// Ticket (never reaches sudoers).
-    pub ticket: Option<String>,
-}
+/// What the requester asked for: the wire's own struct.
+pub use elevated_proto::NewRequest;
 
 /// Where re-authentication stands for a request.
 #[derive(Debug, Clone, PartialEq, Eq)]

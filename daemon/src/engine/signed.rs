@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 
-use super::approve::{decision_text, NAMESPACE};
+use super::approve::decision_text;
 use super::view::describe_approvers;
 use super::{Engine, EngineError};
 use crate::approval::signers::AllowedSigners;
@@ -27,8 +27,14 @@ impl Engine {
         let signers = AllowedSigners::load(&path)
             .map_err(|e| forbid(format!("cannot check signatures: {e}")))?;
         let text = decision_text(row, verdict);
-        sshsig::verify(&signers, NAMESPACE, text.as_bytes(), signature, now)
-            .map_err(|e| forbid(format!("signature refused: {e}")))
+        sshsig::verify(
+            &signers,
+            elevated_proto::APPROVAL_NAMESPACE,
+            text.as_bytes(),
+            signature,
+            now,
+        )
+        .map_err(|e| forbid(format!("signature refused: {e}")))
     }
 
     /// Who made a verified signature on `row`: `principal:P` for the first

@@ -2,7 +2,9 @@
 //! entries.
 
 use elevated_proto::frame::encode;
-use elevated_proto::{Request, Response, ServerMessage, MAX_FRAME, PROTOCOL_VERSION};
+use elevated_proto::{
+    AuditQuery, ListFilter, Request, Response, ServerMessage, MAX_FRAME, PROTOCOL_VERSION,
+};
 
 use super::tests::{ask, env, ferris_no, id, peer, t, view};
 
@@ -27,11 +29,11 @@ fn lists_and_audits_of_a_long_history_fit_in_one_answer() {
             .handle(&ferris, Request::Cancel { id: id(&v) }, t(i));
         newest = v.id;
     }
-    let all = Request::List {
+    let all = Request::List(ListFilter {
         pending: false,
         all: true,
         unreviewed: false,
-    };
+    });
     let r = e.engine.handle(&root, all, t(400));
     let Response::Requests {
         requests,
@@ -49,10 +51,10 @@ fn lists_and_audits_of_a_long_history_fit_in_one_answer() {
     assert_eq!(requests[0].id, newest);
     assert!(frame_len(&r) <= MAX_FRAME, "{}", frame_len(&r));
 
-    let audit = Request::Audit {
+    let audit = Request::Audit(AuditQuery {
         since: None,
         limit: None,
-    };
+    });
     let r = e.engine.handle(&root, audit, t(400));
     let Response::Audit { rows, truncated } = &r else {
         panic!("{r:?}");
@@ -74,11 +76,11 @@ fn whole_answers_say_nothing_was_left_out() {
     for i in 0..3 {
         view(ask(&e, &ferris_no(i), "ops", Some(60), None, t(i as i64)));
     }
-    let all = Request::List {
+    let all = Request::List(ListFilter {
         pending: false,
         all: true,
         unreviewed: false,
-    };
+    });
     match e.engine.handle(&root, all, t(10)) {
         Response::Requests {
             requests,
@@ -87,10 +89,10 @@ fn whole_answers_say_nothing_was_left_out() {
         other => panic!("{other:?}"),
     }
     // A limit the caller chose is not a truncation.
-    let audit = Request::Audit {
+    let audit = Request::Audit(AuditQuery {
         since: None,
         limit: Some(2),
-    };
+    });
     match e.engine.handle(&root, audit, t(10)) {
         Response::Audit { rows, truncated } => assert_eq!((rows.len(), truncated), (2, false)),
         other => panic!("{other:?}"),
@@ -108,11 +110,11 @@ fn a_listing_cut_at_its_row_cap_says_so() {
         e.engine
             .handle(&ferris, Request::Cancel { id: id(&v) }, t(i));
     }
-    let all = Request::List {
+    let all = Request::List(ListFilter {
         pending: false,
         all: true,
         unreviewed: false,
-    };
+    });
     match e.engine.handle(&root, all, t(600)) {
         Response::Requests {
             requests,

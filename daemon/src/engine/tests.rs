@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use elevated_proto::{
-    ErrorCode, GrantId, Request, RequestState, RequestView, Response, RoleName, UserName,
+    DecideOn, DecisionTextQuery, ErrorCode, ExtendBy, GrantId, ListFilter, NewRequest, Request,
+    RequestState, RequestView, Response, ReviewNote, RoleName, UserName,
 };
 use jiff::Timestamp;
 
@@ -220,13 +221,13 @@ pub(super) fn ask(
 ) -> Response {
     e.engine.handle(
         who,
-        Request::Request {
+        Request::Request(NewRequest {
             role: RoleName::parse(role).unwrap(),
             duration_secs: secs,
             command: None,
             reason: reason.map(str::to_owned),
             ticket: None,
-        },
+        }),
         now,
     )
 }
@@ -480,11 +481,11 @@ fn a_grant_visudo_rejects_is_not_granted() {
 pub(super) fn approve(e: &Env, who: &Peer, v: &RequestView, now: Timestamp) -> Response {
     e.engine.handle(
         who,
-        Request::Approve {
+        Request::Approve(DecideOn {
             id: id(v),
             comment: Some("ok".into()),
             signature: None,
-        },
+        }),
         now,
     )
 }
@@ -543,11 +544,11 @@ fn one_denial_closes_and_late_approvals_are_refused() {
     let v = view(ask(&e, &ferris, "two", Some(600), None, t(0)));
     let d = view(e.engine.handle(
         &peer("boss", 100),
-        Request::Deny {
+        Request::Deny(DecideOn {
             id: id(&v),
             comment: Some("no".into()),
             signature: None,
-        },
+        }),
         t(5),
     ));
     assert_eq!(d.state, RequestState::Denied);
@@ -571,11 +572,11 @@ fn approvers_see_what_they_can_decide() {
     let v = view(ask(&e, &ferris, "gated", Some(60), Some("deploy"), t(0)));
     let list = |who: &Peer| match e.engine.handle(
         who,
-        Request::List {
+        Request::List(ListFilter {
             pending: true,
             all: false,
             unreviewed: false,
-        },
+        }),
         t(1),
     ) {
         Response::Requests { requests, .. } => {
@@ -588,10 +589,10 @@ fn approvers_see_what_they_can_decide() {
     assert!(list(&peer("mallory", 666)).is_empty());
     let text = match e.engine.handle(
         &peer("boss", 100),
-        Request::DecisionText {
+        Request::DecisionText(DecisionTextQuery {
             id: id(&v),
             decision: elevated_proto::Verdict::Approve,
-        },
+        }),
         t(1),
     ) {
         Response::Text { text } => text,
@@ -619,11 +620,11 @@ fn extension_moves_notafter_only_when_granted() {
     let before = std::fs::read_to_string(file(&e, &v)).unwrap();
     let x = view(e.engine.handle(
         &ferris,
-        Request::Extend {
+        Request::Extend(ExtendBy {
             id: id(&v),
             duration_secs: 300,
             reason: None,
-        },
+        }),
         t(100),
     ));
     assert_eq!(x.state, RequestState::Active);
@@ -640,11 +641,11 @@ fn extension_moves_notafter_only_when_granted() {
     let w = view(ask(&e, &ferris, "ops", Some(3000), None, t(1000)));
     let y = view(e.engine.handle(
         &ferris,
-        Request::Extend {
+        Request::Extend(ExtendBy {
             id: id(&w),
             duration_secs: 3000,
             reason: None,
-        },
+        }),
         t(1000),
     ));
     assert_eq!(y.expires_at.as_deref(), Some(t(4600).to_string().as_str()));
@@ -660,22 +661,22 @@ fn extension_needing_approval_waits_and_can_be_denied() {
     let end = v.expires_at.clone();
     let x = view(e.engine.handle(
         &ferris,
-        Request::Extend {
+        Request::Extend(ExtendBy {
             id: id(&v),
             duration_secs: 300,
             reason: Some("more".into()),
-        },
+        }),
         t(100),
     ));
     assert_eq!(x.extension_secs, Some(300));
     assert_eq!(x.expires_at, end, "NOTAFTER moves only when granted");
     let d = view(e.engine.handle(
         &peer("boss", 100),
-        Request::Deny {
+        Request::Deny(DecideOn {
             id: id(&v),
             comment: None,
             signature: None,
-        },
+        }),
         t(110),
     ));
     assert_eq!(d.state, RequestState::Active);
@@ -684,11 +685,11 @@ fn extension_needing_approval_waits_and_can_be_denied() {
     // Ask again, approved this time.
     let _ = e.engine.handle(
         &ferris,
-        Request::Extend {
+        Request::Extend(ExtendBy {
             id: id(&v),
             duration_secs: 300,
             reason: None,
-        },
+        }),
         t(120),
     );
     let ok = view(approve(&e, &peer("boss", 100), &v, t(130)));
@@ -713,11 +714,11 @@ fn break_glass_grants_at_once_and_is_reviewed() {
     assert!(file(&e, &v).exists());
     let unreviewed = |who: &Peer| match e.engine.handle(
         who,
-        Request::List {
+        Request::List(ListFilter {
             pending: false,
             all: false,
             unreviewed: true,
-        },
+        }),
         t(1),
     ) {
         Response::Requests { requests, .. } => requests.len(),
@@ -727,10 +728,10 @@ fn break_glass_grants_at_once_and_is_reviewed() {
     let review = |who: &Peer| {
         e.engine.handle(
             who,
-            Request::Review {
+            Request::Review(ReviewNote {
                 id: id(&v),
                 comment: None,
-            },
+            }),
             t(2),
         )
     };
@@ -750,13 +751,13 @@ fn just_in_time_actions_grant_exactly_one_command_line() {
     let action = |argv: &[&str]| {
         e.engine.handle(
             &ferris,
-            Request::Request {
+            Request::Request(NewRequest {
                 role: RoleName::parse("ops").unwrap(),
                 duration_secs: Some(3000),
                 command: Some(argv.iter().map(|s| (*s).to_owned()).collect()),
                 reason: None,
                 ticket: None,
-            },
+            }),
             t(0),
         )
     };

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use elevated_proto::{
-    ErrorCode, LoginVerdict, Request, RequestState, Response, RoleName, UserName,
+    AuditQuery, ErrorCode, ExtendBy, ListFilter, LoginQuery, LoginVerdict, NewRequest, Request,
+    RequestState, Response, ReviewNote, RoleName, UserName,
 };
 
 use super::tests::{ask, env, err, events, id, peer, rule, t, view, Env};
@@ -30,11 +31,11 @@ fn extend(
 ) -> Response {
     e.engine.handle(
         who,
-        Request::Extend {
+        Request::Extend(ExtendBy {
             id: id(v),
             duration_secs: secs,
             reason: reason.map(str::to_owned),
-        },
+        }),
         t(at),
     )
 }
@@ -48,10 +49,10 @@ fn accounts_named_like_actors_see_no_other_rows() {
     assert_eq!(e.engine.expire_due(t(60)).unwrap(), 1);
     let rows = |who: &super::Peer| match e.engine.handle(
         who,
-        Request::Audit {
+        Request::Audit(AuditQuery {
             since: None,
             limit: None,
-        },
+        }),
         t(61),
     ) {
         Response::Audit { rows, .. } => rows,
@@ -110,10 +111,10 @@ fn a_break_glass_extension_is_break_glass_and_reviewed_again() {
     ));
     let r = view(e.engine.handle(
         &boss,
-        Request::Review {
+        Request::Review(ReviewNote {
             id: id(&v),
             comment: None,
-        },
+        }),
         t(5),
     ));
     assert!(r.reviewed.is_some());
@@ -125,10 +126,10 @@ fn a_break_glass_extension_is_break_glass_and_reviewed_again() {
     assert_eq!(glass, 2, "{:?}", events(&e));
     let r = view(e.engine.handle(
         &boss,
-        Request::Review {
+        Request::Review(ReviewNote {
             id: id(&v),
             comment: None,
-        },
+        }),
         t(20),
     ));
     assert!(r.reviewed.is_some());
@@ -157,14 +158,14 @@ fn login_env() -> (Env, super::Peer) {
 fn login(e: &Env, at: i64) -> LoginVerdict {
     match e.engine.handle(
         &peer("root", 0),
-        Request::Login {
+        Request::Login(LoginQuery {
             user: "nobody".into(),
             service: "sshd".into(),
             rhost: None,
             tty: None,
             request_role: None,
             reason: None,
-        },
+        }),
         t(at),
     ) {
         Response::Login { verdict, .. } => verdict,
@@ -192,11 +193,11 @@ fn an_ended_window_is_not_trusted_while_the_timer_is_late() {
     // `list` holds open requests and grants only; `--all` shows it expired.
     let listed = |all: bool| match e.engine.handle(
         &nobody,
-        Request::List {
+        Request::List(ListFilter {
             pending: false,
             all,
             unreviewed: false,
-        },
+        }),
         t(75),
     ) {
         Response::Requests { requests, .. } => requests,
@@ -233,13 +234,13 @@ fn reauth_env() -> Env {
 fn ask_ops(e: &Env, who: &super::Peer, reauth: Reauth, at: i64) -> Result<Response, EngineError> {
     e.engine.handle_with(
         who,
-        Request::Request {
+        Request::Request(NewRequest {
             role: RoleName::parse("ops").unwrap(),
             duration_secs: Some(600),
             command: None,
             reason: None,
             ticket: None,
-        },
+        }),
         reauth,
         t(at),
     )
@@ -306,11 +307,11 @@ fn failed_reauthentications_are_bounded_per_grant() {
     let ext = |reauth: Reauth, at: i64| {
         e.engine.handle_with(
             &ferris,
-            Request::Extend {
+            Request::Extend(ExtendBy {
                 id: id(&v),
                 duration_secs: 60,
                 reason: None,
-            },
+            }),
             reauth,
             t(at),
         )

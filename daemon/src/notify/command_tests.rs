@@ -5,8 +5,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::testutil::{event, wait_until, Logs};
+use super::testutil::{event, Logs};
 use super::*;
+use elevated_testkit::poll::eventually;
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -59,7 +60,7 @@ fn a_hook_reads_the_event_json_on_stdin() {
     ))
     .unwrap();
     n.send(&event(EventKind::BreakGlass));
-    assert!(wait_until(WAIT, || out.exists()), "hook did not run");
+    assert!(eventually(WAIT, || out.exists()), "hook did not run");
     let v: serde_json::Value = serde_json::from_str(&fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(v["event"], "break_glass");
     assert_eq!(v["reason"], event(EventKind::BreakGlass).reason.unwrap());
@@ -124,7 +125,7 @@ fn a_hanging_hook_is_killed_after_its_timeout() {
     );
     let text = fs::read_to_string(&pids).unwrap();
     for pid in text.split_whitespace() {
-        let gone = wait_until(WAIT, || {
+        let gone = eventually(WAIT, || {
             fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
                 s.rsplit(')')
                     .next()
@@ -295,7 +296,7 @@ fn a_hook_runs_from_its_checked_file_with_its_own_name_as_argv0() {
     ))
     .unwrap();
     n.send(&event(EventKind::Approved));
-    assert!(wait_until(WAIT, || out.exists()), "hook did not run");
+    assert!(eventually(WAIT, || out.exists()), "hook did not run");
     assert!(n.shutdown());
     // The shell reads the script through /dev/fd/N (the checked
     // descriptor), so $0 is that name; one argument came through.

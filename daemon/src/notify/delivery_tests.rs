@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::testutil::{closed_port, event, wait_until, Answer, Logs, Receiver};
+use super::testutil::{closed_port, event, Answer, Logs, Receiver};
 use super::*;
+use elevated_testkit::poll::eventually;
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -303,5 +304,5 @@ fn shutdown_delivers_what_is_queued_and_is_bounded() {
         "{}",
         logs.text()
     );
-    assert!(wait_until(WAIT, || logs.text().contains("timed out")));
+    assert!(eventually(WAIT, || logs.text().contains("timed out")));
 }

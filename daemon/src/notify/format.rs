@@ -4,6 +4,7 @@
 //! other string are escaped for the chat format, so no message can carry a
 //! mention, a link or formatting that the daemon did not put there.
 
+use elevated_proto::APPROVAL_NAMESPACE;
 use serde_json::{json, Value};
 
 use super::config::WebhookFormat;
@@ -194,8 +195,8 @@ pub fn slack(e: &Event) -> Value {
     }
     if let Some(text) = &e.approval_text {
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn",
-            "text": format!("*Or approve remotely:* sign this exact text with `ssh-keygen -Y sign -n elevated-approval` and submit the signature with `elevate approve {} --signature FILE`\n{}",
-                slack_escape(&e.id), slack_code(text))}}));
+            "text": format!("*Or approve remotely:* sign this exact text with `ssh-keygen -Y sign -n {}` and submit the signature with `elevate approve {} --signature FILE`\n{}",
+                APPROVAL_NAMESPACE, slack_escape(&e.id), slack_code(text))}}));
     }
     blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn",
         "text": format!("elevated · request {} · state {} · {}", slack_escape(&e.id), slack_escape(&e.state), slack_escape(&e.at))}]}));
@@ -254,7 +255,8 @@ pub fn teams(e: &Event) -> Value {
     }
     if let Some(text) = &e.approval_text {
         body.push(teams_text(format!(
-            "**Or approve remotely:** sign this exact text with `ssh-keygen -Y sign -n elevated-approval` and submit the signature with `elevate approve {} --signature FILE`",
+            "**Or approve remotely:** sign this exact text with `ssh-keygen -Y sign -n {}` and submit the signature with `elevate approve {} --signature FILE`",
+            APPROVAL_NAMESPACE,
             e.id.replace('`', "")
         )));
         body.push(teams_code(text));

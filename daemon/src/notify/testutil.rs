@@ -6,7 +6,9 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use elevated_testkit::poll::eventually;
 
 use super::{Event, EventKind};
 
@@ -205,20 +207,6 @@ impl Logs {
 
     /// Waits up to `timeout` for `needle` to be logged.
     pub fn wait_for(&self, needle: &str, timeout: Duration) -> bool {
-        wait_until(timeout, || self.text().contains(needle))
-    }
-}
-
-/// Polls `cond` until it holds or `timeout` passes.
-pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + timeout;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= until {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(10));
+        eventually(timeout, || self.text().contains(needle))
     }
 }

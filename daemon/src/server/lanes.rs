@@ -164,13 +164,13 @@ mod tests {
         // ...while everyone else still gets in, and root's logins have
         // their own permits whatever the lanes hold.
         let other = lanes.enter(&peer(1001), &verify).await.unwrap();
-        let login = Request::Session {
+        let login = Request::Session(elevated_proto::SessionEvent {
             user: "alice".into(),
             service: "sshd".into(),
             open: true,
             rhost: None,
             tty: None,
-        };
+        });
         let root = lanes.enter(&peer(0), &login).await.unwrap();
         drop((other, root));
         held.pop();

@@ -220,8 +220,8 @@ async fn dispatch(
     req: Request,
     stream: &mut UnixStream,
 ) -> Response {
-    if let Request::Wait { timeout_ms, .. } = &req {
-        let limit = Duration::from_millis(*timeout_ms).min(sh.limits.max_wait);
+    if let Request::Wait(w) = &req {
+        let limit = Duration::from_millis(w.timeout_ms).min(sh.limits.max_wait);
         return wait(sh, peer, req, Instant::now() + limit).await;
     }
     match run_with(sh, peer, req.clone(), Reauth::NotTried).await {

@@ -1,14 +1,29 @@
-//! Throw-away users and groups for tests that change the host (run as
-//! root), shared by the daemon's root unit tests and the end-to-end tests.
+//! Test support for the whole workspace, in one place (see
+//! docs/testing.md for where tests live):
 //!
-//! Everything is named `elvt<pid><n><tag>` (`scripts/clean-test-leftovers`
-//! removes whatever a killed run left) and removed by `Drop`, also when a
-//! test fails.
+//! - throw-away users and groups for tests that change the host (run as
+//!   root), used by the daemon's root unit tests and the end-to-end tests:
+//!   everything is named `elvt<pid><n><tag>` (`scripts/clean-test-leftovers`
+//!   removes whatever a killed run left) and removed by `Drop`, also when a
+//!   test fails;
+//! - [`fake_daemon`]: a scripted daemon for the client's and the PAM
+//!   module's tests;
+//! - [`samples`]: sample daemon answers;
+//! - [`poll`]: waiting for a condition, bounded;
+//! - [`output`]: what a finished program printed.
+//!
+//! Only tests use it (a dev-dependency, or the end-to-end test crate): it
+//! never reaches the shipped programs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+pub mod fake_daemon;
+pub mod output;
+pub mod poll;
+pub mod samples;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 

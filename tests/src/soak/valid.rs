@@ -3,7 +3,10 @@
 //! Every request is counted in the tally with whether its answer was the
 //! right kind.
 
-use elevated_proto::{ErrorCode, GrantId, Request, RequestState, RequestView, Response, RoleName};
+use elevated_proto::{
+    AuditQuery, DecideOn, ErrorCode, GrantId, ListFilter, NewRequest, Request, RequestState,
+    RequestView, Response, RoleName, WaitFor,
+};
 
 use super::{Ctx, Session};
 
@@ -57,13 +60,13 @@ fn error_with(r: &Result<Response, String>, want: ErrorCode, text: &str) -> bool
 }
 
 fn ask(role_name: &str, secs: u64, reason: &str) -> Request {
-    Request::Request {
+    Request::Request(NewRequest {
         role: role(role_name),
         duration_secs: Some(secs),
         command: None,
         reason: Some(reason.to_owned()),
         ticket: None,
-    }
+    })
 }
 
 /// Read-only traffic: ping, status, roles, list, show, audit.
@@ -122,18 +125,18 @@ pub fn reader(ctx: &mut Ctx) {
                 // What `elevate audit` asks (no limit: the daemon's 1000, or
                 // as many of the newest as fit in one answer), or a page.
                 let limit = (ctx.rng.below(2) == 0).then_some(20);
-                let r = s.call(ctx, Request::Audit { since: None, limit });
+                let r = s.call(ctx, Request::Audit(AuditQuery { since: None, limit }));
                 let ok = matches!(&r, Ok(Response::Audit { rows, .. })
                     if rows.len() <= limit.map_or(1000, |l| l as usize)
                         && rows.windows(2).all(|w| w[0].seq < w[1].seq));
                 ctx.tally.check("audit", &r, ok);
             }
             97..99 => {
-                let all = Request::List {
+                let all = Request::List(ListFilter {
                     pending: false,
                     all: true,
                     unreviewed: false,
-                };
+                });
                 let r = s.call(ctx, all);
                 let ok = views(&r).is_some_and(|v| v.iter().all(|v| root || v.user == me));
                 ctx.tally.check("list --all", &r, ok);
@@ -159,11 +162,11 @@ pub fn reader(ctx: &mut Ctx) {
 }
 
 fn list(pending: bool) -> Request {
-    Request::List {
+    Request::List(ListFilter {
         pending,
         all: false,
         unreviewed: false,
-    }
+    })
 }
 
 /// An automatically approved grant: its drop-in must exist when the answer
@@ -246,10 +249,10 @@ pub fn requester(ctx: &mut Ctx) {
     ctx.tally.requested.insert(id.clone());
     let mut state = RequestState::Pending;
     while state == RequestState::Pending && !ctx.over() {
-        let wait = Request::Wait {
+        let wait = Request::Wait(WaitFor {
             id: gid(&id),
             timeout_ms: 5_000,
-        };
+        });
         let r = s.call(ctx, wait);
         let ok = view(&r).is_some_and(|v| {
             v.id == id
@@ -317,17 +320,17 @@ pub fn approver(ctx: &mut Ctx) {
             let approve = ctx.rng.below(3) < 2;
             let (id_, comment) = (gid(&id), Some("soak".to_owned()));
             let req = if approve {
-                Request::Approve {
+                Request::Approve(DecideOn {
                     id: id_,
                     comment,
                     signature: None,
-                }
+                })
             } else {
-                Request::Deny {
+                Request::Deny(DecideOn {
                     id: id_,
                     comment,
                     signature: None,
-                }
+                })
             };
             let r = s.call(ctx, req);
             let want = if approve {

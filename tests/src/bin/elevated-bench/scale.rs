@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
-use elevated_proto::{Client, Request, Response, RoleName, Timeouts};
+use elevated_proto::{Client, NewRequest, Request, Response, RoleName, Timeouts};
 use elevated_tests::{bin, Daemon};
 use jiff::Timestamp;
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
@@ -89,13 +89,13 @@ impl Watcher {
 }
 
 fn request(c: &mut Client, role: &str, secs: u64) -> Response {
-    c.call(Request::Request {
+    c.call(Request::Request(NewRequest {
         role: RoleName::parse(role).unwrap(),
         duration_secs: Some(secs),
         command: None,
         reason: Some("scale benchmark".into()),
         ticket: None,
-    })
+    }))
     .unwrap()
 }
 

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use elevated_proto::Request;
+use elevated_proto::{AuditQuery, ListFilter, Request};
 use elevated_tests::bigstore::grow_audit;
 use elevated_tests::bin;
 use elevated_tests::pam::PamService;
@@ -52,15 +52,15 @@ fn hammers(bed: &Bed, dir: &std::path::Path) -> Vec<Child> {
     let mut f = std::fs::File::create(&script).unwrap();
     let round = [
         Request::AuditVerify {},
-        Request::Audit {
+        Request::Audit(AuditQuery {
             since: None,
             limit: Some(10_000),
-        },
-        Request::List {
+        }),
+        Request::List(ListFilter {
             pending: false,
             all: true,
             unreviewed: false,
-        },
+        }),
     ];
     for _ in 0..20_000 {
         for r in &round {

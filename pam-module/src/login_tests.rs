@@ -2,12 +2,14 @@
 
 use std::time::{Duration, Instant};
 
-use elevated_proto::{LoginVerdict, Request, RequestState, Response};
+use elevated_proto::{
+    LoginQuery, LoginVerdict, Request, RequestState, Response, SessionEvent, WaitFor,
+};
 
 use crate::account::NOT_ANSWERING;
 use crate::core::{account, session, LogLevel, PamResult};
 use crate::options::{FailMode, Options};
-use crate::testkit::{login, pending, view, Event, FakeDaemon, ScriptEnv, Step};
+use crate::testutil::{login, pending, view, Event, FakeDaemon, FakeOptions, ScriptEnv, Step};
 
 fn nowhere() -> Options {
     Options {
@@ -24,11 +26,11 @@ fn role(o: &mut Options) {
 /// The `request_role` and `reason` of a `Login` request.
 fn login_fields(r: &Request) -> (Option<String>, Option<String>) {
     match r {
-        Request::Login {
+        Request::Login(LoginQuery {
             request_role,
             reason,
             ..
-        } => (request_role.as_ref().map(|r| r.to_string()), reason.clone()),
+        }) => (request_role.as_ref().map(|r| r.to_string()), reason.clone()),
         other => panic!("not a login: {other:?}"),
     }
 }
@@ -41,14 +43,14 @@ fn allow_is_success_and_carries_the_pam_items() {
     let seen = d.requests();
     assert_eq!(seen.len(), 1);
     match &seen[0] {
-        Request::Login {
+        Request::Login(LoginQuery {
             user,
             service,
             rhost,
             tty,
             request_role,
             reason,
-        } => {
+        }) => {
             assert_eq!((user.as_str(), service.as_str()), ("alice", "sshd"));
             assert_eq!(rhost.as_deref(), Some("192.0.2.7"));
             assert!(tty.is_none() && request_role.is_none() && reason.is_none());
@@ -227,7 +229,7 @@ fn request_asks_a_reason_and_pending_then_approved_is_success() {
         (Some("login".into()), Some("INC-7 disk full".into()))
     );
     assert!(
-        matches!(&seen[2], Request::Wait { id: i, timeout_ms } if i.as_str() == id && *timeout_ms <= 2000)
+        matches!(&seen[2], Request::Wait(WaitFor { id: i, timeout_ms }) if i.as_str() == id && *timeout_ms <= 2000)
     );
     // The last question files nothing new.
     assert_eq!(login_fields(&seen[4]), (None, None));
@@ -380,8 +382,13 @@ fn sessions_never_fail() {
     assert_eq!(session(&mut env, &d.options(), true), PamResult::Success);
     assert_eq!(session(&mut env, &d.options(), false), PamResult::Success);
     let seen = d.requests();
-    assert!(matches!(&seen[0], Request::Session { open: true, user, .. } if user == "alice"));
-    assert!(matches!(&seen[1], Request::Session { open: false, .. }));
+    assert!(
+        matches!(&seen[0], Request::Session(SessionEvent { open: true, user, .. }) if user == "alice")
+    );
+    assert!(matches!(
+        &seen[1],
+        Request::Session(SessionEvent { open: false, .. })
+    ));
 
     assert_eq!(session(&mut env, &nowhere(), true), PamResult::Ignore);
     let g = FakeDaemon::new(vec![Step::Garbage(b"junk".to_vec())]);

@@ -1,8 +1,10 @@
-//! Sample daemon answers for unit tests.
+//! Sample daemon answers, for tests of what the client and the PAM module
+//! make of them. Tests that need other values change the fields they care
+//! about (`RequestView { reason: ..., ..view(...) }`).
 
 use elevated_proto::{RequestState, RequestView, RoleOffer, SudoView};
 
-/// Sudo rights as root unless `runas` says otherwise.
+/// Sudo rights as `runas`, without a password.
 pub fn sudo(runas: &str, commands: &[&str]) -> SudoView {
     SudoView {
         runas: runas.into(),
@@ -11,7 +13,9 @@ pub fn sudo(runas: &str, commands: &[&str]) -> SudoView {
     }
 }
 
-/// A view of request `id` for `role` in `state`.
+/// A view of request `id` of alice (uid 1000) on db1, for `role` in
+/// `state`: asked at 09:59, decided and started at 10:00 and ending at
+/// 10:30 (2025-01-31) when active; every optional field left out.
 pub fn view(id: &str, role: &str, state: RequestState) -> RequestView {
     let active = state == RequestState::Active;
     RequestView {
@@ -45,7 +49,7 @@ pub fn view(id: &str, role: &str, state: RequestState) -> RequestView {
     }
 }
 
-/// An offer of `role`.
+/// An offer of `role`: 30 minutes by default, two hours at most.
 pub fn offer(role: &str, allowed: bool, sudo: Option<SudoView>) -> RoleOffer {
     RoleOffer {
         role: role.into(),
