@@ -92,7 +92,6 @@ pub fn main() -> ExitCode {
             duration,
             context,
         }) => crate::explain::explain(
-            args.config,
             &crate::explain::Query {
                 user,
                 role,
@@ -100,6 +99,7 @@ pub fn main() -> ExitCode {
                 duration,
                 context,
             },
+            || load(args.config).ok(),
         ),
     }
 }
@@ -146,7 +146,7 @@ fn run_daemon(config: Option<PathBuf>) -> ExitCode {
 }
 
 /// Loads the whole configuration, printing every error on stderr.
-pub(crate) fn load(config: Option<PathBuf>) -> Result<Loaded, ExitCode> {
+fn load(config: Option<PathBuf>) -> Result<Loaded, ExitCode> {
     Loaded::load(config.as_deref(), &crate::sys::hostname()).map_err(|errs| {
         for e in &errs.0 {
             eprintln!("{e}");

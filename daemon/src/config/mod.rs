@@ -12,6 +12,7 @@ pub mod policy_file;
 mod policy_raw;
 pub mod principals;
 pub mod settings;
+mod string_list;
 pub mod warnings;
 
 pub use error::{ConfigError, ConfigErrors};

@@ -33,7 +33,7 @@ use ureq::http::{HeaderName, HeaderValue, Uri};
 
 use super::event::EventKind;
 use super::NotifyError;
-use crate::config::settings::parse_duration;
+use crate::times::parse_duration;
 
 /// Largest `queue` accepted.
 pub const MAX_QUEUE: usize = 100_000;

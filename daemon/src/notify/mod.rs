@@ -14,6 +14,7 @@ mod command;
 pub mod config;
 pub mod event;
 pub mod format;
+mod life;
 mod webhook;
 mod worker;
 
@@ -28,8 +29,9 @@ pub use config::{CommandSettings, NotifySettings, WebhookFormat, WebhookSettings
 pub use event::{Event, EventKind};
 
 use command::CommandHook;
+use life::Life;
 use webhook::Webhook;
-use worker::{Life, Sink, Worker};
+use worker::{Sink, Worker};
 
 /// How long [`Notifier::shutdown`] lets workers deliver what is queued, and
 /// how long workers go on after a [`Notifier`] is dropped.

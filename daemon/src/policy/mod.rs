@@ -4,9 +4,11 @@
 
 pub mod check;
 mod clock;
+mod compiled;
 pub mod eval;
 mod index;
 pub mod model;
 
+pub use compiled::Policy;
 pub use eval::{decide, Allowed, Decision, Denied};
 pub use model::*;
