@@ -122,6 +122,9 @@ fn man() -> ExitCode {
 }
 
 fn run_daemon(config: Option<PathBuf>) -> ExitCode {
+    // While this is the only thread: the runtime's threads may read the
+    // environment at any time once they run.
+    let systemd = crate::sys::systemd::Environment::take();
     if let Err(e) = crate::fault::init() {
         eprintln!("elevated: {e}");
         return ExitCode::FAILURE;
@@ -136,7 +139,7 @@ fn run_daemon(config: Option<PathBuf>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(crate::daemon::run(config)) {
+    match rt.block_on(crate::daemon::run(config, systemd)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("elevated: {e}");
