@@ -3,6 +3,7 @@
 
 pub mod approval;
 pub mod audit;
+pub mod budget;
 pub mod bus;
 pub mod cmd;
 pub mod config;

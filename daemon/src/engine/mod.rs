@@ -6,7 +6,6 @@
 
 mod approve;
 mod audit_view;
-mod budget;
 pub mod clock;
 mod command;
 mod conflict;

@@ -159,10 +159,7 @@ impl Groups {
 
     /// Whether `group` is `user`'s primary group (passwd gid).
     fn is_primary(user: &UserName, entry: &GroupEntry) -> bool {
-        matches!(
-            nix::unistd::User::from_name(user.as_str()),
-            Ok(Some(u)) if u.gid.as_raw() == entry.gid
-        )
+        crate::sys::users::entry_by_name(user.as_str()).is_ok_and(|u| u.gid() == entry.gid)
     }
 
     /// Makes `user` a member of `group` with `gpasswd -a`, unless they are

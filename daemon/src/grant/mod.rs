@@ -1,10 +1,13 @@
 //! How a grant touches the host: sudoers drop-ins, local group membership,
-//! and the choice of processes to end when a grant's window closes.
+//! the processes to end when a grant's window closes, and the set-gid files
+//! a group grant left behind. System calls go through `crate::sys`.
 #![forbid(unsafe_code)]
 
 pub mod groups;
 pub mod privileged;
+pub mod procs;
 pub mod setgid;
+pub mod setgid_walk;
 pub mod sudoers;
 pub mod sweep;
 #[cfg(test)]

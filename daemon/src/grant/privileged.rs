@@ -96,10 +96,7 @@ pub fn is_privileged(group: &GroupName) -> bool {
     if privileged_reason(group.as_str()).is_some() {
         return true;
     }
-    matches!(
-        nix::unistd::Group::from_name(group.as_str()),
-        Ok(Some(g)) if g.gid.as_raw() == 0
-    )
+    crate::sys::users::group_gid(group.as_str()) == Some(0)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Which processes to end when a grant's window closes, with
 //! `on_expiry = "terminate"`: pure functions over the text of
 //! `/proc/PID/{stat,status,environ}` and `/proc/stat`. The reading and the
-//! signals live in `crate::sys::procs`.
+//! signals live in [`super::procs`].
 //!
 //! Two kinds of process are chosen:
 //! - the user's processes (real or effective uid) that still hold a group

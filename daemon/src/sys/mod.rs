@@ -11,9 +11,7 @@ pub mod child;
 pub mod clock;
 pub mod exec;
 pub mod pidfd;
-pub mod procs;
 pub mod run;
-pub mod setgid;
 pub mod systemd;
 pub mod trust;
 pub mod users;
@@ -44,4 +42,20 @@ pub fn raise_nofile_limit() -> Option<u64> {
         return Some(hard);
     }
     Some(soft)
+}
+
+/// Opens `path` for reading without following a final symbolic link,
+/// without blocking on a FIFO and without taking a terminal, so that a
+/// file can be checked and changed through the descriptor rather than
+/// by a path that may be swapped meanwhile.
+///
+/// # Errors
+/// The `open` failure (`ELOOP` for a symbolic link).
+pub fn open_no_follow(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use nix::fcntl::OFlag;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits())
+        .open(path)
 }

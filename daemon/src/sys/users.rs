@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::ffi::CString;
 
-use nix::unistd::{getgrouplist, Gid, Group, Uid, User};
+use nix::unistd::{getgrouplist, Group, Uid, User};
 
 /// An account as NSS reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +92,12 @@ impl Entry {
         self.0.uid.as_raw()
     }
 
+    /// Primary gid.
+    #[must_use]
+    pub fn gid(&self) -> u32 {
+        self.0.gid.as_raw()
+    }
+
     /// The whole account, with the primary and supplementary groups.
     ///
     /// # Errors
@@ -116,10 +122,14 @@ pub fn entry_by_name(name: &str) -> Result<Entry, LookupError> {
     }
 }
 
-/// Whether a gid names a group (unused gids are skipped in group lists).
+/// The gid of the group called `name`; `None` when there is none or NSS
+/// fails.
 #[must_use]
-pub fn group_exists(gid: u32) -> bool {
-    matches!(Group::from_gid(Gid::from_raw(gid)), Ok(Some(_)))
+pub fn group_gid(name: &str) -> Option<u32> {
+    Group::from_name(name)
+        .ok()
+        .flatten()
+        .map(|g| g.gid.as_raw())
 }
 
 #[cfg(test)]
@@ -133,7 +143,9 @@ mod tests {
         assert!(a.groups.contains("root"));
         assert_eq!(by_name("root").unwrap().uid, 0);
         let e = entry_by_name("root").unwrap();
-        assert_eq!((e.name(), e.uid()), ("root", 0));
+        assert_eq!((e.name(), e.uid(), e.gid()), ("root", 0, 0));
+        assert_eq!(group_gid("root"), Some(0));
+        assert_eq!(group_gid("no-such-group-elevated"), None);
         assert_eq!(e.with_groups().unwrap(), a);
         assert!(by_name("no-such-user-elevated").is_err());
     }

@@ -1,6 +1,6 @@
 //! Processes read from `/proc`, and ending them: SIGTERM, a grace period,
-//! then SIGKILL. Which processes to choose is decided by the pure
-//! functions of `crate::grant::sweep`.
+//! then SIGKILL, sent through `crate::sys::pidfd`. Which processes to
+//! choose is decided by the pure functions of [`super::sweep`].
 //!
 //! Everything here blocks (reading `/proc`, sleeping through the grace
 //! period): async callers run it with `spawn_blocking`.
@@ -11,17 +11,12 @@ use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::sys::signal::Signal;
-use nix::unistd::{sysconf, SysconfVar};
-
-use super::pidfd::PidFd;
-
-use crate::grant::sweep::{
+use super::sweep::{
     parse_btime, parse_environ, parse_stat, parse_status, select, Clock, ProcInfo, SudoEnv, Target,
     Victim,
 };
-use crate::grant::GrantError;
+use super::GrantError;
+use crate::sys::pidfd::{PidFd, Signal};
 
 /// The real `/proc`.
 pub const PROC: &str = "/proc";
@@ -52,13 +47,9 @@ pub fn clock(root: &Path) -> Result<Clock, GrantError> {
         path: path.display().to_string(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, "no btime line"),
     })?;
-    let ticks_per_sec = match sysconf(SysconfVar::CLK_TCK) {
-        Ok(Some(t)) => u64::try_from(t).unwrap_or(100),
-        _ => 100,
-    };
     Ok(Clock {
         btime,
-        ticks_per_sec,
+        ticks_per_sec: crate::sys::clock::ticks_per_second(),
     })
 }
 
@@ -181,10 +172,9 @@ fn alive(v: &Victim) -> bool {
 /// every later signal through it can never reach a process that reused
 /// the pid.
 fn handle(v: &Victim) -> Result<Option<PidFd>, String> {
-    match PidFd::open(v.pid) {
-        Ok(fd) if alive(v) => Ok(Some(fd)),
+    match PidFd::open_existing(v.pid) {
+        Ok(Some(fd)) if alive(v) => Ok(Some(fd)),
         Ok(_) => Ok(None),
-        Err(e) if e.raw_os_error() == Some(Errno::ESRCH as i32) => Ok(None),
         Err(e) => Err(format!("pidfd_open: {e}")),
     }
 }
