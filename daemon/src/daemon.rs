@@ -30,11 +30,8 @@ pub enum StartError {
     /// A path could not be prepared.
     #[error("{what} {path}: {source}")]
     Io {
-        /// What was being done.
         what: &'static str,
-        /// Where.
         path: PathBuf,
-        /// The error.
         source: std::io::Error,
     },
     /// Another daemon is serving the socket.

@@ -27,9 +27,7 @@ const UNANSWERED: u8 = 2;
 
 /// What `explain` is asked, as typed.
 pub struct Query {
-    /// The user.
     pub user: String,
-    /// The role.
     pub role: String,
     /// `--at`: a time, or a duration meaning that long ago.
     pub at: Option<String>,

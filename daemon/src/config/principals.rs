@@ -23,7 +23,6 @@ pub const PRINCIPALS_KEY: &str = "principals";
 /// One user's `principals = [...]`, with where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrincipalList {
-    /// The file.
     pub path: PathBuf,
     /// The line of the list.
     pub line: u32,

@@ -8,7 +8,9 @@ use super::request::NewRequest;
 use super::{login, peer, Engine, EngineError, Peer, Reauth};
 
 impl Engine {
-    /// Handles one request from `peer` at time `now`.
+    /// Handles one request from `peer` at time `now` (the server goes
+    /// through [`Engine::handle_with`]).
+    #[cfg(test)]
     pub fn handle(&self, peer: &Peer, req: Request, now: Timestamp) -> Response {
         self.handle_with(peer, req, Reauth::NotTried, now)
             .unwrap_or_else(EngineError::into_response)

@@ -131,10 +131,7 @@ pub enum Outcome {
     /// likely); it dies when the kernel lets it.
     Survived,
     /// A signal could not be sent.
-    Failed {
-        /// Why.
-        error: String,
-    },
+    Failed { error: String },
 }
 
 /// Per-process results of [`terminate`], for the audit log.
@@ -146,6 +143,7 @@ pub struct Report {
 
 impl Report {
     /// Whether every process is gone (or was gone).
+    #[cfg(test)]
     #[must_use]
     pub fn all_gone(&self) -> bool {
         self.ended.iter().all(|(_, o)| {
@@ -199,6 +197,7 @@ fn wait_gone(victims: &[Victim], mut pending: Vec<usize>, limit: Duration) -> Ve
 /// Sends SIGTERM to every process, waits up to `grace` for them to exit,
 /// then SIGKILLs the rest. Signals go through pidfds opened and checked
 /// against each process's start time, so a reused pid is never signalled.
+#[cfg(test)]
 #[must_use]
 pub fn terminate(victims: &[Victim], grace: Duration) -> Report {
     terminate_while(victims, grace, &|| None)

@@ -28,7 +28,7 @@ pub struct SudoRule<'a> {
     pub role: &'a str,
     /// Who gets the rights.
     pub user: &'a UserName,
-    /// The rights.
+    /// The run-as user, commands and password setting the rule gives.
     pub sudo: &'a SudoGrant,
     /// Window start, Unix ms.
     pub starts_at: i64,

@@ -128,7 +128,6 @@ pub struct CommandSettings {
     /// Absolute path of the executable; run directly, never through a shell.
     #[serde(deserialize_with = "de_command")]
     pub command: PathBuf,
-    /// Arguments.
     #[serde(default)]
     pub args: Vec<String>,
     /// Events that run it (default: all).

@@ -68,6 +68,7 @@ impl Life {
     }
 
     /// Waits until no worker runs or `until` passes; true when all ended.
+    #[cfg(test)]
     pub(super) fn wait_idle(&self, until: Instant) -> bool {
         let mut s = self.lock();
         loop {

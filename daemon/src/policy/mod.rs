@@ -2,7 +2,7 @@
 //! time. No I/O, no clock.
 #![forbid(unsafe_code)]
 
-pub mod check;
+pub(crate) mod check;
 mod clock;
 mod compiled;
 pub mod eval;

@@ -261,9 +261,9 @@ pub struct Approvers {
 /// Facts about the requester, gathered by the daemon (NSS, `users.d`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject {
-    /// User name.
+    /// The requester's user name, as NSS reports it for their uid.
     pub user: String,
-    /// Uid.
+    /// The requester's uid, from the socket's peer credentials.
     pub uid: u32,
     /// Every group: primary and supplementary.
     pub groups: BTreeSet<String>,

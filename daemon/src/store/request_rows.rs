@@ -36,7 +36,6 @@ pub struct RequestRow {
     pub rule: Option<String>,
     /// Human explanation of the state.
     pub message: String,
-    /// Approvals needed.
     pub approvals_needed: u32,
     /// When asked.
     pub requested_at: i64,

@@ -175,24 +175,9 @@ pub fn unreviewed(conn: &Connection) -> Result<Vec<RequestRow>, StoreError> {
 }
 
 /// Requests for `list`: optionally one user's, optionally only pending, or
-/// only open (pending and active) unless `all`; newest first, at most `limit`.
-pub fn list(
-    conn: &Connection,
-    uid: Option<u32>,
-    pending_only: bool,
-    all: bool,
-    limit: u32,
-) -> Result<Vec<RequestRow>, StoreError> {
-    let mut out = Vec::new();
-    list_while(conn, uid, pending_only, all, limit, |r| {
-        out.push(r);
-        true
-    })?;
-    Ok(out)
-}
-
-/// The rows [`list`] selects, handed to `take` one at a time until it
-/// returns `false`: a caller that has enough stops reading.
+/// only open (pending and active) unless `all`; newest first, at most
+/// `limit`. Handed to `take` one at a time until it returns `false`: a
+/// caller that has enough stops reading.
 pub fn list_while(
     conn: &Connection,
     uid: Option<u32>,

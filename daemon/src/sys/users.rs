@@ -9,11 +9,8 @@ use nix::unistd::{getgrouplist, Group, Uid, User};
 /// An account as NSS reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
-    /// User name.
     pub name: String,
-    /// Uid.
     pub uid: u32,
-    /// Primary gid.
     pub gid: u32,
     /// Names of the primary and every supplementary group.
     pub groups: BTreeSet<String>,
@@ -27,12 +24,7 @@ pub enum LookupError {
     NoSuchUser(String),
     /// NSS failed.
     #[error("looking up {what} failed: {source}")]
-    Nss {
-        /// What was looked up.
-        what: String,
-        /// The error.
-        source: nix::Error,
-    },
+    Nss { what: String, source: nix::Error },
 }
 
 fn complete(user: User) -> Result<Account, LookupError> {
@@ -122,16 +114,6 @@ pub fn entry_by_name(name: &str) -> Result<Entry, LookupError> {
     }
 }
 
-/// The gid of the group called `name`; `None` when there is none or NSS
-/// fails.
-#[must_use]
-pub fn group_gid(name: &str) -> Option<u32> {
-    Group::from_name(name)
-        .ok()
-        .flatten()
-        .map(|g| g.gid.as_raw())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,8 +126,6 @@ mod tests {
         assert_eq!(by_name("root").unwrap().uid, 0);
         let e = entry_by_name("root").unwrap();
         assert_eq!((e.name(), e.uid(), e.gid()), ("root", 0, 0));
-        assert_eq!(group_gid("root"), Some(0));
-        assert_eq!(group_gid("no-such-group-elevated"), None);
         assert_eq!(e.with_groups().unwrap(), a);
         assert!(by_name("no-such-user-elevated").is_err());
     }
