@@ -16,9 +16,9 @@ impl Engine {
             .unwrap_or_else(EngineError::into_response)
     }
 
-    /// Like [`Engine::handle`], telling where re-authentication stands;
-    /// returns [`EngineError::NeedsReauth`] when the server must run it
-    /// first, and other errors as responses.
+    /// Handles one request from `peer` at time `now`, telling where
+    /// re-authentication stands; returns [`EngineError::NeedsReauth`] when
+    /// the server must run it first, and other errors as responses.
     pub fn handle_with(
         &self,
         peer: &Peer,

@@ -134,7 +134,7 @@ pub enum Outcome {
     Failed { error: String },
 }
 
-/// Per-process results of [`terminate`], for the audit log.
+/// Per-process results of [`terminate_while`], for the audit log.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Report {
     /// Each process with its outcome, in the order given.
@@ -203,7 +203,7 @@ pub fn terminate(victims: &[Victim], grace: Duration) -> Report {
     terminate_while(victims, grace, &|| None)
 }
 
-/// [`terminate`], asking `still_due` before the SIGKILL which processes are
+/// `terminate`, asking `still_due` before the SIGKILL which processes are
 /// still to be ended (`None`: all of them). One no longer listed — the user
 /// was granted the same group again during the grace period — is spared.
 #[must_use]

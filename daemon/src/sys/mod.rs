@@ -1,9 +1,21 @@
-//! The only place for raw system calls and the only module allowed `unsafe`
-//! (taking ownership of the socket systemd passes, walking trusted paths
-//! descriptor by descriptor, executing a checked descriptor, process file
-//! descriptors); every `unsafe` block carries a `// SAFETY:` comment. User
-//! and group lookups go through `nix`, signals to chosen processes through
-//! pidfds (`pidfd`), peer credentials through tokio.
+//! The system below the daemon: the only place for raw system calls and
+//! NSS lookups, and the only module allowed `unsafe` (every `unsafe` block
+//! carries a `// SAFETY:` comment). It imports nothing from the rest of the
+//! daemon; the layers above decide what to look up, run or signal
+//! (docs/architecture.md).
+//!
+//! - [`systemd`]: socket activation and readiness/watchdog notification,
+//!   from variables read once before the runtime starts;
+//! - [`users`]: accounts and their groups from NSS;
+//! - [`run`], [`child`], [`exec`]: external programs with a time limit, in
+//!   a process group of their own, executed through the checked descriptor;
+//! - [`pidfd`]: signals to chosen processes through process descriptors;
+//! - [`trust`]: opening paths descriptor by descriptor, refusing what
+//!   someone other than root could change;
+//! - [`caps`]: dropping the capabilities the daemon does not need;
+//! - [`clock`]: the boot clock and the kernel's clock ticks.
+//!
+//! Peer credentials come through tokio (`server`).
 #![allow(unsafe_code)]
 
 pub mod caps;
