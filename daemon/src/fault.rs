@@ -110,7 +110,7 @@ mod armed {
             "elevated: fault injection: SIGKILL at {} (hit {n})",
             point.name()
         );
-        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+        crate::sys::kill_self();
     }
 }
 

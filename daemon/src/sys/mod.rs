@@ -71,3 +71,10 @@ pub fn open_no_follow(path: &std::path::Path) -> std::io::Result<std::fs::File> 
         .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits())
         .open(path)
 }
+
+/// Kills this process with SIGKILL, at once: what a crash test's armed
+/// fault point does (`crate::fault`).
+#[cfg(feature = "fault-injection")]
+pub fn kill_self() {
+    let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+}
