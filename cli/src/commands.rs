@@ -30,8 +30,8 @@ pub fn dispatch(cli: Cli, out: &Out) -> Result<u8, Failure> {
         Command::Extend(args) => extend::extend(socket, args, out),
         Command::Review(args) => decide::review(socket, args, out),
         Command::Audit(args) => audit(socket, &args, out),
-        Command::Completions { shell } => crate::app::completions(shell),
-        Command::Man => crate::app::man(),
+        Command::Completions { shell } => crate::packaging::completions(shell),
+        Command::Man => crate::packaging::man(),
     }
 }
 

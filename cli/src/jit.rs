@@ -13,7 +13,7 @@ use elevated_proto::{GrantId, Request, RequestView, SudoView};
 use crate::conn::{view_id, Daemon};
 use crate::exit::{self, Failure};
 use crate::out::Out;
-use crate::run::sudo_args;
+use crate::program::sudo_args;
 use crate::{interrupt, render};
 
 /// Runs the one command of the action grant `grant` through sudo, waits for

@@ -17,6 +17,8 @@ mod interrupt;
 mod jit;
 mod manpage;
 mod out;
+mod packaging;
+mod program;
 mod render;
 mod render_list;
 mod render_view;

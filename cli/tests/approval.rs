@@ -115,7 +115,7 @@ fn refused_decisions_map_daemon_errors() {
 
 #[test]
 fn approval_text_is_printed_byte_for_byte() {
-    let signed = "elevated-approval v1\nrequest k3f9x2ma\nhost db1\nreason \"tab\there\"\nexpires 2099-01-31T10:30:00Z";
+    let signed = "elevated decision v2\ndecision: approve\nrequest: k3f9x2ma\nround: 0\nhost: db1\nrequester: alice (uid 1000)\nrole: db-admin\nduration: 1800s\ncommand: [\"/bin/echo\",\"say \\\"hi\\\"\\tthere\"]\nvalid-until: 2099-01-31T10:30:00Z";
     let fake = Fake::start(vec![
         answer(Response::Text {
             text: signed.into(),

@@ -92,7 +92,6 @@ pub fn main() -> ExitCode {
             duration,
             context,
         }) => crate::explain::explain(
-            args.config,
             &crate::explain::Query {
                 user,
                 role,
@@ -100,6 +99,7 @@ pub fn main() -> ExitCode {
                 duration,
                 context,
             },
+            || load(args.config).ok(),
         ),
     }
 }
@@ -122,6 +122,9 @@ fn man() -> ExitCode {
 }
 
 fn run_daemon(config: Option<PathBuf>) -> ExitCode {
+    // While this is the only thread: the runtime's threads may read the
+    // environment at any time once they run.
+    let systemd = crate::sys::systemd::Environment::take();
     if let Err(e) = crate::fault::init() {
         eprintln!("elevated: {e}");
         return ExitCode::FAILURE;
@@ -136,7 +139,7 @@ fn run_daemon(config: Option<PathBuf>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(crate::daemon::run(config)) {
+    match rt.block_on(crate::daemon::run(config, systemd)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("elevated: {e}");
@@ -146,7 +149,7 @@ fn run_daemon(config: Option<PathBuf>) -> ExitCode {
 }
 
 /// Loads the whole configuration, printing every error on stderr.
-pub(crate) fn load(config: Option<PathBuf>) -> Result<Loaded, ExitCode> {
+fn load(config: Option<PathBuf>) -> Result<Loaded, ExitCode> {
     Loaded::load(config.as_deref(), &crate::sys::hostname()).map_err(|errs| {
         for e in &errs.0 {
             eprintln!("{e}");

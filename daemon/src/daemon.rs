@@ -12,6 +12,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use crate::config::{ConfigErrors, Loaded};
 use crate::engine::Engine;
 use crate::store::{Store, StoreError};
+use crate::sys::systemd::Environment;
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
@@ -29,11 +30,8 @@ pub enum StartError {
     /// A path could not be prepared.
     #[error("{what} {path}: {source}")]
     Io {
-        /// What was being done.
         what: &'static str,
-        /// Where.
         path: PathBuf,
-        /// The error.
         source: std::io::Error,
     },
     /// Another daemon is serving the socket.
@@ -195,8 +193,9 @@ pub fn prepare(config: Option<&Path>) -> Result<Arc<Engine>, StartError> {
 const RECONCILE_RETRY: Duration = Duration::from_secs(5);
 
 /// Runs the daemon until SIGTERM or SIGINT;
-/// SIGHUP reloads the configuration.
-pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
+/// SIGHUP reloads the configuration. `systemd` is what the service manager
+/// said, read before the runtime started.
+pub async fn run(config: Option<PathBuf>, systemd: Environment) -> Result<(), StartError> {
     let nofile = crate::sys::raise_nofile_limit();
     let engine = prepare(config.as_deref())?;
     let cfg = engine.config();
@@ -213,7 +212,7 @@ pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
     }
     let socket = cfg.settings.daemon.socket.clone();
     // Socket activation: systemd's listening socket, else our own.
-    let activated = crate::sys::systemd::listener_from_systemd().map_err(StartError::Activation)?;
+    let activated = systemd.listener().map_err(StartError::Activation)?;
     let by_systemd = activated.is_some();
     let mut own_socket = None;
     let listener = match activated {
@@ -258,9 +257,11 @@ pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
         engine.clone(),
         cfg.settings.daemon.reconcile_interval,
     ));
-    let watchdog = crate::sys::systemd::watchdog_interval()
-        .map(|every| tokio::spawn(watchdog(engine.clone(), every)));
-    crate::sys::systemd::notify(&format!("READY=1\nSTATUS=serving on {}", socket.display()));
+    let systemd = Arc::new(systemd);
+    let watchdog = systemd
+        .watchdog_interval()
+        .map(|every| tokio::spawn(watchdog(engine.clone(), systemd.clone(), every)));
+    systemd.notify(&format!("READY=1\nSTATUS=serving on {}", socket.display()));
     let mut term = signal(SignalKind::terminate()).map_err(io_err("signals", Path::new("-")))?;
     let mut int = signal(SignalKind::interrupt()).map_err(io_err("signals", Path::new("-")))?;
     let mut hup = signal(SignalKind::hangup()).map_err(io_err("signals", Path::new("-")))?;
@@ -269,13 +270,13 @@ pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
             _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
             _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
             _ = hup.recv() => {
-                crate::sys::systemd::notify("RELOADING=1");
+                systemd.notify("RELOADING=1");
                 reload(&engine, config.as_deref()).await;
-                crate::sys::systemd::notify("READY=1");
+                systemd.notify("READY=1");
             }
         }
     }
-    crate::sys::systemd::notify("STOPPING=1");
+    systemd.notify("STOPPING=1");
     server.abort();
     bus.abort();
     timer.abort();
@@ -295,7 +296,7 @@ pub async fn run(config: Option<PathBuf>) -> Result<(), StartError> {
 /// Tells systemd the daemon is alive, but only while the engine answers:
 /// a wedged engine (its lock never released) stops the pings and systemd
 /// restarts the daemon.
-async fn watchdog(engine: Arc<Engine>, every: Duration) {
+async fn watchdog(engine: Arc<Engine>, systemd: Arc<Environment>, every: Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
@@ -304,7 +305,7 @@ async fn watchdog(engine: Arc<Engine>, every: Duration) {
             .await
             .is_ok()
         {
-            crate::sys::systemd::notify("WATCHDOG=1");
+            systemd.notify("WATCHDOG=1");
         }
     }
 }

@@ -7,17 +7,16 @@
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use elevated_proto::RoleName;
 use jiff::Timestamp;
 
-use crate::config::settings::parse_duration;
+use crate::config::Loaded;
 use crate::policy::{decide, Decision, Subject, CONTEXT_FACTS};
 use crate::sys::users;
-use crate::times::rfc3339_of;
+use crate::times::{parse_duration, rfc3339_of};
 
 /// Exit status: the policy allows it.
 const ALLOWED: u8 = 0;
@@ -28,9 +27,7 @@ const UNANSWERED: u8 = 2;
 
 /// What `explain` is asked, as typed.
 pub struct Query {
-    /// The user.
     pub user: String,
-    /// The role.
     pub role: String,
     /// `--at`: a time, or a duration meaning that long ago.
     pub at: Option<String>,
@@ -41,7 +38,9 @@ pub struct Query {
 }
 
 /// Runs `elevated explain`; see the module documentation for the status.
-pub fn explain(config: Option<PathBuf>, q: &Query) -> ExitCode {
+/// `load` reads the configuration (reporting its errors itself), once the
+/// question has been checked.
+pub fn explain(q: &Query, load: impl FnOnce() -> Option<Loaded>) -> ExitCode {
     let usage = |msg: String| {
         eprintln!("elevated explain: {msg}");
         ExitCode::from(UNANSWERED)
@@ -66,7 +65,7 @@ pub fn explain(config: Option<PathBuf>, q: &Query) -> ExitCode {
         Ok(a) => a,
         Err(e) => return usage(e.to_string()),
     };
-    let Ok(cfg) = crate::cmd::load(config) else {
+    let Some(cfg) = load() else {
         return ExitCode::from(UNANSWERED);
     };
     let subject = Subject {

@@ -28,6 +28,7 @@ pub enum Point {
 
 impl Point {
     /// Every point, for parsing and for tests that pick one.
+    #[cfg(any(test, feature = "fault-injection"))]
     pub const ALL: [Point; 6] = [
         Point::BeforeSudoersRename,
         Point::AfterSudoersRename,
@@ -38,6 +39,7 @@ impl Point {
     ];
 
     /// The name used in `ELEVATED_FAULT`.
+    #[cfg(any(test, feature = "fault-injection"))]
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
@@ -52,9 +54,11 @@ impl Point {
 }
 
 /// The environment variable that arms a point.
+#[cfg(any(test, feature = "fault-injection"))]
 pub const ENV: &str = "ELEVATED_FAULT";
 
 /// Parses `<point>:<n>` (n from 1).
+#[cfg(any(test, feature = "fault-injection"))]
 pub fn parse(spec: &str) -> Result<(Point, u64), String> {
     let (name, n) = spec
         .split_once(':')
@@ -106,7 +110,7 @@ mod armed {
             "elevated: fault injection: SIGKILL at {} (hit {n})",
             point.name()
         );
-        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+        crate::sys::kill_self();
     }
 }
 

@@ -1,21 +1,28 @@
 //! elevated: the just-in-time privilege elevation daemon, as a library so
 //! that `main.rs` stays thin and tests can drive every part.
+//!
+//! Only what the binary, the fuzz targets (`fuzz/`) and the benchmarks
+//! (`benches/`) use is public: the entry point, and the parsers, checks
+//! and decision that take untrusted input. Everything else is private to
+//! the crate, so the compiler reports what nothing uses. The layers and
+//! what may import what: docs/architecture.md.
 
 pub mod approval;
-pub mod audit;
-pub mod bus;
+mod audit;
+mod budget;
+mod bus;
 pub mod cmd;
 pub mod config;
-pub mod daemon;
-pub mod engine;
-pub mod explain;
-pub mod fault;
+mod daemon;
+mod engine;
+mod explain;
+mod fault;
 pub mod grant;
-pub mod manpage;
-pub mod notify;
+mod manpage;
+mod notify;
 pub mod policy;
-pub mod reauth;
-pub mod server;
-pub mod store;
-pub mod sys;
-pub mod times;
+mod reauth;
+mod server;
+mod store;
+mod sys;
+mod times;

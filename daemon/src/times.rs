@@ -2,8 +2,11 @@
 //! the whole second (`2025-01-31T10:30:00Z`), durations the humantime way
 //! (`20m`, `1h 30m`). The store keeps epoch milliseconds, in its columns
 //! and in the audit rows' details alike; everything that leaves the daemon
-//! for a reader goes through here.
+//! for a reader goes through here, and so does every duration people write
+//! in the settings or on the command line.
 #![forbid(unsafe_code)]
+
+use std::time::Duration;
 
 use jiff::Timestamp;
 use serde_json::Value;
@@ -22,6 +25,30 @@ const TIME_KEYS: [&str; 8] = [
     "until",
     "wall",
 ];
+
+/// Parses a humantime duration of at least one second (`90s`, `30m`,
+/// `1h30m`).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("bad duration {s:?}: {e} (write e.g. \"90s\", \"30m\", \"1h30m\")"))?;
+    if d < Duration::from_secs(1) {
+        return Err(format!("duration {s:?} is shorter than one second"));
+    }
+    Ok(d)
+}
+
+/// A duration in milliseconds, as the store's times are kept; one too
+/// long to count stays far from overflowing when added to a time.
+#[must_use]
+pub fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+/// [`duration_ms`] of a number of seconds.
+#[must_use]
+pub fn secs_ms(secs: u64) -> i64 {
+    duration_ms(Duration::from_secs(secs))
+}
 
 /// `ms` (epoch milliseconds) as RFC 3339 in UTC, to the whole second
 /// (rounded down: the instant has begun by then); the number itself when

@@ -41,7 +41,7 @@ pub fn bin_dir() -> PathBuf {
 pub fn bin(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
     let how = if name.ends_with("-faults") {
-        "scripts/test builds it: the daemon with `--features fault-injection`, copied under that name"
+        "scripts/build-faults builds it (scripts/crash and scripts/test run that): the daemon with `--features fault-injection`, copied under that name"
     } else {
         "run `cargo build --workspace` before the tests (scripts/test does)"
     };

@@ -77,6 +77,49 @@ fn tells_systemd_it_is_ready_and_alive() {
     assert_eq!(last, "STOPPING=1");
 }
 
+#[test]
+fn programs_the_daemon_runs_inherit_none_of_systemds_variables() {
+    require_root();
+    let mut d = Daemon::new("");
+    d.policy("10-ops.toml", POLICY);
+    // A visudo that writes down the environment it was given.
+    let seen = d.dir.path().join("visudo.env");
+    let visudo = d.dir.path().join("visudo");
+    d.file(
+        "visudo",
+        &format!(
+            "#!/bin/sh\nenv > {}\nexec /usr/sbin/visudo \"$@\"\n",
+            seen.display()
+        ),
+        0o755,
+    );
+    let cfg = std::fs::read_to_string(&d.config).unwrap().replacen(
+        "[daemon]\n",
+        &format!("[daemon]\nvisudo = \"{}\"\n", visudo.display()),
+        1,
+    );
+    d.file("elevated.toml", &cfg, 0o644);
+    let path = d.dir.path().join("notify.sock");
+    let _rx = UnixDatagram::bind(&path).unwrap();
+    d.start_with(
+        &[],
+        &[
+            ("NOTIFY_SOCKET", path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "60000000"),
+        ],
+    );
+    let out = d.elevate(None, &["request", "ops", "--for", "1m"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let env = std::fs::read_to_string(&seen).unwrap();
+    assert!(env.lines().any(|l| l.starts_with("PATH=")), "{env}");
+    for var in ["NOTIFY_SOCKET", "WATCHDOG_USEC"] {
+        assert!(
+            !env.lines().any(|l| l.starts_with(&format!("{var}="))),
+            "visudo was given {var}:\n{env}"
+        );
+    }
+}
+
 /// Bit numbers of the capabilities the daemon documents keeping.
 const KEPT: &[u32] = &[
     0,  // CAP_CHOWN

@@ -3,15 +3,15 @@
 //! the signature against the allowed-signers file.
 #![forbid(unsafe_code)]
 
-pub mod keys;
+pub(crate) mod keys;
 #[cfg(test)]
 mod openssh_agreement_tests;
 pub mod pattern;
 mod signer_options;
-pub mod signers;
-pub mod sshsig;
+pub(crate) mod signers;
+pub(crate) mod sshsig;
 #[cfg(test)]
 mod test_lab;
 
-pub use signers::{AllowedSigners, SignerEntry, ALLOWED_SIGNERS_PATH};
-pub use sshsig::{verify, SigError, Verified, APPROVAL_NAMESPACE};
+pub use signers::AllowedSigners;
+pub use sshsig::{verify, APPROVAL_NAMESPACE};

@@ -42,9 +42,6 @@ use super::signer_options::{check_patterns, parse_options, shown, SignerOptions}
 use crate::config::files::read_trusted;
 use crate::config::{ConfigError, ConfigErrors};
 
-/// The default place of the allowed-signers file.
-pub const ALLOWED_SIGNERS_PATH: &str = "/etc/elevated/allowed_signers";
-
 /// Every entry of an allowed-signers file, in file order.
 #[derive(Debug, Clone, Default)]
 pub struct AllowedSigners {

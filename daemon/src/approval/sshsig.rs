@@ -58,7 +58,6 @@ pub enum SigError {
     TooLong {
         /// Its length.
         len: usize,
-        /// The limit.
         max: usize,
     },
     /// The text is not an armoured SSH signature at all.

@@ -71,7 +71,10 @@ fn a_signature_over_another_text_is_refused() {
     let lab = Lab::new();
     let key = lab.key("ed25519");
     let allowed = format!("alice@corp {}\n", lab.public(&key));
-    let sig = lab.sign(&key, b"elevated approval v1\nrequest: 41\n");
+    let sig = lab.sign(
+        &key,
+        b"elevated decision v2\ndecision: approve\nrequest: k3f9x2mb\nround: 0\nhost: db1\n",
+    );
     assert_eq!(check(&allowed, &sig, TEXT), Err(SigError::BadSignature));
     assert!(!lab.openssh_accepts(&allowed, "alice@corp", &sig, TEXT));
     // A key other than the one inside the signature cannot be slipped in:

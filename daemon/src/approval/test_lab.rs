@@ -11,8 +11,10 @@ use jiff::Timestamp;
 use super::signers::AllowedSigners;
 use super::sshsig::{verify, SigError, Verified, APPROVAL_NAMESPACE};
 
-/// The approval text signed in most tests.
-pub const TEXT: &[u8] = b"elevated approval v1\nrequest: 42\nhost: db1\n";
+/// The approval text signed in most tests (the start of one, in the
+/// format `elevate show ID --approval-text` prints).
+pub const TEXT: &[u8] =
+    b"elevated decision v2\ndecision: approve\nrequest: k3f9x2ma\nround: 0\nhost: db1\n";
 
 /// A fixed "now" for the tests, far from any real clock.
 pub fn now() -> Timestamp {

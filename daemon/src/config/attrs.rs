@@ -13,11 +13,9 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 
 use elevated_proto::UserName;
-use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -25,37 +23,10 @@ use super::collect::read_all;
 use super::error::{line_of, ConfigError, ConfigErrors};
 use super::files::read_toml_dir;
 use super::principals::{parse_list, PrincipalList, PrincipalMap, PRINCIPALS_KEY};
+use super::string_list::StringOrList;
 
 /// Tag (or attribute) name -> values.
 pub type Tags = BTreeMap<String, Vec<String>>;
-
-/// A TOML value that may be written as one string or as a list of strings:
-/// `env = "production"` or `zone = ["a", "b"]`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct StringOrList(pub Vec<String>);
-
-impl<'de> Deserialize<'de> for StringOrList {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = StringOrList;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string or a list of strings")
-            }
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<StringOrList, E> {
-                Ok(StringOrList(vec![s.to_owned()]))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StringOrList, A::Error> {
-                let mut v = Vec::new();
-                while let Some(s) = seq.next_element::<String>()? {
-                    v.push(s);
-                }
-                Ok(StringOrList(v))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
 
 /// Checks a tag or attribute name: `[A-Za-z0-9_.-]+`.
 pub(crate) fn check_key(what: &str, key: &str) -> Result<(), String> {

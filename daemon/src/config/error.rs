@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 /// One problem found in a settings, policy or attribute file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
-    /// The file.
     pub file: PathBuf,
     /// 1-based line, when the problem has a place.
     pub line: Option<u32>,

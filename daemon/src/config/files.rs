@@ -48,6 +48,7 @@ fn toml_names_in(dir: &Path) -> Result<Option<(TrustedDir, Vec<OsString>)>, Conf
 
 /// The `*.toml` files in `dir`, sorted by byte-wise file name (see
 /// [`read_toml_dir`] for which). A missing directory holds no files.
+#[cfg(test)]
 pub fn toml_files_in(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
     Ok(toml_names_in(dir)?
         .map(|(_, names)| names.into_iter().map(|n| dir.join(n)).collect())

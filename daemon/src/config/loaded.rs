@@ -19,11 +19,9 @@ use crate::policy::{HostFacts, Policy};
 /// Settings, policy, host and user attributes.
 #[derive(Debug, Clone)]
 pub struct Loaded {
-    /// The settings.
     pub settings: Settings,
     /// The settings file read, if any.
     pub config_path: Option<PathBuf>,
-    /// The policy.
     pub policy: Policy,
     /// This host's facts.
     pub host: HostFacts,

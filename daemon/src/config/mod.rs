@@ -3,17 +3,19 @@
 
 pub mod attrs;
 mod collect;
-pub mod error;
-pub mod files;
+pub(crate) mod error;
+pub(crate) mod files;
 mod limits;
-pub mod loaded;
+pub(crate) mod loaded;
 mod policy_check;
 pub mod policy_file;
 mod policy_raw;
-pub mod principals;
-pub mod settings;
-pub mod warnings;
+pub(crate) mod principals;
+pub(crate) mod settings;
+mod string_list;
+pub(crate) mod warnings;
 
-pub use error::{ConfigError, ConfigErrors};
-pub use loaded::Loaded;
+pub(crate) use error::ConfigError;
+pub use error::ConfigErrors;
+pub(crate) use loaded::Loaded;
 pub use settings::Settings;

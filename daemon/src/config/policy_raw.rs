@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::attrs::StringOrList;
+use super::string_list::StringOrList;
 
 /// A list of strings, each with its place, the list too.
 pub(super) type SpannedList = Spanned<Vec<Spanned<String>>>;

@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::attrs::StringOrList;
 use super::error::{line_of, ConfigError};
 use super::policy_check;
+use super::string_list::StringOrList;
 
 /// The `users.d` key that lists a user's signing principals.
 pub const PRINCIPALS_KEY: &str = "principals";
@@ -23,7 +23,6 @@ pub const PRINCIPALS_KEY: &str = "principals";
 /// One user's `principals = [...]`, with where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrincipalList {
-    /// The file.
     pub path: PathBuf,
     /// The line of the list.
     pub line: u32,

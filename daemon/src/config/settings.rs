@@ -12,6 +12,7 @@ use super::collect::read_all;
 use super::error::{ConfigError, ConfigErrors};
 use super::files::read_trusted;
 pub use super::limits::Limits;
+use crate::times::parse_duration;
 
 /// Where settings are read from when `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "/etc/elevated/elevated.toml";
@@ -188,17 +189,6 @@ fn de_duration_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::E
         return Ok(Duration::ZERO);
     }
     parse_duration(&s).map_err(serde::de::Error::custom)
-}
-
-/// Parses a humantime duration of at least one second (`90s`, `30m`,
-/// `1h30m`).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s.trim())
-        .map_err(|e| format!("bad duration {s:?}: {e} (write e.g. \"90s\", \"30m\", \"1h30m\")"))?;
-    if d < Duration::from_secs(1) {
-        return Err(format!("duration {s:?} is shorter than one second"));
-    }
-    Ok(d)
 }
 
 impl Settings {

@@ -4,9 +4,9 @@
 use elevated_proto::{AuditEntry, AuditLink, Response, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
 use jiff::Timestamp;
 
-use super::budget::Budget;
 use super::view::rfc3339;
 use super::{Engine, EngineError, Peer};
+use crate::budget::Budget;
 use crate::store::{audit, head};
 use crate::times::readable_detail;
 

@@ -12,10 +12,10 @@
 
 use elevated_proto::RequestState;
 
-use super::view::rfc3339;
 use super::EngineError;
 use crate::policy::Role;
 use crate::store::{requests, RequestRow};
+use crate::times::rfc3339;
 
 /// Refuses `new` (a request not yet stored) unless it is an action, while
 /// its requester holds an active grant of its role, or has a pending

@@ -7,15 +7,17 @@ use jiff::Timestamp;
 use super::{peer, Engine, EngineError, Peer, Reauth};
 
 impl Engine {
-    /// Handles one request from `peer` at time `now`.
+    /// Handles one request from `peer` at time `now` (the server goes
+    /// through [`Engine::handle_with`]).
+    #[cfg(test)]
     pub fn handle(&self, peer: &Peer, req: Request, now: Timestamp) -> Response {
         self.handle_with(peer, req, Reauth::NotTried, now)
             .unwrap_or_else(EngineError::into_response)
     }
 
-    /// Like [`Engine::handle`], telling where re-authentication stands;
-    /// returns [`EngineError::NeedsReauth`] when the server must run it
-    /// first, and other errors as responses.
+    /// Handles one request from `peer` at time `now`, telling where
+    /// re-authentication stands; returns [`EngineError::NeedsReauth`] when
+    /// the server must run it first, and other errors as responses.
     pub fn handle_with(
         &self,
         peer: &Peer,

@@ -8,12 +8,13 @@ use elevated_proto::{GrantId, RequestState, Response};
 use jiff::Timestamp;
 use serde_json::json;
 
-use super::request::{check_text, decision_detail, duration_ms, install, secs_ms, Reauth};
+use super::request::{check_text, decision_detail, install, Reauth};
 use super::view::rfc3339;
 use super::{ms, Engine, EngineError, Peer, State};
 use crate::policy::{decide, Decision};
 use crate::store::{audit, requests, RequestRow, StoreError};
 use crate::times::human_secs;
+use crate::times::{duration_ms, secs_ms};
 
 impl Engine {
     /// Moves the end of `row` by its pending extension and re-writes the

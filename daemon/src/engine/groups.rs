@@ -196,10 +196,9 @@ pub(super) fn take_back_on_host(st: &mut State, rid: &str, now_ms: i64) -> Resul
 pub(super) fn sweep_target(row: &RequestRow, gids: Vec<u32>) -> Option<Target> {
     let user = UserName::parse(&row.user).ok()?;
     let runas_uid = row.grant.sudo.as_ref().and_then(|s| {
-        nix::unistd::User::from_name(s.runas.as_str())
+        crate::sys::users::entry_by_name(s.runas.as_str())
             .ok()
-            .flatten()
-            .map(|u| u.uid.as_raw())
+            .map(|u| u.uid())
     });
     let login_sessions = row.grant.login;
     if gids.is_empty() && runas_uid.is_none() && !login_sessions {
@@ -231,7 +230,7 @@ impl Engine {
             engine.neutralise_setgid(&rid, &target);
             let (event, detail) = match mode {
                 OnExpiry::Terminate => {
-                    match crate::sys::procs::end_processes(&target, grace, &|t| {
+                    match crate::grant::procs::end_processes(&target, grace, &|t| {
                         engine.still_due(&rid, t)
                     }) {
                         Ok(report) if report.ended.is_empty() => return,
@@ -239,7 +238,7 @@ impl Engine {
                         Err(e) => ("processes_sweep_failed", json!({"error": e.to_string()})),
                     }
                 }
-                OnExpiry::Warn => match crate::sys::procs::find(
+                OnExpiry::Warn => match crate::grant::procs::find(
                     Path::new("/proc"),
                     &engine.still_due(&rid, &target),
                 ) {

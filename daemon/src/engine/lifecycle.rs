@@ -5,9 +5,9 @@ use elevated_proto::{GrantId, RequestState, Response};
 use jiff::Timestamp;
 use serde_json::json;
 
-use super::request::duration_ms;
 use super::{ms, update_audited, Engine, EngineError, Peer, State};
 use crate::store::{audit, requests, AuditRow, RequestRow};
+use crate::times::duration_ms;
 
 /// When the expiry warning of an active grant is due, if it has one:
 /// `before` its end, for windows longer than that.

@@ -8,9 +8,9 @@
 use elevated_proto::{RequestState, Response};
 use jiff::Timestamp;
 
-use super::budget::Budget;
 use super::view::view_in;
 use super::{ms, Engine, EngineError, Peer};
+use crate::budget::Budget;
 use crate::store::{requests, RequestRow};
 
 /// Most requests one `list` answer carries (the newest).

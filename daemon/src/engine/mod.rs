@@ -6,7 +6,6 @@
 
 mod approve;
 mod audit_view;
-mod budget;
 pub mod clock;
 mod command;
 mod conflict;
@@ -53,10 +52,7 @@ use crate::sys::users::Account;
 
 pub use peer::{Context, Peer};
 pub use reads::READERS;
-pub use reconcile::ReconcileReport;
-pub use request::{NewRequest, Reauth};
-pub use teardown::TeardownReport;
-pub use view::new_id;
+pub use request::Reauth;
 
 /// Why an operation failed; mapped to a [`Response::Error`].
 #[derive(Debug, thiserror::Error)]

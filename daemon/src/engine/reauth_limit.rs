@@ -13,10 +13,10 @@
 use elevated_proto::GrantId;
 use serde_json::json;
 
-use super::request::duration_ms;
 use super::view::rfc3339;
 use super::{Engine, EngineError};
 use crate::store::{audit, RequestRow, StoreError};
+use crate::times::duration_ms;
 
 /// The audit event of one failed re-authentication.
 pub(super) const FAILED: &str = "reauth_failed";

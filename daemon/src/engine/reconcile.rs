@@ -14,6 +14,7 @@ use serde_json::json;
 use super::holder::Holder;
 use super::request::{expected_text, install};
 use super::{ms, Engine, EngineError, State};
+use crate::grant::sudoers::Found;
 use crate::store::{audit, requests, AuditRow, RequestRow};
 
 /// What one reconciliation pass changed.
@@ -205,10 +206,11 @@ impl Engine {
                 continue;
             };
             let path = st.sudoers.path_of(&row.id);
-            let have = std::fs::read_to_string(&path).ok();
-            if have.as_deref() == Some(want.as_str()) {
-                continue;
-            }
+            let was = match st.sudoers.holds(&row.id, &want) {
+                Found::Matches => continue,
+                Found::Missing => "missing",
+                Found::Altered => "altered",
+            };
             if let Err(e) = install(st, row) {
                 self.failed(
                     st,
@@ -221,7 +223,7 @@ impl Engine {
                 continue;
             }
             let detail = json!({"file": path.display().to_string(),
-                                "was": if have.is_some() { "altered" } else { "missing" }});
+                                "was": was});
             let id = row.id.to_string();
             match st.store.tx(|tx| {
                 audit::append(

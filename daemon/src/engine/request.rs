@@ -16,6 +16,7 @@ use crate::grant::sudoers::SudoRule;
 use crate::grant::GrantSpec;
 use crate::policy::{decide, Decision};
 use crate::store::{audit, requests, RequestRow, StoreError};
+use crate::times::{duration_ms, secs_ms};
 
 /// What the requester asked for: the wire's own struct.
 pub use elevated_proto::NewRequest;
@@ -341,14 +342,6 @@ pub(super) fn activate(
         return Err(e);
     }
     Ok(())
-}
-
-pub(super) fn duration_ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
-}
-
-pub(super) fn secs_ms(secs: u64) -> i64 {
-    duration_ms(Duration::from_secs(secs))
 }
 
 /// Calls `f` with the drop-in rule a row needs, if the row grants sudo

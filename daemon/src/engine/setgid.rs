@@ -29,7 +29,8 @@ impl Engine {
         let cfg = self.config();
         let d = &cfg.settings.daemon;
         let deadline = Instant::now() + d.setgid_scan_timeout;
-        let report = crate::sys::setgid::neutralise(&d.setgid_scan, due.uid, &due.gids, deadline);
+        let report =
+            crate::grant::setgid_walk::neutralise(&d.setgid_scan, due.uid, &due.gids, deadline);
         let audit = |event: &str, detail: serde_json::Value| {
             if let Err(e) = self.audit_event(rid, event, &detail) {
                 tracing::error!("auditing the set-gid sweep of {rid}: {e}");

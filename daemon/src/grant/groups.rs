@@ -5,7 +5,7 @@
 //! state gpasswd just wrote, and so that only local groups are managed.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -118,12 +118,6 @@ impl Groups {
         self
     }
 
-    /// The group file read for membership.
-    #[must_use]
-    pub fn group_file(&self) -> &Path {
-        &self.group_file
-    }
-
     fn read(&self) -> Result<String, GrantError> {
         fs::read_to_string(&self.group_file).map_err(|source| GrantError::Io {
             action: "reading",
@@ -144,6 +138,7 @@ impl Groups {
 
     /// Whether the group exists in the local group file (an unreadable
     /// file counts as "no": nothing could be granted from it).
+    #[cfg(test)]
     #[must_use]
     pub fn exists(&self, group: &GroupName) -> bool {
         matches!(self.entry(group), Ok(Some(_)))
@@ -159,10 +154,7 @@ impl Groups {
 
     /// Whether `group` is `user`'s primary group (passwd gid).
     fn is_primary(user: &UserName, entry: &GroupEntry) -> bool {
-        matches!(
-            nix::unistd::User::from_name(user.as_str()),
-            Ok(Some(u)) if u.gid.as_raw() == entry.gid
-        )
+        crate::sys::users::entry_by_name(user.as_str()).is_ok_and(|u| u.gid() == entry.gid)
     }
 
     /// Makes `user` a member of `group` with `gpasswd -a`, unless they are

@@ -1,12 +1,15 @@
 //! How a grant touches the host: sudoers drop-ins, local group membership,
-//! and the choice of processes to end when a grant's window closes.
+//! the processes to end when a grant's window closes, and the set-gid files
+//! a group grant left behind. System calls go through `crate::sys`.
 #![forbid(unsafe_code)]
 
-pub mod groups;
-pub mod privileged;
-pub mod setgid;
+pub(crate) mod groups;
+pub(crate) mod privileged;
+pub(crate) mod procs;
+pub(crate) mod setgid;
+pub(crate) mod setgid_walk;
 pub mod sudoers;
-pub mod sweep;
+pub(crate) mod sweep;
 #[cfg(test)]
 pub(crate) mod test_host;
 
@@ -43,7 +46,8 @@ pub struct GrantSpec {
 pub struct SudoGrant {
     /// Target user.
     pub runas: UserName,
-    /// Commands.
+    /// What may be run as `runas`, in the role's order (`ALL`, a program
+    /// with any arguments, or an exact command line).
     pub commands: Vec<GrantCommand>,
     /// No password prompt.
     pub nopasswd: bool,
@@ -137,11 +141,11 @@ pub enum GrantError {
     /// File system trouble.
     #[error("{action} {path}: {source}")]
     Io {
-        /// What was being done.
+        /// What was being done (`writing`, `renaming`, `listing`...).
         action: &'static str,
         /// On which path.
         path: String,
-        /// The error.
+        /// What the system said.
         source: std::io::Error,
     },
     /// visudo refused the drop-in, could not run, or overstayed its

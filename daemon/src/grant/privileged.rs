@@ -10,8 +10,6 @@
 //! for a time-bound group grant, and none of them leads to root by itself.
 //! Nor is `kvm`: `/dev/kvm` runs virtual machines but reaches no host data.
 
-use elevated_proto::GroupName;
-
 /// Privileged group names, each with the reason, shown in policy errors.
 pub const PRIVILEGED_GROUPS: &[(&str, &str)] = &[
     (
@@ -73,7 +71,7 @@ pub const PRIVILEGED_GROUPS: &[(&str, &str)] = &[
 ];
 
 /// Why `name` is privileged, when it is on [`PRIVILEGED_GROUPS`]. Pure: it
-/// looks at the name only; see [`is_privileged`] for gid 0 too.
+/// looks at the name only; [`privileged_gid_reason`] judges the gid.
 #[must_use]
 pub fn privileged_reason(name: &str) -> Option<&'static str> {
     PRIVILEGED_GROUPS
@@ -89,31 +87,13 @@ pub fn privileged_gid_reason(gid: u32) -> Option<&'static str> {
     (gid == 0).then_some("its gid is 0, root's group")
 }
 
-/// Whether a group is privileged: on [`PRIVILEGED_GROUPS`], or gid 0 in
-/// the system's group database.
-#[must_use]
-pub fn is_privileged(group: &GroupName) -> bool {
-    if privileged_reason(group.as_str()).is_some() {
-        return true;
-    }
-    matches!(
-        nix::unistd::Group::from_name(group.as_str()),
-        Ok(Some(g)) if g.gid.as_raw() == 0
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn g(s: &str) -> GroupName {
-        GroupName::parse(s).unwrap()
-    }
-
     #[test]
     fn root_equivalent_groups_are_privileged() {
         for name in ["root", "sudo", "wheel", "docker", "disk", "shadow", "lxd"] {
-            assert!(is_privileged(&g(name)), "{name}");
             assert!(privileged_reason(name).is_some(), "{name}");
         }
         assert!(privileged_gid_reason(0).is_some());
@@ -131,7 +111,7 @@ mod tests {
             "users",
             "elvtnone",
         ] {
-            assert!(!is_privileged(&g(name)), "{name}");
+            assert!(privileged_reason(name).is_none(), "{name}");
         }
     }
 }

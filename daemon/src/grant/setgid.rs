@@ -4,7 +4,7 @@
 //! run with the group. At the end of a group grant such files (and set-gid
 //! directories, which hand the group to every file made in them) are found
 //! and lose the bit. Pure functions here; the walk and the `fchmod` live in
-//! `crate::sys::setgid`.
+//! [`super::setgid_walk`].
 //!
 //! Only mounts where the bit means something are walked: a `nosuid` mount
 //! ignores it, and pseudo and network file systems are skipped (a network

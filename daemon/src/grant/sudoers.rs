@@ -28,7 +28,7 @@ pub struct SudoRule<'a> {
     pub role: &'a str,
     /// Who gets the rights.
     pub user: &'a UserName,
-    /// The rights.
+    /// The run-as user, commands and password setting the rule gives.
     pub sudo: &'a SudoGrant,
     /// Window start, Unix ms.
     pub starts_at: i64,
@@ -168,6 +168,17 @@ pub struct DropIn {
     pub name: String,
     /// The grant id, when the name is a well-formed final name.
     pub id: Option<GrantId>,
+}
+
+/// How a grant's drop-in on disk compares with the text it should hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// The file holds exactly that text.
+    Matches,
+    /// There is no such file (or it cannot be read).
+    Missing,
+    /// The file holds something else: someone changed it.
+    Altered,
 }
 
 /// The sudoers drop-in directory.
@@ -344,6 +355,17 @@ impl SudoersDir {
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
+    }
+
+    /// Whether grant `id`'s drop-in holds exactly `text` (what
+    /// [`render`] makes of its rule).
+    #[must_use]
+    pub fn holds(&self, id: &GrantId, text: &str) -> Found {
+        match fs::read_to_string(self.path_of(id)) {
+            Ok(have) if have == text => Found::Matches,
+            Ok(_) => Found::Altered,
+            Err(_) => Found::Missing,
+        }
     }
 
     /// Whether a grant's drop-in exists.

@@ -107,8 +107,14 @@ fn install_checks_with_visudo_and_lists() {
     let id = GrantId::parse("abcd2345").unwrap();
     let user = UserName::parse("alice").unwrap();
     let g = grant(vec![GrantCommand::All]);
+    let text = render(&rule(&id, &user, &g)).unwrap();
+    assert_eq!(d.holds(&id, &text), Found::Missing);
     let p = d.install(&rule(&id, &user, &g)).unwrap();
     assert_eq!(p, sd.join("elevated_abcd2345"));
+    assert_eq!(d.holds(&id, &text), Found::Matches);
+    std::fs::write(&p, format!("{text}# changed\n")).unwrap();
+    assert_eq!(d.holds(&id, &text), Found::Altered);
+    d.install(&rule(&id, &user, &g)).unwrap();
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&p).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o440);

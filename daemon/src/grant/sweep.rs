@@ -1,7 +1,7 @@
 //! Which processes to end when a grant's window closes, with
 //! `on_expiry = "terminate"`: pure functions over the text of
 //! `/proc/PID/{stat,status,environ}` and `/proc/stat`. The reading and the
-//! signals live in `crate::sys::procs`.
+//! signals live in [`super::procs`].
 //!
 //! Two kinds of process are chosen:
 //! - the user's processes (real or effective uid) that still hold a group
@@ -184,7 +184,6 @@ impl Clock {
 /// One process as the sweep sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcInfo {
-    /// Pid.
     pub pid: u32,
     /// From `/proc/PID/stat`.
     pub stat: Stat,
@@ -222,10 +221,7 @@ pub struct Target {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reason {
     /// It still holds this granted gid.
-    HoldsGroup {
-        /// The gid.
-        gid: u32,
-    },
+    HoldsGroup { gid: u32 },
     /// It was started through the grant's sudo rule inside the window.
     Sudo,
     /// It descends from a process started through the grant's sudo rule.
@@ -240,7 +236,6 @@ pub enum Reason {
 /// A process to end, with what identifies it against pid reuse.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Victim {
-    /// Pid.
     pub pid: u32,
     /// Start time in clock ticks after boot: a pid with another start time
     /// is another process.

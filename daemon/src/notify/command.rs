@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::config::CommandSettings;
 use super::event::Event;
-use super::worker::Life;
+use super::life::Life;
 use crate::sys::exec::exec_program;
 use crate::sys::run::{run, Limits, RunError};
 use crate::sys::trust::open_program;

@@ -5,6 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::config::CommandSettings;
 use super::testutil::{event, Logs};
 use super::*;
 use elevated_testkit::poll::eventually;

@@ -33,7 +33,7 @@ use ureq::http::{HeaderName, HeaderValue, Uri};
 
 use super::event::EventKind;
 use super::NotifyError;
-use crate::config::settings::parse_duration;
+use crate::times::parse_duration;
 
 /// Largest `queue` accepted.
 pub const MAX_QUEUE: usize = 100_000;
@@ -128,7 +128,6 @@ pub struct CommandSettings {
     /// Absolute path of the executable; run directly, never through a shell.
     #[serde(deserialize_with = "de_command")]
     pub command: PathBuf,
-    /// Arguments.
     #[serde(default)]
     pub args: Vec<String>,
     /// Events that run it (default: all).

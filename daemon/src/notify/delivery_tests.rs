@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use super::config::{WebhookFormat, WebhookSettings};
 use super::testutil::{closed_port, event, Answer, Logs, Receiver};
 use super::*;
 use elevated_testkit::poll::eventually;

@@ -71,9 +71,10 @@ fn slack_has_text_blocks_and_what_an_approver_needs() {
     let all = strings(&v["blocks"]);
     assert!(all.contains("```elevate approve k3f9x2ma```"), "{all}");
     assert!(
-        all.contains(
-            "```elevated-approval v1\nid k3f9x2ma\nhost web1\nuser alice\nrole db-admin\n```"
-        ),
+        all.contains(&format!(
+            "```{}```",
+            event(EventKind::RequestCreated).approval_text.unwrap()
+        )),
         "{all}"
     );
     assert!(all.contains("ssh-keygen -Y sign -n elevated-approval"));
@@ -146,10 +147,10 @@ fn teams_is_an_adaptive_card_with_the_same_information() {
     );
     assert!(all.contains("elevate approve k3f9x2ma"), "{all}");
     for line in [
-        "elevated-approval v1",
-        "id k3f9x2ma",
-        "host web1",
-        "role db-admin",
+        "elevated decision v2",
+        "request: k3f9x2ma",
+        "host: web1",
+        "role: db-admin",
     ] {
         assert!(all.contains(line), "{line} missing in {all}");
     }

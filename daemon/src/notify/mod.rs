@@ -14,6 +14,7 @@ mod command;
 pub mod config;
 pub mod event;
 pub mod format;
+mod life;
 mod webhook;
 mod worker;
 
@@ -22,14 +23,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-pub use config::{CommandSettings, NotifySettings, WebhookFormat, WebhookSettings};
+pub use config::NotifySettings;
 pub use event::{Event, EventKind};
 
 use command::CommandHook;
+use life::Life;
 use webhook::Webhook;
-use worker::{Life, Sink, Worker};
+use worker::{Sink, Worker};
 
 /// How long [`Notifier::shutdown`] lets workers deliver what is queued, and
 /// how long workers go on after a [`Notifier`] is dropped.
@@ -188,6 +190,7 @@ impl Notifier {
     }
 
     /// True when no destination is configured.
+    #[cfg(test)]
     #[must_use]
     pub fn is_disabled(&self) -> bool {
         self.destinations.is_empty()
@@ -195,6 +198,8 @@ impl Notifier {
 
     /// Closes the queues and waits up to [`SHUTDOWN_GRACE`] for workers to
     /// deliver what is queued; see [`shutdown_within`](Self::shutdown_within).
+    /// The daemon itself only drops its notifier (see `Drop`).
+    #[cfg(test)]
     pub fn shutdown(self) -> bool {
         self.shutdown_within(SHUTDOWN_GRACE)
     }
@@ -204,8 +209,9 @@ impl Notifier {
     /// command hooks are cut short, and what is left is logged as
     /// undelivered. Returns true when every worker ended in time; workers
     /// still inside an HTTP attempt end by themselves within its timeout.
+    #[cfg(test)]
     pub fn shutdown_within(mut self, grace: Duration) -> bool {
-        let until = Instant::now() + grace;
+        let until = std::time::Instant::now() + grace;
         self.life.close(grace);
         self.destinations.clear();
         self.life.wait_idle(until)

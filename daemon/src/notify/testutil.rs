@@ -167,7 +167,8 @@ pub fn event(kind: EventKind) -> Event {
         expires_at: None,
         at: "2026-03-02T10:00:00Z".into(),
         approval_text: Some(
-            "elevated-approval v1\nid k3f9x2ma\nhost web1\nuser alice\nrole db-admin\n".into(),
+            "elevated decision v2\ndecision: approve\nrequest: k3f9x2ma\nround: 0\nhost: web1\nrequester: alice (uid 1000)\nrole: db-admin\nduration: 1800s\ncommand: -\nrun-as: postgres\ncommands: [\"/usr/bin/psql\"]\nnopasswd: yes\ngroups: -\nlogin: no\nvalid-until: 2026-03-02T11:00:00Z\n"
+                .into(),
         ),
         approve_command: Some("elevate approve k3f9x2ma".into()),
     }

@@ -16,14 +16,14 @@ use super::model::{format_days, Effect, HostFacts, Rule, Subject, When, Where, W
 pub enum Miss<'a> {
     /// `who.users` does not name the subject.
     Users {
-        /// The subject.
+        /// The subject's user name.
         user: &'a str,
         /// The rule's users.
         users: &'a [UserName],
     },
     /// The subject is in none of `who.groups`.
     Groups {
-        /// The subject.
+        /// The subject's user name.
         user: &'a str,
         /// The rule's groups.
         groups: &'a [GroupName],
@@ -34,7 +34,7 @@ pub enum Miss<'a> {
         whose: Whose<'a>,
         /// `attribute`, `tag` or `session fact`.
         what: &'static str,
-        /// The key.
+        /// The name of the attribute, tag or fact asked for.
         key: &'a str,
     },
     /// An attribute, tag or session fact has none of the accepted values.
@@ -43,7 +43,7 @@ pub enum Miss<'a> {
         whose: Whose<'a>,
         /// `attribute`, `tag` or `session fact`.
         what: &'static str,
-        /// The key.
+        /// The name of the attribute, tag or fact asked for.
         key: &'a str,
         /// The values present.
         values: &'a [String],

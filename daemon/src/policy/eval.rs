@@ -13,7 +13,8 @@ use super::check::check_rule_with;
 #[cfg(test)]
 use super::check::glob_match;
 pub use super::check::{check_rule, Miss, Whose};
-use super::model::{Approval, Effect, HostFacts, Policy, Rule, Subject};
+use super::compiled::Policy;
+use super::model::{Approval, Effect, HostFacts, Rule, Subject};
 
 /// The outcome of [`decide`].
 #[must_use]

@@ -10,6 +10,7 @@ use elevated_proto::{GroupName, RoleName, UserName};
 
 use super::super::eval::{check_rule, decide, decide_naive};
 use super::super::model::*;
+use super::super::Policy;
 
 /// xorshift64*: small, seeded, reproducible.
 struct Rng(u64);

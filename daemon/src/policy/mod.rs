@@ -2,11 +2,13 @@
 //! time. No I/O, no clock.
 #![forbid(unsafe_code)]
 
-pub mod check;
+pub(crate) mod check;
 mod clock;
+mod compiled;
 pub mod eval;
 mod index;
 pub mod model;
 
+pub use compiled::Policy;
 pub use eval::{decide, Allowed, Decision, Denied};
 pub use model::*;

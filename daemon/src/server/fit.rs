@@ -5,9 +5,11 @@
 //! instead of failing. `elevate audit --since` reaches older rows.
 #![forbid(unsafe_code)]
 
-use elevated_proto::frame::{encode, encoded_len};
-use elevated_proto::{FrameError, Response, MAX_FRAME, PROTOCOL_VERSION};
+use elevated_proto::frame::encode;
+use elevated_proto::{FrameError, Response, PROTOCOL_VERSION};
 use serde::Serialize;
+
+use crate::budget::Budget;
 
 /// Serialises like [`ServerMessage`] without owning the response.
 #[derive(Serialize)]
@@ -33,34 +35,32 @@ pub fn encode_fitting(response: &Response) -> Result<Vec<u8>, FrameError> {
     // first: keep a prefix. Audit rows are oldest first: keep a suffix.
     // The empty answer is measured with its `truncated` flag set, which a
     // shortened answer carries.
-    let (empty, sizes) = match response {
+    let (empty, total) = match response {
         Response::Requests { requests, .. } => (
             Response::Requests {
                 requests: vec![],
                 truncated: true,
             },
-            requests.iter().map(size).collect::<Vec<_>>(),
+            requests.len(),
         ),
         Response::Audit { rows, .. } => (
             Response::Audit {
                 rows: vec![],
                 truncated: true,
             },
-            rows.iter().rev().map(size).collect(),
+            rows.len(),
         ),
         _ => return frame(response),
     };
-    let mut len = frame(&empty)?.len() - 4;
-    let mut keep = 0;
-    for size in &sizes {
-        let more = size.saturating_add(usize::from(keep > 0));
-        if len.saturating_add(more) > MAX_FRAME {
-            break;
+    let mut budget = Budget::around(frame(&empty)?.len() - 4);
+    let keep = match response {
+        Response::Requests { requests, .. } => {
+            requests.iter().take_while(|r| budget.take(r)).count()
         }
-        len += more;
-        keep += 1;
-    }
-    if keep == sizes.len() {
+        Response::Audit { rows, .. } => rows.iter().rev().take_while(|r| budget.take(r)).count(),
+        _ => total,
+    };
+    if keep == total {
         return frame(response);
     }
     frame(&match response {
@@ -76,17 +76,11 @@ pub fn encode_fitting(response: &Response) -> Result<Vec<u8>, FrameError> {
     })
 }
 
-/// The encoded size of one entry; one that cannot be encoded is too large
-/// to send.
-fn size<T: Serialize>(item: &T) -> usize {
-    encoded_len(item).unwrap_or(usize::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use elevated_proto::ServerMessage;
     use elevated_proto::{AuditEntry, RequestState, RequestView};
+    use elevated_proto::{ServerMessage, MAX_FRAME};
 
     fn request(n: usize) -> RequestView {
         let mut v: RequestView = serde_json::from_value(serde_json::json!({

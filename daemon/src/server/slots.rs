@@ -108,6 +108,7 @@ impl Slots {
     }
 
     /// Slots in use, and how many uids hold them.
+    #[cfg(test)]
     #[must_use]
     pub fn in_use(&self) -> (usize, usize) {
         let used = self.used();

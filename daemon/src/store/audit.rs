@@ -110,6 +110,7 @@ const SELECT: &str = "SELECT seq, at, event, actor, request_id, detail, prev_has
 /// a name (`daemon`, `pam`, `policy`, an approver, a user name PAM
 /// reported), and an account that happens to carry such a name must not
 /// see other people's rows through it.
+#[cfg(test)]
 pub fn list(
     conn: &Connection,
     since: Option<i64>,

@@ -76,10 +76,7 @@ pub enum Mismatch {
         db: Link,
     },
     /// The head file exists but cannot be read or parsed.
-    Unreadable {
-        /// Why.
-        detail: String,
-    },
+    Unreadable { detail: String },
 }
 
 impl Mismatch {

@@ -7,11 +7,8 @@ use super::StoreError;
 /// One membership the daemon added, or is adding, for a grant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
-    /// The grant.
     pub request_id: String,
-    /// The member.
     pub user: String,
-    /// The group.
     pub group: String,
     /// `adding` (journalled, `gpasswd -a` may or may not have run) or
     /// `added` (confirmed with the grant).

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, Transaction};
 
-pub use audit::{AuditRow, Verify};
+pub use audit::AuditRow;
 pub use requests::RequestRow;
 
 /// Why the store failed.
@@ -34,7 +34,6 @@ pub enum StoreError {
     /// The database file could not be created or restricted to root.
     #[error("cannot prepare the state database file {}: {source}", .path.display())]
     File {
-        /// The file.
         path: PathBuf,
         /// The system's error.
         #[source]
@@ -90,6 +89,7 @@ impl Store {
     }
 
     /// An in-memory store, for tests.
+    #[cfg(test)]
     pub fn open_in_memory() -> Result<Self, StoreError> {
         Self::setup(Connection::open_in_memory()?, None)
     }

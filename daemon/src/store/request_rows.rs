@@ -1,11 +1,100 @@
-//! Reading request rows back, one row at a time: a row that cannot be
-//! read is an error of that row alone, reported apart from the others.
+//! What a request row holds, and reading rows back one at a time: a row
+//! that cannot be read is an error of that row alone, reported apart from
+//! the others.
+
+use std::collections::BTreeMap;
 
 use elevated_proto::{GrantId, RequestState};
 use rusqlite::{Connection, Row};
 
-use super::requests::{corrupt, RequestRow};
 use super::StoreError;
+use crate::grant::GrantSpec;
+use crate::policy::Approval;
+
+/// One request, as stored. Times are Unix milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestRow {
+    /// Request and grant id.
+    pub id: GrantId,
+    /// Requester uid (from `SO_PEERCRED`).
+    pub uid: u32,
+    /// Requester name at request time.
+    pub user: String,
+    /// Role asked for.
+    pub role: String,
+    /// Host name.
+    pub host: String,
+    /// Requester's reason (never written to sudoers).
+    pub reason: Option<String>,
+    /// Requester's ticket (never written to sudoers).
+    pub ticket: Option<String>,
+    /// Window length.
+    pub duration_secs: u64,
+    /// Lifecycle state.
+    pub state: RequestState,
+    /// Deciding rule label.
+    pub rule: Option<String>,
+    /// Human explanation of the state.
+    pub message: String,
+    pub approvals_needed: u32,
+    /// When asked.
+    pub requested_at: i64,
+    /// When decided.
+    pub decided_at: Option<i64>,
+    /// Window start.
+    pub starts_at: Option<i64>,
+    /// Window end.
+    pub expires_at: Option<i64>,
+    /// When it reached a final state after being pending or active.
+    pub ended_at: Option<i64>,
+    /// Deadline for a pending request.
+    pub pending_until: Option<i64>,
+    /// What the grant gives, frozen at decision time.
+    pub grant: GrantSpec,
+    /// How it is approved, frozen at decision time (for an extension in
+    /// progress: the extension's rule).
+    pub approval: Approval,
+    /// A just-in-time action's exact command line.
+    pub command: Option<Vec<String>>,
+    /// Granted break-glass; needs review.
+    pub break_glass: bool,
+    /// Who reviewed it.
+    pub reviewed_by: Option<String>,
+    /// When it was reviewed.
+    pub reviewed_at: Option<i64>,
+    /// 0 for the request; n for its n-th extension.
+    pub round: u32,
+    /// A pending extension, in seconds.
+    pub ext_secs: Option<u64>,
+    /// Deadline of the pending extension.
+    pub ext_until: Option<i64>,
+    /// Whether the expiry warning went out.
+    pub warned: bool,
+    /// The requester's login-session facts when asking (`context`
+    /// selectors), kept so that the decision re-checked at activation sees
+    /// the session the request came from. Empty: unknown, or a request
+    /// stored before they were kept.
+    pub context: BTreeMap<String, Vec<String>>,
+}
+
+impl RequestRow {
+    /// Whether this row is a grant in force at `now_ms`: active and its
+    /// window not yet ended. Every check that trusts a grant asks this, not
+    /// the state alone: the timer that marks a window expired may run late
+    /// (a busy second, a suspended host), and sudo's `NOTAFTER` already
+    /// refuses the grant then.
+    #[must_use]
+    pub fn in_window(&self, now_ms: i64) -> bool {
+        self.state == RequestState::Active && self.expires_at.is_some_and(|end| end > now_ms)
+    }
+}
+
+pub(super) fn corrupt(what: &str, detail: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        what: what.to_owned(),
+        detail: detail.to_string(),
+    }
+}
 
 /// A stored request that cannot be read back (a value of the wrong type,
 /// JSON that does not parse, an unknown state): its id as stored, and why.

@@ -1,106 +1,17 @@
-//! Request rows. A request and the grant it becomes share one row and id.
-
-use std::collections::BTreeMap;
+//! Request rows written and queried. A request and the grant it becomes
+//! share one row and id.
 
 use elevated_proto::{GrantId, RequestState};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::request_rows::{collect, collect_checked, from_row, raw_id, read};
-pub use super::request_rows::{in_unknown_state, BadRow};
+use super::request_rows::{collect, collect_checked, corrupt, from_row, raw_id, read};
+pub use super::request_rows::{in_unknown_state, BadRow, RequestRow};
 use super::StoreError;
-use crate::grant::GrantSpec;
-use crate::policy::Approval;
-
-/// One request, as stored. Times are Unix milliseconds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RequestRow {
-    /// Request and grant id.
-    pub id: GrantId,
-    /// Requester uid (from `SO_PEERCRED`).
-    pub uid: u32,
-    /// Requester name at request time.
-    pub user: String,
-    /// Role asked for.
-    pub role: String,
-    /// Host name.
-    pub host: String,
-    /// Requester's reason (never written to sudoers).
-    pub reason: Option<String>,
-    /// Requester's ticket (never written to sudoers).
-    pub ticket: Option<String>,
-    /// Window length.
-    pub duration_secs: u64,
-    /// Lifecycle state.
-    pub state: RequestState,
-    /// Deciding rule label.
-    pub rule: Option<String>,
-    /// Human explanation of the state.
-    pub message: String,
-    /// Approvals needed.
-    pub approvals_needed: u32,
-    /// When asked.
-    pub requested_at: i64,
-    /// When decided.
-    pub decided_at: Option<i64>,
-    /// Window start.
-    pub starts_at: Option<i64>,
-    /// Window end.
-    pub expires_at: Option<i64>,
-    /// When it reached a final state after being pending or active.
-    pub ended_at: Option<i64>,
-    /// Deadline for a pending request.
-    pub pending_until: Option<i64>,
-    /// What the grant gives, frozen at decision time.
-    pub grant: GrantSpec,
-    /// How it is approved, frozen at decision time (for an extension in
-    /// progress: the extension's rule).
-    pub approval: Approval,
-    /// A just-in-time action's exact command line.
-    pub command: Option<Vec<String>>,
-    /// Granted break-glass; needs review.
-    pub break_glass: bool,
-    /// Who reviewed it.
-    pub reviewed_by: Option<String>,
-    /// When it was reviewed.
-    pub reviewed_at: Option<i64>,
-    /// 0 for the request; n for its n-th extension.
-    pub round: u32,
-    /// A pending extension, in seconds.
-    pub ext_secs: Option<u64>,
-    /// Deadline of the pending extension.
-    pub ext_until: Option<i64>,
-    /// Whether the expiry warning went out.
-    pub warned: bool,
-    /// The requester's login-session facts when asking (`context`
-    /// selectors), kept so that the decision re-checked at activation sees
-    /// the session the request came from. Empty: unknown, or a request
-    /// stored before they were kept.
-    pub context: BTreeMap<String, Vec<String>>,
-}
-
-impl RequestRow {
-    /// Whether this row is a grant in force at `now_ms`: active and its
-    /// window not yet ended. Every check that trusts a grant asks this, not
-    /// the state alone: the timer that marks a window expired may run late
-    /// (a busy second, a suspended host), and sudo's `NOTAFTER` already
-    /// refuses the grant then.
-    #[must_use]
-    pub fn in_window(&self, now_ms: i64) -> bool {
-        self.state == RequestState::Active && self.expires_at.is_some_and(|end| end > now_ms)
-    }
-}
 
 const COLUMNS: &str = "id, uid, user, role, host, reason, ticket, duration_secs, state, rule, \
     message, approvals_needed, requested_at, decided_at, starts_at, expires_at, ended_at, \
     pending_until, grant_spec, approval_spec, command, break_glass, reviewed_by, reviewed_at, \
     round, ext_secs, ext_until, warned, context";
-
-pub(super) fn corrupt(what: &str, detail: impl ToString) -> StoreError {
-    StoreError::Corrupt {
-        what: what.to_owned(),
-        detail: detail.to_string(),
-    }
-}
 
 fn json<T: serde::Serialize>(what: &str, v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| corrupt(what, e))
@@ -264,24 +175,9 @@ pub fn unreviewed(conn: &Connection) -> Result<Vec<RequestRow>, StoreError> {
 }
 
 /// Requests for `list`: optionally one user's, optionally only pending, or
-/// only open (pending and active) unless `all`; newest first, at most `limit`.
-pub fn list(
-    conn: &Connection,
-    uid: Option<u32>,
-    pending_only: bool,
-    all: bool,
-    limit: u32,
-) -> Result<Vec<RequestRow>, StoreError> {
-    let mut out = Vec::new();
-    list_while(conn, uid, pending_only, all, limit, |r| {
-        out.push(r);
-        true
-    })?;
-    Ok(out)
-}
-
-/// The rows [`list`] selects, handed to `take` one at a time until it
-/// returns `false`: a caller that has enough stops reading.
+/// only open (pending and active) unless `all`; newest first, at most
+/// `limit`. Handed to `take` one at a time until it returns `false`: a
+/// caller that has enough stops reading.
 pub fn list_while(
     conn: &Connection,
     uid: Option<u32>,

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 use nix::time::{clock_gettime, ClockId};
+use nix::unistd::{sysconf, SysconfVar};
 
 /// One reading of the boot clock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,4 +32,15 @@ pub fn boot() -> Boot {
         .map(|t| t.tv_sec().saturating_mul(1000) + t.tv_nsec() / 1_000_000)
         .unwrap_or(0);
     Boot { id, ms }
+}
+
+/// The kernel's clock ticks per second (`sysconf(_SC_CLK_TCK)`), the unit
+/// of process start times in `/proc/PID/stat`; 100, Linux's value, when it
+/// cannot be read.
+#[must_use]
+pub fn ticks_per_second() -> u64 {
+    match sysconf(SysconfVar::CLK_TCK) {
+        Ok(Some(t)) => u64::try_from(t).unwrap_or(100),
+        _ => 100,
+    }
 }

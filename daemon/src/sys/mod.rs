@@ -1,9 +1,21 @@
-//! The only place for raw system calls and the only module allowed `unsafe`
-//! (taking ownership of the socket systemd passes, walking trusted paths
-//! descriptor by descriptor, executing a checked descriptor, process file
-//! descriptors); every `unsafe` block carries a `// SAFETY:` comment. User
-//! and group lookups go through `nix`, signals to chosen processes through
-//! pidfds (`pidfd`), peer credentials through tokio.
+//! The system below the daemon: the only place for raw system calls and
+//! NSS lookups, and the only module allowed `unsafe` (every `unsafe` block
+//! carries a `// SAFETY:` comment). It imports nothing from the rest of the
+//! daemon; the layers above decide what to look up, run or signal
+//! (docs/architecture.md).
+//!
+//! - [`systemd`]: socket activation and readiness/watchdog notification,
+//!   from variables read once before the runtime starts;
+//! - [`users`]: accounts and their groups from NSS;
+//! - [`run`], [`child`], [`exec`]: external programs with a time limit, in
+//!   a process group of their own, executed through the checked descriptor;
+//! - [`pidfd`]: signals to chosen processes through process descriptors;
+//! - [`trust`]: opening paths descriptor by descriptor, refusing what
+//!   someone other than root could change;
+//! - [`caps`]: dropping the capabilities the daemon does not need;
+//! - [`clock`]: the boot clock and the kernel's clock ticks.
+//!
+//! Peer credentials come through tokio (`server`).
 #![allow(unsafe_code)]
 
 pub mod caps;
@@ -11,9 +23,7 @@ pub mod child;
 pub mod clock;
 pub mod exec;
 pub mod pidfd;
-pub mod procs;
 pub mod run;
-pub mod setgid;
 pub mod systemd;
 pub mod trust;
 pub mod users;
@@ -44,4 +54,27 @@ pub fn raise_nofile_limit() -> Option<u64> {
         return Some(hard);
     }
     Some(soft)
+}
+
+/// Opens `path` for reading without following a final symbolic link,
+/// without blocking on a FIFO and without taking a terminal, so that a
+/// file can be checked and changed through the descriptor rather than
+/// by a path that may be swapped meanwhile.
+///
+/// # Errors
+/// The `open` failure (`ELOOP` for a symbolic link).
+pub fn open_no_follow(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use nix::fcntl::OFlag;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits())
+        .open(path)
+}
+
+/// Kills this process with SIGKILL, at once: what a crash test's armed
+/// fault point does (`crate::fault`).
+#[cfg(feature = "fault-injection")]
+pub fn kill_self() {
+    let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
 }

@@ -8,7 +8,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use nix::libc;
-use nix::sys::signal::Signal;
+pub use nix::sys::signal::Signal;
 
 /// A handle on one process.
 #[derive(Debug)]
@@ -35,6 +35,18 @@ impl PidFd {
         // SAFETY: `fd` was just returned by the kernel as a new descriptor
         // that nothing else owns; OwnedFd closes it exactly once.
         Ok(Self(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// [`PidFd::open`], with `Ok(None)` when no process has `pid`.
+    ///
+    /// # Errors
+    /// Any failure but `ESRCH` (`ENOSYS` on kernels before 5.3, ...).
+    pub fn open_existing(pid: u32) -> io::Result<Option<Self>> {
+        match Self::open(pid) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Sends `sig` to the process. `Ok(false)` when it has already exited.

@@ -69,17 +69,11 @@ pub struct Finished {
 pub enum RunError {
     /// The program could not be started.
     #[error("cannot start {program}: {source}")]
-    Spawn {
-        /// The program.
-        program: String,
-        /// The failure.
-        source: io::Error,
-    },
+    Spawn { program: String, source: io::Error },
     /// The child overstayed its timeout and was killed.
     #[error("{program} did not finish within {}; it was killed with its process group (if it is merely slow, raise the timeout){}",
         humantime::format_duration(*timeout), note(stderr))]
     TimedOut {
-        /// The program.
         program: String,
         /// The timeout it overstayed.
         timeout: Duration,
@@ -89,7 +83,6 @@ pub enum RunError {
     /// The caller asked to stop (shutdown) and the child was killed.
     #[error("{program} was killed at shutdown{}", note(stderr))]
     Stopped {
-        /// The program.
         program: String,
         /// What it wrote on standard error before.
         stderr: String,
@@ -99,19 +92,13 @@ pub enum RunError {
     #[error("{program} was not started: it overstayed its timeout of {} a moment ago and is given that long before it is tried again",
         humantime::format_duration(*timeout))]
     Skipped {
-        /// The program.
         program: String,
         /// Its timeout.
         timeout: Duration,
     },
     /// Waiting for the child failed; it was killed.
     #[error("cannot wait for {program}: {source}")]
-    Wait {
-        /// The program.
-        program: String,
-        /// The failure.
-        source: io::Error,
-    },
+    Wait { program: String, source: io::Error },
 }
 
 fn note(stderr: &str) -> String {

@@ -4,16 +4,13 @@
 use std::collections::BTreeSet;
 use std::ffi::CString;
 
-use nix::unistd::{getgrouplist, Gid, Group, Uid, User};
+use nix::unistd::{getgrouplist, Group, Uid, User};
 
 /// An account as NSS reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
-    /// User name.
     pub name: String,
-    /// Uid.
     pub uid: u32,
-    /// Primary gid.
     pub gid: u32,
     /// Names of the primary and every supplementary group.
     pub groups: BTreeSet<String>,
@@ -27,12 +24,7 @@ pub enum LookupError {
     NoSuchUser(String),
     /// NSS failed.
     #[error("looking up {what} failed: {source}")]
-    Nss {
-        /// What was looked up.
-        what: String,
-        /// The error.
-        source: nix::Error,
-    },
+    Nss { what: String, source: nix::Error },
 }
 
 fn complete(user: User) -> Result<Account, LookupError> {
@@ -92,6 +84,12 @@ impl Entry {
         self.0.uid.as_raw()
     }
 
+    /// Primary gid.
+    #[must_use]
+    pub fn gid(&self) -> u32 {
+        self.0.gid.as_raw()
+    }
+
     /// The whole account, with the primary and supplementary groups.
     ///
     /// # Errors
@@ -116,12 +114,6 @@ pub fn entry_by_name(name: &str) -> Result<Entry, LookupError> {
     }
 }
 
-/// Whether a gid names a group (unused gids are skipped in group lists).
-#[must_use]
-pub fn group_exists(gid: u32) -> bool {
-    matches!(Group::from_gid(Gid::from_raw(gid)), Ok(Some(_)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,7 +125,7 @@ mod tests {
         assert!(a.groups.contains("root"));
         assert_eq!(by_name("root").unwrap().uid, 0);
         let e = entry_by_name("root").unwrap();
-        assert_eq!((e.name(), e.uid()), ("root", 0));
+        assert_eq!((e.name(), e.uid(), e.gid()), ("root", 0, 0));
         assert_eq!(e.with_groups().unwrap(), a);
         assert!(by_name("no-such-user-elevated").is_err());
     }

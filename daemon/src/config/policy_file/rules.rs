@@ -4,12 +4,12 @@ use elevated_proto::{GroupName, RoleName, UserName};
 use toml::Spanned;
 
 use super::Cx;
-use crate::config::attrs::StringOrList;
 use crate::config::policy_check as check;
 use crate::config::policy_raw::{
     RawApproval, RawRule, RawWhen, RawWhere, RawWho, SpannedList, SpannedTags,
 };
 use crate::config::principals::PRINCIPALS_KEY;
+use crate::config::string_list::StringOrList;
 use crate::policy::{Approval, Approvers, Effect, HourRange, Rule, When, Where, Who};
 
 /// Checks one rule; `None` when anything in it is wrong (errors recorded).

@@ -28,7 +28,6 @@ pub enum Problem {
     /// Owned by someone who could change it.
     #[error("is owned by uid {uid}, not by root; run: chown root:root {}", .path.display())]
     Owner {
-        /// The owner.
         uid: u32,
         /// The component, for the fix.
         path: PathBuf,
@@ -41,10 +40,7 @@ pub enum Problem {
     },
     /// A file directly in a directory others may write to.
     #[error("is in directory {}, which others may write to; move it into a directory only root can write", .dir.display())]
-    SharedDir {
-        /// The directory.
-        dir: PathBuf,
-    },
+    SharedDir { dir: PathBuf },
     /// A private directory (the state directory) open to group or others.
     #[error("is mode {mode:04o}; it must be accessible by root only: run: chmod 0700 {}", .path.display())]
     NotPrivate {

@@ -1,6 +1,6 @@
 //! Finding and neutralising set-gid files a group grant left behind (see
-//! `crate::grant::setgid` for what is chosen and why). Blocking: runs on
-//! the sweep's own thread, bounded by a deadline.
+//! [`super::setgid`] for what is chosen and why). Blocking: runs on the
+//! sweep's own thread, bounded by a deadline.
 #![forbid(unsafe_code)]
 
 use std::collections::{BTreeMap, HashSet};
@@ -8,11 +8,9 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 
-use nix::fcntl::OFlag;
-
-use crate::grant::setgid::{mount_of, parse_mountinfo, to_neutralise, Mount, SET_GID};
+use super::setgid::{mount_of, parse_mountinfo, to_neutralise, Mount, SET_GID};
 
 /// One file that lost its set-gid bit (or could not).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -148,11 +146,7 @@ fn fix(path: &Path, uid: u32, gids: &[u32]) -> Neutralised {
         gid: 0,
         error: None,
     };
-    let file = match std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits())
-        .open(path)
-    {
+    let file = match crate::sys::open_no_follow(path) {
         Ok(f) => f,
         Err(e) => {
             out.error = Some(format!("open: {e}"));

@@ -1,6 +1,6 @@
 //! Processes read from `/proc`, and ending them: SIGTERM, a grace period,
-//! then SIGKILL. Which processes to choose is decided by the pure
-//! functions of `crate::grant::sweep`.
+//! then SIGKILL, sent through `crate::sys::pidfd`. Which processes to
+//! choose is decided by the pure functions of [`super::sweep`].
 //!
 //! Everything here blocks (reading `/proc`, sleeping through the grace
 //! period): async callers run it with `spawn_blocking`.
@@ -11,17 +11,12 @@ use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::sys::signal::Signal;
-use nix::unistd::{sysconf, SysconfVar};
-
-use super::pidfd::PidFd;
-
-use crate::grant::sweep::{
+use super::sweep::{
     parse_btime, parse_environ, parse_stat, parse_status, select, Clock, ProcInfo, SudoEnv, Target,
     Victim,
 };
-use crate::grant::GrantError;
+use super::GrantError;
+use crate::sys::pidfd::{PidFd, Signal};
 
 /// The real `/proc`.
 pub const PROC: &str = "/proc";
@@ -52,13 +47,9 @@ pub fn clock(root: &Path) -> Result<Clock, GrantError> {
         path: path.display().to_string(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, "no btime line"),
     })?;
-    let ticks_per_sec = match sysconf(SysconfVar::CLK_TCK) {
-        Ok(Some(t)) => u64::try_from(t).unwrap_or(100),
-        _ => 100,
-    };
     Ok(Clock {
         btime,
-        ticks_per_sec,
+        ticks_per_sec: crate::sys::clock::ticks_per_second(),
     })
 }
 
@@ -140,13 +131,10 @@ pub enum Outcome {
     /// likely); it dies when the kernel lets it.
     Survived,
     /// A signal could not be sent.
-    Failed {
-        /// Why.
-        error: String,
-    },
+    Failed { error: String },
 }
 
-/// Per-process results of [`terminate`], for the audit log.
+/// Per-process results of [`terminate_while`], for the audit log.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Report {
     /// Each process with its outcome, in the order given.
@@ -155,6 +143,7 @@ pub struct Report {
 
 impl Report {
     /// Whether every process is gone (or was gone).
+    #[cfg(test)]
     #[must_use]
     pub fn all_gone(&self) -> bool {
         self.ended.iter().all(|(_, o)| {
@@ -181,10 +170,9 @@ fn alive(v: &Victim) -> bool {
 /// every later signal through it can never reach a process that reused
 /// the pid.
 fn handle(v: &Victim) -> Result<Option<PidFd>, String> {
-    match PidFd::open(v.pid) {
-        Ok(fd) if alive(v) => Ok(Some(fd)),
+    match PidFd::open_existing(v.pid) {
+        Ok(Some(fd)) if alive(v) => Ok(Some(fd)),
         Ok(_) => Ok(None),
-        Err(e) if e.raw_os_error() == Some(Errno::ESRCH as i32) => Ok(None),
         Err(e) => Err(format!("pidfd_open: {e}")),
     }
 }
@@ -209,12 +197,13 @@ fn wait_gone(victims: &[Victim], mut pending: Vec<usize>, limit: Duration) -> Ve
 /// Sends SIGTERM to every process, waits up to `grace` for them to exit,
 /// then SIGKILLs the rest. Signals go through pidfds opened and checked
 /// against each process's start time, so a reused pid is never signalled.
+#[cfg(test)]
 #[must_use]
 pub fn terminate(victims: &[Victim], grace: Duration) -> Report {
     terminate_while(victims, grace, &|| None)
 }
 
-/// [`terminate`], asking `still_due` before the SIGKILL which processes are
+/// `terminate`, asking `still_due` before the SIGKILL which processes are
 /// still to be ended (`None`: all of them). One no longer listed — the user
 /// was granted the same group again during the grace period — is spared.
 #[must_use]
