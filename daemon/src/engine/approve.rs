@@ -1,6 +1,7 @@
 //! Approvers' decisions: local (the socket peer) or remote (an SSH signature
 //! over the request's decision text), N-of-M, and break-glass review.
 
+use crate::audit::event::AuditEvent;
 use elevated_proto::{GrantId, RequestState, Response, Verdict};
 use jiff::Timestamp;
 use serde_json::json;
@@ -242,7 +243,7 @@ impl Engine {
             .trim_start_matches("user:")
             .trim_start_matches("principal:")
             .to_owned();
-        let mut closing: Option<(&str, serde_json::Value)> = None;
+        let mut closing: Option<(AuditEvent, serde_json::Value)> = None;
         // Why policy, re-checked at activation, refused what the approvals
         // would have granted.
         let mut refused: Option<String> = None;
@@ -251,14 +252,14 @@ impl Engine {
                 row.ext_secs = None;
                 row.ext_until = None;
                 row.message = with_comment(format!("extension denied by {by}"), comment.as_deref());
-                closing = Some(("extension_denied", json!({"by": approver})));
+                closing = Some((AuditEvent::ExtensionDenied, json!({"by": approver})));
             } else {
                 row.state = RequestState::Denied;
                 row.decided_at = Some(now_ms);
                 row.ended_at = Some(now_ms);
                 row.pending_until = None;
                 row.message = with_comment(format!("denied by {by}"), comment.as_deref());
-                closing = Some(("denied", decision_detail(&row)));
+                closing = Some((AuditEvent::Denied, decision_detail(&row)));
             }
         } else if approvals_now >= needed {
             // Approving never bypasses policy: the requester must still be
@@ -271,7 +272,7 @@ impl Engine {
                 }
                 Ok(_) if extension => {
                     self.apply_extension(&st, &mut row)?;
-                    closing = Some(("extended", decision_detail(&row)));
+                    closing = Some((AuditEvent::Extended, decision_detail(&row)));
                 }
                 Ok(allowed) => {
                     // A maximum lowered since: the shorter window.
@@ -281,7 +282,7 @@ impl Engine {
                         "approved by {approvals_now} of {needed}; granted until {}",
                         row.expires_at.map(rfc3339).unwrap_or_default()
                     );
-                    closing = Some(("granted", decision_detail(&row)));
+                    closing = Some((AuditEvent::Granted, decision_detail(&row)));
                 }
             }
         }
@@ -294,8 +295,8 @@ impl Engine {
             "approvals": approvals_now, "needed": needed,
         });
         let event = match verdict {
-            Verdict::Approve => "approval",
-            Verdict::Deny => "denial",
+            Verdict::Approve => AuditEvent::Approval,
+            Verdict::Deny => AuditEvent::Denial,
         };
         let result = st.store.tx(|tx| {
             if !approvals::insert(tx, &rid, &decision)? {
@@ -315,8 +316,8 @@ impl Engine {
             )?];
             if let Some((ev, d)) = &closing {
                 let actor = refused.as_ref().map_or(approver.as_str(), |_| "policy");
-                out.push(audit::append(tx, now_ms, ev, actor, Some(&rid), d)?);
-                if *ev == "granted" {
+                out.push(audit::append(tx, now_ms, *ev, actor, Some(&rid), d)?);
+                if *ev == AuditEvent::Granted {
                     out.extend(super::groups::confirm_groups(tx, &rid, &approver, now_ms)?);
                 }
             }
@@ -326,7 +327,10 @@ impl Engine {
             Ok(r) => r,
             Err(e) => {
                 // Undo the drop-in a grant wrote if the store refused it.
-                if closing.as_ref().is_some_and(|(ev, _)| *ev == "granted") {
+                if closing
+                    .as_ref()
+                    .is_some_and(|(ev, _)| *ev == AuditEvent::Granted)
+                {
                     let _ = st.sudoers.remove(id);
                 }
                 return Err(e.into());
@@ -340,7 +344,7 @@ impl Engine {
         drop(st);
         self.after_commit(&rows);
         if let Some((ev, _)) = &closing {
-            let kind = if *ev == "granted" || *ev == "extended" {
+            let kind = if matches!(ev, AuditEvent::Granted | AuditEvent::Extended) {
                 Verdict::Approve
             } else {
                 Verdict::Deny

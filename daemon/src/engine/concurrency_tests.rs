@@ -6,7 +6,7 @@ use std::sync::Barrier;
 
 use elevated_proto::{ErrorCode, Request, RequestState, Response};
 
-use super::tests::{
+use super::testkit::{
     ask, env, err, events, ferris_no, gated_roles, id, peer, peer_in, t, view, Env,
 };
 use super::Peer;
@@ -84,7 +84,7 @@ fn an_approval_and_a_denial_at_once_decide_once() {
         e.accounts
             .lock()
             .unwrap()
-            .insert(uid, super::tests::account("ferris", uid, &[]));
+            .insert(uid, super::testkit::account("ferris", uid, &[]));
     }
     for round in 0..ROUNDS {
         let v = view(ask(&e, &ferris_no(round), "gated", Some(60), None, t(0)));

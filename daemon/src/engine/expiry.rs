@@ -2,6 +2,7 @@
 //! nobody decided in time, expiry warnings.
 #![forbid(unsafe_code)]
 
+use crate::audit::event::AuditEvent;
 use elevated_proto::{GrantId, RequestState};
 use jiff::Timestamp;
 use serde_json::json;
@@ -151,8 +152,14 @@ impl Engine {
                 row.ext_secs = None;
                 row.ext_until = None;
                 row.message = "nobody decided on the extension in time".into();
-                let rows =
-                    update_audited(st, &row, "extension_timed_out", "daemon", &detail, now_ms)?;
+                let rows = update_audited(
+                    st,
+                    &row,
+                    AuditEvent::ExtensionTimedOut,
+                    "daemon",
+                    &detail,
+                    now_ms,
+                )?;
                 Ok(Some(rows))
             }
             (RequestState::Active, Some(end), _)

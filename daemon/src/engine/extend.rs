@@ -2,6 +2,7 @@
 //! possibly needing approval again. The drop-in's NOTAFTER moves only when
 //! the extension is granted.
 
+use crate::audit::event::AuditEvent;
 use std::time::Duration;
 
 use elevated_proto::{GrantId, RequestState, Response};
@@ -110,7 +111,13 @@ impl Engine {
             Decision::Deny(d) => {
                 let detail =
                     json!({"extend_by": duration_secs, "message": d.message, "rule": d.rule});
-                self.audit_only(&row, "extension_refused", peer.name()?, detail, now_ms)?;
+                self.audit_only(
+                    &row,
+                    AuditEvent::ExtensionRefused,
+                    peer.name()?,
+                    detail,
+                    now_ms,
+                )?;
                 return self.refused(&row, format!("extension refused: {}", d.message), now_ms);
             }
             Decision::Allow(a) => a,
@@ -169,7 +176,13 @@ impl Engine {
                 humantime::format_duration(cap)
             );
             let detail = json!({"extend_by": duration_secs, "message": why});
-            self.audit_only(&row, "extension_refused", peer.name()?, detail, now_ms)?;
+            self.audit_only(
+                &row,
+                AuditEvent::ExtensionRefused,
+                peer.name()?,
+                detail,
+                now_ms,
+            )?;
             return self.refused(&row, why, now_ms);
         }
         let requested_detail = json!({"extend_by": duration_secs, "granted_secs": ext,
@@ -193,7 +206,7 @@ impl Engine {
                 row.reviewed_by = None;
                 row.reviewed_at = None;
             }
-            ("extended", "policy")
+            (AuditEvent::Extended, "policy")
         } else {
             row.round += 1;
             row.approval = allowed.approval.clone();
@@ -207,7 +220,7 @@ impl Engine {
                 human_secs(ext),
                 allowed.message()
             );
-            ("extension_requested", "policy")
+            (AuditEvent::ExtensionRequested, "policy")
         };
         let rid = id.to_string();
         let detail = decision_detail(&row);
@@ -216,7 +229,7 @@ impl Engine {
             let a = audit::append(
                 tx,
                 now_ms,
-                "extension_asked",
+                AuditEvent::ExtensionAsked,
                 asker,
                 Some(&rid),
                 &requested_detail,
@@ -228,7 +241,7 @@ impl Engine {
                 out.push(audit::append(
                     tx,
                     now_ms,
-                    "break_glass",
+                    AuditEvent::BreakGlass,
                     actor,
                     Some(&rid),
                     &review,
@@ -241,7 +254,7 @@ impl Engine {
         let view = self.view_of(&st, &row, now_ms)?;
         drop(st);
         self.after_commit(&rows);
-        if event == "extension_requested" || glass {
+        if event == AuditEvent::ExtensionRequested || glass {
             self.notify_row(&row, None, None);
         }
         Ok(Response::Request { request: view })
@@ -263,7 +276,7 @@ impl Engine {
     pub(super) fn audit_only(
         &self,
         row: &RequestRow,
-        event: &str,
+        event: AuditEvent,
         actor: &str,
         detail: serde_json::Value,
         now_ms: i64,

@@ -1,6 +1,7 @@
 //! Login access for the PAM module: may a user log in here now, and the
 //! audit of the sessions such logins open.
 
+use crate::audit::event::AuditEvent;
 use elevated_proto::{LoginVerdict, RequestState, Response, RoleName, UserName};
 use jiff::Timestamp;
 use serde_json::json;
@@ -86,7 +87,7 @@ impl Engine {
     fn audit_use(
         &self,
         grant: Option<&str>,
-        event: &str,
+        event: AuditEvent,
         actor: &str,
         detail: &serde_json::Value,
         now_ms: i64,
@@ -176,7 +177,13 @@ impl Engine {
         if let Some(g) = self.login_grant(uid, now_ms)? {
             let mut d = detail.clone();
             d["grant"] = json!(g.id.as_str());
-            self.audit_use(Some(g.id.as_str()), "login_allowed", "pam", &d, now_ms)?;
+            self.audit_use(
+                Some(g.id.as_str()),
+                AuditEvent::LoginAllowed,
+                "pam",
+                &d,
+                now_ms,
+            )?;
             let st = self.lock();
             let view = self.view_of(&st, &g, now_ms)?;
             return Ok(answer(
@@ -304,9 +311,9 @@ impl Engine {
             ));
         }
         let event = if open {
-            "session_open"
+            AuditEvent::SessionOpen
         } else {
-            "session_close"
+            AuditEvent::SessionClose
         };
         let grant = match users::entry_by_name(user) {
             Ok(e) => self.login_grant(e.uid(), ms(now))?,

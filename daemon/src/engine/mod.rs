@@ -38,6 +38,7 @@ mod unrecorded;
 mod view;
 mod votes;
 
+use crate::audit::event::AuditEvent;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -77,6 +78,11 @@ pub enum EngineError {
     /// pending request of the role).
     #[error("{0}")]
     Conflict(String),
+    /// Something inside the daemon went wrong that no caller can fix: a
+    /// stored value it cannot use, an invariant that does not hold, no
+    /// randomness for an id.
+    #[error("{0}")]
+    Internal(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -123,6 +129,13 @@ impl EngineError {
                 (
                     ErrorCode::Internal,
                     format!("could not look up an account: {e}"),
+                )
+            }
+            Self::Internal(m) => {
+                tracing::error!("{m}");
+                (
+                    ErrorCode::Internal,
+                    format!("internal error in the daemon: {m}"),
                 )
             }
             Self::NotRecorded(m) => {
@@ -213,7 +226,7 @@ fn notifier_for(cfg: &Loaded) -> crate::notify::Notifier {
 fn update_audited(
     st: &mut State,
     row: &crate::store::RequestRow,
-    event: &str,
+    event: AuditEvent,
     actor: &str,
     detail: &serde_json::Value,
     now_ms: i64,
@@ -422,4 +435,8 @@ mod size_tests;
 mod trust_tests;
 
 #[cfg(test)]
+mod testkit;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upgrade_tests;

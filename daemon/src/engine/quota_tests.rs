@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use elevated_proto::{ErrorCode, Request, RequestState, Response, RoleName};
 
-use super::tests::{ask, env, err, events, peer, t, view, Env};
+use super::testkit::{ask, env, err, events, peer, t, view, Env};
 use crate::store::audit;
 
 fn ask_command(e: &Env, role: &str, command: Vec<String>, secs: i64) -> Response {

@@ -10,6 +10,7 @@
 //! exactly what an admin reads in the log.
 #![forbid(unsafe_code)]
 
+use crate::audit::event::AuditEvent;
 use elevated_proto::GrantId;
 use serde_json::json;
 
@@ -19,9 +20,9 @@ use super::{Engine, EngineError};
 use crate::store::{audit, RequestRow, StoreError};
 
 /// The audit event of one failed re-authentication.
-pub(super) const FAILED: &str = "reauth_failed";
+pub(super) const FAILED: AuditEvent = AuditEvent::ReauthFailed;
 /// The audit event written with the failure that reaches a bound.
-pub(super) const LOCKED: &str = "reauth_locked";
+pub(super) const LOCKED: AuditEvent = AuditEvent::ReauthLocked;
 
 impl Engine {
     /// Where `uid` stands (and the grant `request`, for an extension)

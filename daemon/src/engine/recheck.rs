@@ -9,6 +9,7 @@
 //! the request (the session it came from; there may be none by now).
 #![forbid(unsafe_code)]
 
+use crate::audit::event::AuditEvent;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -92,7 +93,14 @@ impl Engine {
             row.ext_secs = None;
             row.ext_until = None;
             row.message = format!("extension denied: policy changed: {why}");
-            match update_audited(&mut st, &row, "extension_denied", "policy", &detail, now_ms) {
+            match update_audited(
+                &mut st,
+                &row,
+                AuditEvent::ExtensionDenied,
+                "policy",
+                &detail,
+                now_ms,
+            ) {
                 Ok(audit) => {
                     rows.extend(audit);
                     st.deadlines.retain(|(_, d)| d != &row.id);
@@ -177,13 +185,13 @@ pub(super) fn refuse(
     extension: bool,
     why: &str,
     now_ms: i64,
-) -> (&'static str, serde_json::Value) {
+) -> (AuditEvent, serde_json::Value) {
     if extension {
         let detail = json!({"by": "policy", "message": why, "ext_secs": row.ext_secs});
         row.ext_secs = None;
         row.ext_until = None;
         row.message = format!("extension refused: policy no longer allows it: {why}");
-        return ("extension_denied", detail);
+        return (AuditEvent::ExtensionDenied, detail);
     }
     row.state = RequestState::Denied;
     row.decided_at = Some(now_ms);
@@ -194,7 +202,7 @@ pub(super) fn refuse(
     if let Some(d) = detail.as_object_mut() {
         d.insert("by".into(), "policy".into());
     }
-    ("denied", detail)
+    (AuditEvent::Denied, detail)
 }
 
 /// `found` (the account of `row.uid` now) as the requester of `row`.

@@ -1,5 +1,6 @@
 //! A new request: validate, decide, then deny, leave pending, or grant.
 
+use crate::audit::event::AuditEvent;
 use std::sync::MutexGuard;
 use std::time::Duration;
 
@@ -126,7 +127,12 @@ impl Engine {
                 row.rule = d.rule;
                 row.message = d.message;
                 self.refusal_fate(&row, &cfg.settings.limits, now_ms)?;
-                return self.record(row, requested_detail, &[("denied", json!({}))], now_ms);
+                return self.record(
+                    row,
+                    requested_detail,
+                    &[(AuditEvent::Denied, json!({}))],
+                    now_ms,
+                );
             }
             Decision::Allow(a) => a,
         };
@@ -179,8 +185,8 @@ impl Engine {
                 }
             }
         }
-        let reauth_row =
-            (reauth == Reauth::Passed).then(|| ("reauthenticated", json!({"service": "elevate"})));
+        let reauth_row = (reauth == Reauth::Passed)
+            .then(|| (AuditEvent::Reauthenticated, json!({"service": "elevate"})));
 
         if allowed.approval.count > 0 {
             // Counted and inserted under one lock, so that concurrent
@@ -210,7 +216,7 @@ impl Engine {
             row.pending_until = Some(now_ms + duration_ms(ttl));
             let events: Vec<_> = reauth_row
                 .into_iter()
-                .chain([("pending", json!({}))])
+                .chain([(AuditEvent::Pending, json!({}))])
                 .collect();
             let recorded = self.record_locked(st, row, requested_detail, &events, now_ms);
             self.write_summaries(ended, now_ms);
@@ -239,15 +245,15 @@ impl Engine {
             return self.record(
                 row,
                 requested_detail,
-                &[("grant_failed", json!({}))],
+                &[(AuditEvent::GrantFailed, json!({}))],
                 now_ms,
             );
         }
         let id = row.id.clone();
         let mut events: Vec<_> = reauth_row.into_iter().collect();
-        events.push(("granted", json!({})));
+        events.push((AuditEvent::Granted, json!({})));
         if row.break_glass {
-            events.push(("break_glass", json!({"review": "required"})));
+            events.push((AuditEvent::BreakGlass, json!({"review": "required"})));
         }
         let result = self.record_locked(st, row, requested_detail, &events, now_ms);
         if result.is_err() {
@@ -264,7 +270,7 @@ impl Engine {
         &self,
         row: RequestRow,
         requested: serde_json::Value,
-        events: &[(&str, serde_json::Value)],
+        events: &[(AuditEvent, serde_json::Value)],
         now_ms: i64,
     ) -> Result<Response, EngineError> {
         self.record_locked(self.lock(), row, requested, events, now_ms)
@@ -276,7 +282,7 @@ impl Engine {
         mut st: MutexGuard<'_, State>,
         row: RequestRow,
         requested: serde_json::Value,
-        events: &[(&str, serde_json::Value)],
+        events: &[(AuditEvent, serde_json::Value)],
         now_ms: i64,
     ) -> Result<Response, EngineError> {
         let id = row.id.to_string();
@@ -287,7 +293,7 @@ impl Engine {
             let mut out = vec![audit::append(
                 tx,
                 now_ms,
-                "requested",
+                AuditEvent::Requested,
                 &actor,
                 Some(&id),
                 &requested,
@@ -300,7 +306,7 @@ impl Engine {
                 out.push(audit::append(
                     tx,
                     now_ms,
-                    event,
+                    *event,
                     "policy",
                     Some(&id),
                     &detail,

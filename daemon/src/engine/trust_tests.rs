@@ -8,36 +8,9 @@ use elevated_proto::{
     ErrorCode, LoginVerdict, Request, RequestState, Response, RoleName, UserName,
 };
 
-use super::tests::{ask, env, err, events, id, peer, rule, t, view, Env};
+use super::testkit::{ask, configure, env, err, events, extend, id, peer, rule, t, view, Env};
 use super::{EngineError, Reauth};
-use crate::config::Loaded;
 use crate::policy::Who;
-
-/// Changes the engine's configuration in place.
-fn configure(e: &Env, f: impl FnOnce(&mut Loaded)) {
-    let mut cfg = (*e.engine.config()).clone();
-    f(&mut cfg);
-    e.engine.set_config(cfg);
-}
-
-fn extend(
-    e: &Env,
-    who: &super::Peer,
-    v: &elevated_proto::RequestView,
-    secs: u64,
-    reason: Option<&str>,
-    at: i64,
-) -> Response {
-    e.engine.handle(
-        who,
-        Request::Extend {
-            id: id(v),
-            duration_secs: secs,
-            reason: reason.map(str::to_owned),
-        },
-        t(at),
-    )
-}
 
 #[test]
 fn accounts_named_like_actors_see_no_other_rows() {
