@@ -5,34 +5,49 @@ use elevated_proto::{Request, Response, Verdict};
 use jiff::Timestamp;
 
 use super::request::NewRequest;
-use super::{login, peer, Engine, EngineError, Peer, Reauth};
+use super::{login, peer, Engine, EngineError, Outcome, Peer, Reauth};
 
 impl Engine {
-    /// Handles one request from `peer` at time `now`.
+    /// Handles one request from `peer` at time `now`, by a way that cannot
+    /// re-authenticate (D-Bus, tests): a rule that asks for it refuses.
     pub fn handle(&self, peer: &Peer, req: Request, now: Timestamp) -> Response {
-        self.handle_with(peer, req, Reauth::NotTried, now)
-            .unwrap_or_else(EngineError::into_response)
+        match self.handle_with(peer, req, Reauth::NotTried, now) {
+            Outcome::Done(r) => r,
+            Outcome::NeedsReauth => Response::from(EngineError::Forbidden(
+                crate::server::REAUTH_ONLY_BY_CLIENT.into(),
+            )),
+        }
     }
 
     /// Like [`Engine::handle`], telling where re-authentication stands;
-    /// returns [`EngineError::NeedsReauth`] when the server must run it
-    /// first, and other errors as responses.
+    /// [`Outcome::NeedsReauth`] when the server must run it first.
     pub fn handle_with(
         &self,
         peer: &Peer,
         req: Request,
         reauth: Reauth,
         now: Timestamp,
-    ) -> Result<Response, EngineError> {
+    ) -> Outcome {
+        match self.answer(peer, req, reauth, now) {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::Done(Response::from(e)),
+        }
+    }
+
+    fn answer(
+        &self,
+        peer: &Peer,
+        req: Request,
+        reauth: Reauth,
+        now: Timestamp,
+    ) -> Result<Outcome, EngineError> {
         // An operation that names the caller (policy subject, approver,
         // audit actor) looks the account up here, before it takes the
         // engine lock: NSS may be slow (LDAP) and must not stall everyone.
         if peer::names_caller(&req) {
-            if let Err(e) = peer.account() {
-                return Ok(e.into_response());
-            }
+            peer.account()?;
         }
-        let result = match req {
+        let done = match req {
             Request::Ping {} => Ok(Response::Pong {
                 daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
                 host: self.config().host.name.clone(),
@@ -44,18 +59,20 @@ impl Engine {
                 command,
                 reason,
                 ticket,
-            } => self.request(
-                peer,
-                NewRequest {
-                    role,
-                    duration_secs,
-                    command,
-                    reason,
-                    ticket,
-                },
-                reauth,
-                now,
-            ),
+            } => {
+                return self.request(
+                    peer,
+                    NewRequest {
+                        role,
+                        duration_secs,
+                        command,
+                        reason,
+                        ticket,
+                    },
+                    reauth,
+                    now,
+                )
+            }
             Request::Status {} => self.status(peer, now),
             Request::List {
                 pending,
@@ -83,7 +100,7 @@ impl Engine {
                 id,
                 duration_secs,
                 reason,
-            } => self.extend(peer, &id, duration_secs, reason, reauth, now),
+            } => return self.extend(peer, &id, duration_secs, reason, reauth, now),
             Request::Review { id, comment } => self.review(peer, &id, comment, now),
             Request::Login {
                 user,
@@ -127,9 +144,6 @@ impl Engine {
                 "an answer was sent, but nothing asked a question".into(),
             )),
         };
-        match result {
-            Err(EngineError::NeedsReauth) => Err(EngineError::NeedsReauth),
-            other => Ok(other.unwrap_or_else(EngineError::into_response)),
-        }
+        done.map(Outcome::Done)
     }
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::request::{check_text, decision_detail, duration_ms, install, secs_ms, Reauth};
 use super::view::rfc3339;
-use super::{ms, Engine, EngineError, Peer, State};
+use super::{ms, Engine, EngineError, Outcome, Peer, State};
 use crate::policy::{decide, Decision};
 use crate::store::{audit, requests, RequestRow, StoreError};
 use crate::times::human_secs;
@@ -54,7 +54,7 @@ impl Engine {
         reason: Option<String>,
         reauth: Reauth,
         now: Timestamp,
-    ) -> Result<Response, EngineError> {
+    ) -> Result<Outcome, EngineError> {
         let bad = |m: String| EngineError::BadRequest(m);
         let cfg = self.lock().cfg.clone();
         let reason = check_text("reason", reason, cfg.settings.limits.max_text)?;
@@ -118,7 +118,9 @@ impl Engine {
                     detail,
                     now_ms,
                 )?;
-                return self.refused(&row, format!("extension refused: {}", d.message), now_ms);
+                return self
+                    .refused(&row, format!("extension refused: {}", d.message), now_ms)
+                    .map(Outcome::Done);
             }
             Decision::Allow(a) => a,
         };
@@ -138,7 +140,7 @@ impl Engine {
             match reauth {
                 Reauth::NotTried => {
                     standing?;
-                    return Err(EngineError::NeedsReauth);
+                    return Ok(Outcome::NeedsReauth);
                 }
                 Reauth::Failed(why) => {
                     let detail =
@@ -183,7 +185,7 @@ impl Engine {
                 detail,
                 now_ms,
             )?;
-            return self.refused(&row, why, now_ms);
+            return self.refused(&row, why, now_ms).map(Outcome::Done);
         }
         let requested_detail = json!({"extend_by": duration_secs, "granted_secs": ext,
                                       "reason": reason, "rule": allowed.rule});
@@ -257,7 +259,7 @@ impl Engine {
         if event == AuditEvent::ExtensionRequested || glass {
             self.notify_row(&row, None, None);
         }
-        Ok(Response::Request { request: view })
+        Ok(Outcome::Done(Response::Request { request: view }))
     }
 
     /// The answer to an extension refused before anything changed: the

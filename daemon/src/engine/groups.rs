@@ -27,7 +27,7 @@ pub(super) fn add_groups(st: &mut State, row: &RequestRow) -> Result<(), EngineE
         return Ok(());
     }
     let user = UserName::parse(&row.user)
-        .map_err(|e| EngineError::Forbidden(format!("stored user name: {e}")))?;
+        .map_err(|e| EngineError::Internal(format!("stored user name: {e}")))?;
     let rid = row.id.to_string();
     for g in &row.grant.groups {
         if st.groups.is_member(&user, g)? {

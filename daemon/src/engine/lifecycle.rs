@@ -36,7 +36,7 @@ impl Engine {
         let (mut ended, rows) = self.finish_all(st, &[(row, detail)], state, actor, now_ms)?;
         let row = ended
             .pop()
-            .ok_or_else(|| EngineError::BadRequest("nothing to end".into()))?;
+            .ok_or_else(|| EngineError::Internal("a grant ended, but nothing was ended".into()))?;
         Ok((row, rows))
     }
 

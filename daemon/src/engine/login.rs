@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use super::request::{NewRequest, Reauth};
-use super::{ms, Engine, EngineError, Peer};
+use super::{ms, Engine, EngineError, Outcome, Peer};
 use crate::policy::{decide, Decision};
 use crate::store::{requests, RequestRow};
 use crate::sys::users;
@@ -272,9 +272,9 @@ impl Engine {
             now,
         );
         let view = match filed {
-            Ok(Response::Request { request }) => request,
-            Ok(other) => return Ok(other),
-            Err(EngineError::NeedsReauth) => {
+            Ok(Outcome::Done(Response::Request { request })) => request,
+            Ok(Outcome::Done(other)) => return Ok(other),
+            Ok(Outcome::NeedsReauth) => {
                 return deny(
                     "this role needs re-authentication; request it with `elevate request`".into(),
                 )

@@ -42,7 +42,7 @@ use crate::audit::event::AuditEvent;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use elevated_proto::{ErrorCode, GrantId, Response};
+use elevated_proto::{GrantId, Response};
 use jiff::Timestamp;
 
 use crate::audit::Syslog;
@@ -59,7 +59,8 @@ pub use request::{NewRequest, Reauth};
 pub use teardown::TeardownReport;
 pub use view::new_id;
 
-/// Why an operation failed; mapped to a [`Response::Error`].
+/// Why an operation failed; the server maps it to a [`Response::Error`]
+/// (`server/errors.rs`).
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// The input is wrong.
@@ -96,59 +97,20 @@ pub enum EngineError {
     /// committed; the daemon retries the commit.
     #[error("{0}")]
     NotRecorded(String),
-    /// The rule asks for PAM re-authentication, which the server runs over
-    /// the connection before asking again.
-    #[error("this request needs re-authentication, which only the elevate client can do")]
-    NeedsReauth,
 }
 
-impl EngineError {
-    fn into_response(self) -> Response {
-        let (code, message) = match self {
-            Self::BadRequest(m) => (ErrorCode::BadRequest, m),
-            Self::NotFound(m) => (ErrorCode::NotFound, m),
-            Self::Forbidden(m) => (ErrorCode::Forbidden, m),
-            Self::Limit(m) => (ErrorCode::Limit, m),
-            Self::Conflict(m) => (ErrorCode::Conflict, m),
-            Self::Store(e) => {
-                tracing::error!("{e}");
-                (
-                    ErrorCode::Internal,
-                    "internal error in the daemon's state database; see its log".into(),
-                )
-            }
-            Self::Grant(e) => {
-                tracing::error!("{e}");
-                (
-                    ErrorCode::Internal,
-                    format!("could not change the host: {e}"),
-                )
-            }
-            Self::Account(e) => {
-                tracing::error!("{e}");
-                (
-                    ErrorCode::Internal,
-                    format!("could not look up an account: {e}"),
-                )
-            }
-            Self::Internal(m) => {
-                tracing::error!("{m}");
-                (
-                    ErrorCode::Internal,
-                    format!("internal error in the daemon: {m}"),
-                )
-            }
-            Self::NotRecorded(m) => {
-                tracing::error!("{m}");
-                (ErrorCode::Internal, m)
-            }
-            Self::NeedsReauth => (
-                ErrorCode::Forbidden,
-                "this request needs re-authentication, which only the elevate client can do".into(),
-            ),
-        };
-        Response::Error { code, message }
-    }
+/// What the engine made of a request.
+#[derive(Debug)]
+#[must_use]
+// One per request, moved straight into its frame: boxing the answer would
+// cost an allocation for nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Outcome {
+    /// The answer.
+    Done(Response),
+    /// The rule asks for PAM re-authentication: the server runs it over
+    /// the connection, then asks again with its result.
+    NeedsReauth,
 }
 
 struct State {
@@ -351,7 +313,7 @@ impl Engine {
             Context::new(),
         );
         self.list(&root, pending, false, false, self.now())
-            .unwrap_or_else(EngineError::into_response)
+            .unwrap_or_else(Response::from)
     }
 
     /// The configuration in use.
@@ -417,6 +379,8 @@ impl Engine {
 mod concurrency_tests;
 #[cfg(test)]
 mod conflict_tests;
+#[cfg(test)]
+mod errors_tests;
 #[cfg(test)]
 mod expiry_tests;
 #[cfg(test)]

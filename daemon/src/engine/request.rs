@@ -12,7 +12,7 @@ use super::command::{check_command, check_command_line, grant_of};
 use super::reauth_limit;
 pub(super) use super::text::check_text;
 use super::view::new_id;
-use super::{ms, Engine, EngineError, Peer, State};
+use super::{ms, Engine, EngineError, Outcome, Peer, State};
 use crate::grant::sudoers::SudoRule;
 use crate::grant::GrantSpec;
 use crate::policy::{decide, Decision};
@@ -51,7 +51,7 @@ impl Engine {
         req: NewRequest,
         reauth: Reauth,
         now: Timestamp,
-    ) -> Result<Response, EngineError> {
+    ) -> Result<Outcome, EngineError> {
         let max_text = self.lock().cfg.settings.limits.max_text;
         let reason = check_text("reason", req.reason, max_text)?;
         let ticket = check_text("ticket", req.ticket, max_text.min(128))?;
@@ -127,12 +127,14 @@ impl Engine {
                 row.rule = d.rule;
                 row.message = d.message;
                 self.refusal_fate(&row, &cfg.settings.limits, now_ms)?;
-                return self.record(
-                    row,
-                    requested_detail,
-                    &[(AuditEvent::Denied, json!({}))],
-                    now_ms,
-                );
+                return self
+                    .record(
+                        row,
+                        requested_detail,
+                        &[(AuditEvent::Denied, json!({}))],
+                        now_ms,
+                    )
+                    .map(Outcome::Done);
             }
             Decision::Allow(a) => a,
         };
@@ -161,7 +163,7 @@ impl Engine {
             match reauth {
                 Reauth::NotTried => {
                     standing?;
-                    return Err(EngineError::NeedsReauth);
+                    return Ok(Outcome::NeedsReauth);
                 }
                 Reauth::Failed(why) => {
                     row.message = format!("re-authentication failed: {why}");
@@ -178,7 +180,7 @@ impl Engine {
                     self.admit(&row, &cfg.settings.limits, now_ms)?;
                     let recorded = self.record(row, requested_detail, &events, now_ms)?;
                     standing?;
-                    return Ok(recorded);
+                    return Ok(Outcome::Done(recorded));
                 }
                 Reauth::Passed => {
                     standing?;
@@ -220,7 +222,7 @@ impl Engine {
                 .collect();
             let recorded = self.record_locked(st, row, requested_detail, &events, now_ms);
             self.write_summaries(ended, now_ms);
-            return recorded;
+            return recorded.map(Outcome::Done);
         }
 
         row.break_glass = allowed.approval.break_glass;
@@ -242,12 +244,14 @@ impl Engine {
             row.starts_at = None;
             row.expires_at = None;
             row.message = format!("allowed, but the grant could not be applied: {e}");
-            return self.record(
-                row,
-                requested_detail,
-                &[(AuditEvent::GrantFailed, json!({}))],
-                now_ms,
-            );
+            return self
+                .record(
+                    row,
+                    requested_detail,
+                    &[(AuditEvent::GrantFailed, json!({}))],
+                    now_ms,
+                )
+                .map(Outcome::Done);
         }
         let id = row.id.clone();
         let mut events: Vec<_> = reauth_row.into_iter().collect();
@@ -260,7 +264,7 @@ impl Engine {
             // Memberships stay journalled: reconciliation takes them back.
             let _ = self.lock().sudoers.remove(&id);
         }
-        result
+        result.map(Outcome::Done)
     }
 
     /// Inserts the request with its `requested` audit row and one row per
@@ -377,7 +381,7 @@ fn with_rule<T>(
         return Ok(None);
     };
     let user = UserName::parse(&row.user)
-        .map_err(|e| EngineError::Forbidden(format!("stored user name: {e}")))?;
+        .map_err(|e| EngineError::Internal(format!("stored user name: {e}")))?;
     Ok(Some(f(&SudoRule {
         id: &row.id,
         role: &row.role,

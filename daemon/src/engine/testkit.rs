@@ -310,3 +310,11 @@ pub(super) fn extend(
         t(at),
     )
 }
+
+/// The answer of an outcome that needed no re-authentication.
+pub(super) fn done(o: super::Outcome) -> Response {
+    match o {
+        super::Outcome::Done(r) => r,
+        super::Outcome::NeedsReauth => panic!("asked to re-authenticate"),
+    }
+}
