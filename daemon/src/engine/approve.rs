@@ -350,7 +350,8 @@ impl Engine {
                 Verdict::Deny
             };
             let by = if refused.is_some() { "policy" } else { &by };
-            self.notify_decision(&row, kind, by, comment.as_deref());
+            let given = u32::try_from(approvals_now).unwrap_or(u32::MAX);
+            self.notify_decision(&row, kind, by, comment.as_deref(), given, now_ms);
         }
         if let Some(why) = refused {
             return Err(EngineError::Forbidden(format!(

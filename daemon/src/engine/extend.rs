@@ -257,7 +257,7 @@ impl Engine {
         drop(st);
         self.after_commit(&rows);
         if event == AuditEvent::ExtensionRequested || glass {
-            self.notify_row(&row, None, None);
+            self.notify_row(&row, now_ms);
         }
         Ok(Outcome::Done(Response::Request { request: view }))
     }

@@ -386,6 +386,8 @@ mod expiry_tests;
 #[cfg(test)]
 mod groups_tests;
 #[cfg(test)]
+mod notify_tests;
+#[cfg(test)]
 mod quota_tests;
 #[cfg(test)]
 mod race_tests;

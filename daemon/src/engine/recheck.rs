@@ -110,11 +110,16 @@ impl Engine {
                 Err(e) => tracing::error!("refusing the extension of {}: {e}", row.id),
             }
         }
+        let given: Vec<u32> = closed
+            .iter()
+            .map(|r| super::notify::given(st.store.conn(), r))
+            .collect();
         drop(st);
         self.after_commit(&rows);
-        for row in &closed {
+        for (row, given) in closed.iter().zip(given) {
             tracing::info!("{} closed: {}", row.id, row.message);
-            self.notify_decision(row, Verdict::Deny, "policy", Some("policy changed"));
+            let why = Some("policy changed");
+            self.notify_decision(row, Verdict::Deny, "policy", why, given, now_ms);
         }
     }
 }

@@ -325,7 +325,7 @@ impl Engine {
         let view = self.view_of(&st, &row, now_ms)?;
         drop(st);
         self.after_commit(&rows);
-        self.notify_row(&row, None, None);
+        self.notify_row(&row, now_ms);
         Ok(Response::Request { request: view })
     }
 }
