@@ -165,7 +165,8 @@ impl Engine {
         signature: Option<String>,
         now: Timestamp,
     ) -> Result<Response, EngineError> {
-        let max_text = self.lock().cfg.settings.limits.max_text;
+        let cfg = self.config();
+        let max_text = cfg.settings.limits.max_text;
         let comment = check_text("comment", comment, max_text)?;
         let now_ms = ms(now);
         let row = {
@@ -203,7 +204,7 @@ impl Engine {
         let round: Vec<&ApprovalRow> = earlier.iter().filter(|a| a.round == row.round).collect();
         // One person, one vote: a mapped principal and its account are one
         // person, and one key is one vote whichever principal it signs as.
-        let map = &st.cfg.principals;
+        let map = &cfg.principals;
         match votes::decided_before(&round, &approver, key.as_deref(), map) {
             Some(Twice::Person { person, earlier }) => {
                 return Err(EngineError::BadRequest(format!(
@@ -265,7 +266,7 @@ impl Engine {
             // Approving never bypasses policy: the requester must still be
             // allowed, and the role must still give the rights the
             // approvers saw, at the moment the grant would take effect.
-            match super::recheck::still_allowed(&st.cfg, &requester, &row, now) {
+            match super::recheck::still_allowed(&cfg, &requester, &row, now) {
                 Err(why) => {
                     closing = Some(super::recheck::refuse(&mut row, extension, &why, now_ms));
                     refused = Some(why);

@@ -7,7 +7,7 @@ use std::sync::Barrier;
 use elevated_proto::{ErrorCode, Request, RequestState, Response};
 
 use super::testkit::{
-    ask, env, err, events, ferris_no, gated_roles, id, peer, peer_in, t, view, Env,
+    ask, configure, env, err, events, ferris_no, gated_roles, id, peer, peer_in, t, view, Env,
 };
 use super::Peer;
 use crate::store::requests;
@@ -168,12 +168,9 @@ fn simultaneous_requests_from_one_user_stop_at_the_pending_limit() {
     gated_roles(&e, 8);
     // Every round is at the same instant: far more than a minute's
     // requests, which is not what this is about.
-    {
-        let mut st = e.engine.lock();
-        let mut cfg = (*st.cfg).clone();
-        cfg.settings.limits.requests_per_minute = usize::MAX;
-        st.cfg = std::sync::Arc::new(cfg);
-    }
+    configure(&e, |cfg| {
+        cfg.settings.limits.requests_per_minute = usize::MAX
+    });
     let ferris = peer("ferris", 4242);
     let n = 16;
     for round in 0..ROUNDS {

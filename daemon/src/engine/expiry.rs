@@ -164,7 +164,7 @@ impl Engine {
             }
             (RequestState::Active, Some(_), _)
                 if !row.warned
-                    && warn_at(&row, st.cfg.settings.requests.warn_before)
+                    && warn_at(&row, self.config().settings.requests.warn_before)
                         .is_some_and(|w| w <= now_ms) =>
             {
                 row.warned = true;

@@ -56,7 +56,7 @@ impl Engine {
         now: Timestamp,
     ) -> Result<Outcome, EngineError> {
         let bad = |m: String| EngineError::BadRequest(m);
-        let cfg = self.lock().cfg.clone();
+        let cfg = self.config();
         let reason = check_text("reason", reason, cfg.settings.limits.max_text)?;
         let row = self.visible(peer, id)?;
         if row.uid != peer.uid {

@@ -321,7 +321,9 @@ impl Engine {
         event: AuditEvent,
         detail: &serde_json::Value,
     ) -> Result<(), EngineError> {
-        let now_ms = jiff::Timestamp::now().as_millisecond();
+        // On a sweep's own thread, long after the transition: the engine's
+        // time now, checked against the boot clock like every other.
+        let now_ms = self.now().as_millisecond();
         let mut st = self.lock();
         let row = st
             .store

@@ -15,7 +15,7 @@ use crate::store::memberships;
 /// once, role `gappr` after one approval (by `boss`).
 fn group_env(user: &TestUser, group: &TestGroup) -> Env {
     let e = env();
-    let mut cfg = (*e.engine.lock().cfg).clone();
+    let mut cfg = (*e.engine.config()).clone();
     for (i, (name, approvals)) in [("gauto", 0), ("gappr", 1)].into_iter().enumerate() {
         let mut r = role(name);
         r.sudo = None;

@@ -304,7 +304,7 @@ impl Engine {
                     st.deadlines.insert((u, id.clone()));
                 }
                 if !row.warned {
-                    if let Some(w) = warn_at(row, st.cfg.settings.requests.warn_before) {
+                    if let Some(w) = warn_at(row, self.config().settings.requests.warn_before) {
                         st.deadlines.insert((w, id));
                     }
                 }

@@ -40,7 +40,7 @@ mod votes;
 
 use crate::audit::event::AuditEvent;
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use elevated_proto::{GrantId, Response};
 use jiff::Timestamp;
@@ -115,7 +115,6 @@ pub enum Outcome {
 
 struct State {
     store: Store,
-    cfg: Arc<Loaded>,
     sudoers: SudoersDir,
     groups: crate::grant::groups::Groups,
     /// (deadline ms, id) for every active grant's end and pending request's
@@ -152,11 +151,13 @@ pub struct Engine {
     clock: Mutex<clock::ClockState>,
     /// Read-only connections for reads that must not take the lock.
     reads: reads::ReadPool,
-    /// The configuration in use, also kept here so that reads (and the
-    /// `Ping`, `roles` and approver checks) need not wait for the engine
-    /// lock while a transition runs `visudo` or `gpasswd`. Replaced
-    /// together with the state's copy, under the lock.
-    cfg_now: Mutex<Arc<Loaded>>,
+    /// The configuration in use, outside the transition lock: reads, the
+    /// `Ping`, `roles` and approver checks, and transitions deciding
+    /// before they lock never wait for a transition running `visudo` or
+    /// `gpasswd`. Swapped whole on reload (under the transition lock, so
+    /// that a reload's re-check and the transitions it races see one
+    /// order); readers keep the `Arc` they took.
+    cfg: RwLock<Arc<Loaded>>,
     /// Where requesters are looked up when policy is re-checked for them
     /// (they are not the caller then): NSS, a table in tests.
     directory: Box<recheck::Directory>,
@@ -240,11 +241,10 @@ impl Engine {
         Self {
             clock,
             reads: reads::ReadPool::new(db_path),
-            cfg_now: Mutex::new(cfg.clone()),
+            cfg: RwLock::new(cfg.clone()),
             notifier,
             state: Mutex::new(State {
                 store,
-                cfg,
                 sudoers,
                 groups,
                 deadlines: BTreeSet::new(),
@@ -319,10 +319,12 @@ impl Engine {
     /// The configuration in use.
     #[must_use]
     pub fn config(&self) -> Arc<Loaded> {
-        self.cfg_now
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.cfg.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Puts `cfg` in use.
+    fn swap_config(&self, cfg: Loaded) {
+        *self.cfg.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(cfg);
     }
 
     /// Swaps in freshly loaded policy, host and user facts (SIGHUP) at
@@ -334,10 +336,11 @@ impl Engine {
         // Their requesters are looked up before the lock (NSS may be slow).
         let open = recheck::awaiting(&self.lock());
         let open = self.requesters_now(open);
-        let mut st = self.lock();
-        if new.settings.daemon.socket != st.cfg.settings.daemon.socket
-            || new.settings.daemon.state_dir != st.cfg.settings.daemon.state_dir
-            || new.settings.daemon.sudoers_dir != st.cfg.settings.daemon.sudoers_dir
+        let st = self.lock();
+        let old = self.config();
+        if new.settings.daemon.socket != old.settings.daemon.socket
+            || new.settings.daemon.state_dir != old.settings.daemon.state_dir
+            || new.settings.daemon.sudoers_dir != old.settings.daemon.sudoers_dir
         {
             tracing::warn!(
                 "socket, state_dir or sudoers_dir changed: restart elevated to use them"
@@ -346,16 +349,15 @@ impl Engine {
         let notifier = Arc::new(notifier_for(&new));
         *self.notifier.lock().unwrap_or_else(|p| p.into_inner()) = notifier;
         let mut merged = new;
-        merged.settings.daemon = st.cfg.settings.daemon.clone();
-        merged.settings.limits = st.cfg.settings.limits.clone();
+        merged.settings.daemon = old.settings.daemon.clone();
+        merged.settings.limits = old.settings.limits.clone();
         tracing::info!(
             "reloaded: {} roles, {} rules, host {}",
             merged.policy.roles.len(),
             merged.policy.rules().len(),
             merged.host.name
         );
-        st.cfg = Arc::new(merged);
-        *self.cfg_now.lock().unwrap_or_else(|p| p.into_inner()) = st.cfg.clone();
+        self.swap_config(merged);
         self.close_disallowed(st, open, now);
     }
 
@@ -363,9 +365,8 @@ impl Engine {
     /// look at what happens when policy changes under a request).
     #[cfg(test)]
     fn set_config(&self, cfg: Loaded) {
-        let mut st = self.lock();
-        st.cfg = Arc::new(cfg);
-        *self.cfg_now.lock().unwrap_or_else(|p| p.into_inner()) = st.cfg.clone();
+        let _st = self.lock();
+        self.swap_config(cfg);
     }
 
     /// The earliest deadline, if any (Unix ms).

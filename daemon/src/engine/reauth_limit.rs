@@ -36,8 +36,9 @@ impl Engine {
         request: Option<&GrantId>,
         now_ms: i64,
     ) -> Result<Option<serde_json::Value>, EngineError> {
+        let cfg = self.config();
+        let limits = &cfg.settings.limits;
         let st = self.lock();
-        let limits = &st.cfg.settings.limits;
         let window = duration_ms(limits.reauth_failure_window);
         // A failure counts while younger than the window.
         let since = now_ms - window + 1;

@@ -57,6 +57,7 @@ impl Engine {
         now: Timestamp,
     ) {
         let now_ms = ms(now);
+        let cfg = self.config();
         let mut ending = Vec::new();
         let mut refused_ext = Vec::new();
         for (seen, requester) in seen {
@@ -65,7 +66,7 @@ impl Engine {
             let Ok(mut row) = super::view::still_as_seen(&st, &seen) else {
                 continue;
             };
-            let Err(why) = still_allowed(&st.cfg, &requester, &row, now) else {
+            let Err(why) = still_allowed(&cfg, &requester, &row, now) else {
                 continue;
             };
             if row.state == RequestState::Pending {

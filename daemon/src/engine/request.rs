@@ -52,7 +52,8 @@ impl Engine {
         reauth: Reauth,
         now: Timestamp,
     ) -> Result<Outcome, EngineError> {
-        let max_text = self.lock().cfg.settings.limits.max_text;
+        let cfg = self.config();
+        let max_text = cfg.settings.limits.max_text;
         let reason = check_text("reason", req.reason, max_text)?;
         let ticket = check_text("ticket", req.ticket, max_text.min(128))?;
         if req.duration_secs == Some(0) {
@@ -71,7 +72,6 @@ impl Engine {
             EngineError::Forbidden(format!("your account name cannot be used in sudoers: {e}"))
         })?;
         let subject = self.subject(peer)?;
-        let cfg = self.lock().cfg.clone();
         let role_def = cfg.policy.roles.get(&req.role);
         let action = match (&req.command, role_def) {
             (Some(argv), Some(r)) => Some(check_command(r, argv)?),

@@ -21,7 +21,7 @@ impl Engine {
         comment: Option<String>,
         now: Timestamp,
     ) -> Result<Response, EngineError> {
-        let max_text = self.lock().cfg.settings.limits.max_text;
+        let max_text = self.config().settings.limits.max_text;
         let comment = check_text("comment", comment, max_text)?;
         let row = self.visible(peer, id)?;
         if !row.break_glass {
