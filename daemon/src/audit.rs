@@ -1,7 +1,10 @@
 //! Audit: every transition is a hash-chained row in the store, written in
 //! the same transaction as the transition, and then a syslog message
 //! (facility authpriv, ident `elevated`) when a syslog socket exists.
+
 #![forbid(unsafe_code)]
+
+pub mod event;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -2,6 +2,7 @@
 //! Who may call is restricted by the bus policy file shipped with the
 //! package (`packaging/dbus/org.elevated.Elevated1.conf`).
 
+use crate::audit::event::AuditEvent;
 use std::sync::Arc;
 
 use elevated_proto::{RequestView, Response};
@@ -105,11 +106,11 @@ pub(super) async fn relay(engine: Arc<Engine>, conn: zbus::Connection) {
                 .unwrap_or("")
                 .to_owned()
         };
-        let result = match row.event.as_str() {
-            "requested" => {
+        let result = match AuditEvent::parse(&row.event) {
+            Some(AuditEvent::Requested) => {
                 Elevated::request_created(&emitter, &id, &row.actor, &text("role")).await
             }
-            "granted" => {
+            Some(AuditEvent::Granted) => {
                 let expires = detail
                     .get("expires_at")
                     .and_then(serde_json::Value::as_i64)
@@ -118,15 +119,23 @@ pub(super) async fn relay(engine: Arc<Engine>, conn: zbus::Connection) {
                 let decided = Elevated::request_decided(&emitter, &id, "active").await;
                 decided.and(Elevated::grant_activated(&emitter, &id, &expires).await)
             }
-            "denied" | "cancelled" | "timed_out" | "reauth_failed" | "grant_failed" => {
-                let state = if row.event == "cancelled" || row.event == "timed_out" {
-                    row.event.clone()
+            Some(
+                e @ (AuditEvent::Denied
+                | AuditEvent::Cancelled
+                | AuditEvent::TimedOut
+                | AuditEvent::ReauthFailed
+                | AuditEvent::GrantFailed),
+            ) => {
+                let state = if matches!(e, AuditEvent::Cancelled | AuditEvent::TimedOut) {
+                    e.name()
                 } else {
-                    "denied".to_owned()
+                    "denied"
                 };
-                Elevated::request_decided(&emitter, &id, &state).await
+                Elevated::request_decided(&emitter, &id, state).await
             }
-            "expired" | "revoked" => Elevated::grant_ended(&emitter, &id, &row.event).await,
+            Some(e @ (AuditEvent::Expired | AuditEvent::Revoked)) => {
+                Elevated::grant_ended(&emitter, &id, e.name()).await
+            }
             _ => Ok(()),
         };
         if let Err(e) = result {

@@ -1,6 +1,7 @@
 //! Approvers' decisions: local (the socket peer) or remote (an SSH signature
 //! over the request's decision text), N-of-M, and break-glass review.
 
+use crate::audit::event::AuditEvent;
 use elevated_proto::{GrantId, RequestState, Response, Verdict};
 use jiff::Timestamp;
 use serde_json::json;
@@ -161,7 +162,8 @@ impl Engine {
         signature: Option<String>,
         now: Timestamp,
     ) -> Result<Response, EngineError> {
-        let max_text = self.lock().cfg.settings.limits.max_text;
+        let cfg = self.config();
+        let max_text = cfg.settings.limits.max_text;
         let comment = check_text("comment", comment, max_text)?;
         let now_ms = ms(now);
         let row = {
@@ -199,7 +201,7 @@ impl Engine {
         let round: Vec<&ApprovalRow> = earlier.iter().filter(|a| a.round == row.round).collect();
         // One person, one vote: a mapped principal and its account are one
         // person, and one key is one vote whichever principal it signs as.
-        let map = &st.cfg.principals;
+        let map = &cfg.principals;
         match votes::decided_before(&round, &approver, key.as_deref(), map) {
             Some(Twice::Person { person, earlier }) => {
                 return Err(EngineError::BadRequest(format!(
@@ -239,7 +241,7 @@ impl Engine {
             .trim_start_matches("user:")
             .trim_start_matches("principal:")
             .to_owned();
-        let mut closing: Option<(&str, serde_json::Value)> = None;
+        let mut closing: Option<(AuditEvent, serde_json::Value)> = None;
         // Why policy, re-checked at activation, refused what the approvals
         // would have granted.
         let mut refused: Option<String> = None;
@@ -248,27 +250,27 @@ impl Engine {
                 row.ext_secs = None;
                 row.ext_until = None;
                 row.message = with_comment(format!("extension denied by {by}"), comment.as_deref());
-                closing = Some(("extension_denied", json!({"by": approver})));
+                closing = Some((AuditEvent::ExtensionDenied, json!({"by": approver})));
             } else {
                 row.state = RequestState::Denied;
                 row.decided_at = Some(now_ms);
                 row.ended_at = Some(now_ms);
                 row.pending_until = None;
                 row.message = with_comment(format!("denied by {by}"), comment.as_deref());
-                closing = Some(("denied", decision_detail(&row)));
+                closing = Some((AuditEvent::Denied, decision_detail(&row)));
             }
         } else if approvals_now >= needed {
             // Approving never bypasses policy: the requester must still be
             // allowed, and the role must still give the rights the
             // approvers saw, at the moment the grant would take effect.
-            match super::recheck::still_allowed(&st.cfg, &requester, &row, now) {
+            match super::recheck::still_allowed(&cfg, &requester, &row, now) {
                 Err(why) => {
                     closing = Some(super::recheck::refuse(&mut row, extension, &why, now_ms));
                     refused = Some(why);
                 }
                 Ok(_) if extension => {
                     self.apply_extension(&st, &mut row)?;
-                    closing = Some(("extended", decision_detail(&row)));
+                    closing = Some((AuditEvent::Extended, decision_detail(&row)));
                 }
                 Ok(allowed) => {
                     // A maximum lowered since: the shorter window.
@@ -278,7 +280,7 @@ impl Engine {
                         "approved by {approvals_now} of {needed}; granted until {}",
                         row.expires_at.map(rfc3339).unwrap_or_default()
                     );
-                    closing = Some(("granted", decision_detail(&row)));
+                    closing = Some((AuditEvent::Granted, decision_detail(&row)));
                 }
             }
         }
@@ -291,8 +293,8 @@ impl Engine {
             "approvals": approvals_now, "needed": needed,
         });
         let event = match verdict {
-            Verdict::Approve => "approval",
-            Verdict::Deny => "denial",
+            Verdict::Approve => AuditEvent::Approval,
+            Verdict::Deny => AuditEvent::Denial,
         };
         let result = st.store.tx(|tx| {
             if !approvals::insert(tx, &rid, &decision)? {
@@ -312,8 +314,8 @@ impl Engine {
             )?];
             if let Some((ev, d)) = &closing {
                 let actor = refused.as_ref().map_or(approver.as_str(), |_| "policy");
-                out.push(audit::append(tx, now_ms, ev, actor, Some(&rid), d)?);
-                if *ev == "granted" {
+                out.push(audit::append(tx, now_ms, *ev, actor, Some(&rid), d)?);
+                if *ev == AuditEvent::Granted {
                     out.extend(super::groups::confirm_groups(tx, &rid, &approver, now_ms)?);
                 }
             }
@@ -323,7 +325,10 @@ impl Engine {
             Ok(r) => r,
             Err(e) => {
                 // Undo the drop-in a grant wrote if the store refused it.
-                if closing.as_ref().is_some_and(|(ev, _)| *ev == "granted") {
+                if closing
+                    .as_ref()
+                    .is_some_and(|(ev, _)| *ev == AuditEvent::Granted)
+                {
                     let _ = st.sudoers.remove(id);
                 }
                 return Err(e.into());
@@ -337,13 +342,14 @@ impl Engine {
         drop(st);
         self.after_commit(&rows);
         if let Some((ev, _)) = &closing {
-            let kind = if *ev == "granted" || *ev == "extended" {
+            let kind = if matches!(ev, AuditEvent::Granted | AuditEvent::Extended) {
                 Verdict::Approve
             } else {
                 Verdict::Deny
             };
             let by = if refused.is_some() { "policy" } else { &by };
-            self.notify_decision(&row, kind, by, comment.as_deref());
+            let given = u32::try_from(approvals_now).unwrap_or(u32::MAX);
+            self.notify_decision(&row, kind, by, comment.as_deref(), given, now_ms);
         }
         if let Some(why) = refused {
             return Err(EngineError::Forbidden(format!(

@@ -14,6 +14,7 @@
 //! again and only the wall clock is left.
 #![forbid(unsafe_code)]
 
+use crate::audit::event::AuditEvent;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -179,7 +180,7 @@ impl Engine {
         let mut st = self.lock();
         match st
             .store
-            .tx(|tx| audit::append(tx, now_ms, "clock_step", "daemon", None, &detail))
+            .tx(|tx| audit::append(tx, now_ms, AuditEvent::ClockStep, "daemon", None, &detail))
         {
             Ok(row) => {
                 drop(st);

@@ -2,7 +2,7 @@
 
 use elevated_proto::RequestState;
 
-use super::super::tests::{ask, env, events, file, peer, t, view};
+use super::super::testkit::{ask, env, events, file, peer, t, view};
 use super::*;
 
 fn boot(ms: i64) -> Boot {

@@ -6,8 +6,8 @@ use std::sync::Barrier;
 
 use elevated_proto::{DecideOn, ErrorCode, Request, RequestState, Response};
 
-use super::tests::{
-    ask, env, err, events, ferris_no, gated_roles, id, peer, peer_in, t, view, Env,
+use super::testkit::{
+    ask, configure, env, err, events, ferris_no, gated_roles, id, peer, peer_in, t, view, Env,
 };
 use super::Peer;
 use crate::store::requests;
@@ -84,7 +84,7 @@ fn an_approval_and_a_denial_at_once_decide_once() {
         e.accounts
             .lock()
             .unwrap()
-            .insert(uid, super::tests::account("ferris", uid, &[]));
+            .insert(uid, super::testkit::account("ferris", uid, &[]));
     }
     for round in 0..ROUNDS {
         let v = view(ask(&e, &ferris_no(round), "gated", Some(60), None, t(0)));
@@ -168,12 +168,9 @@ fn simultaneous_requests_from_one_user_stop_at_the_pending_limit() {
     gated_roles(&e, 8);
     // Every round is at the same instant: far more than a minute's
     // requests, which is not what this is about.
-    {
-        let mut st = e.engine.lock();
-        let mut cfg = (*st.cfg).clone();
-        cfg.settings.limits.requests_per_minute = usize::MAX;
-        st.cfg = std::sync::Arc::new(cfg);
-    }
+    configure(&e, |cfg| {
+        cfg.settings.limits.requests_per_minute = usize::MAX
+    });
     let ferris = peer("ferris", 4242);
     let n = 16;
     for round in 0..ROUNDS {

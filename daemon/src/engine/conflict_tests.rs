@@ -5,30 +5,12 @@
 use std::time::Duration;
 
 use elevated_proto::{
-    AuditQuery, DecideOn, DecisionTextQuery, ErrorCode, ExtendBy, ListFilter, NewRequest, Request,
+    AuditQuery, DecideOn, DecisionTextQuery, ErrorCode, ListFilter, NewRequest, Request,
     RequestState, Response, RoleName, Verdict,
 };
 
-use super::tests::{approve, ask, env, err, events, id, peer, role, rule, t, view, Env};
+use super::testkit::{approve, ask, env, err, events, extend, id, peer, role, rule, t, view, Env};
 use crate::policy::Command;
-
-fn extend(
-    e: &Env,
-    who: &super::Peer,
-    v: &elevated_proto::RequestView,
-    secs: u64,
-    at: i64,
-) -> Response {
-    e.engine.handle(
-        who,
-        Request::Extend(ExtendBy {
-            id: id(v),
-            duration_secs: secs,
-            reason: None,
-        }),
-        t(at),
-    )
-}
 
 fn action(e: &Env, who: &super::Peer, role: &str, argv: &[&str], at: i64) -> Response {
     e.engine.handle(
@@ -240,7 +222,7 @@ fn an_extension_refused_at_the_maximum_answers_with_the_grant() {
     let ferris = peer("ferris", 4242);
     // The window already reaches the role's maximum (1h) from now.
     let v = view(ask(&e, &ferris, "ops", Some(3600), None, t(0)));
-    let x = view(extend(&e, &ferris, &v, 600, 0));
+    let x = view(extend(&e, &ferris, &v, 600, None, 0));
     assert_eq!(x.state, RequestState::Active);
     assert_eq!(x.expires_at, v.expires_at, "unchanged");
     assert_eq!(x.extension_secs, None);
@@ -336,7 +318,7 @@ fn a_withdrawn_extension_keeps_its_round() {
         Response::Text { text } => text,
         other => panic!("{other:?}"),
     };
-    let x = view(extend(&e, &ferris, &v, 300, 10));
+    let x = view(extend(&e, &ferris, &v, 300, None, 10));
     assert_eq!(x.extension_secs, Some(300));
     let first = text(10);
     assert!(first.contains("round: 1\n"), "{first}");
@@ -345,7 +327,7 @@ fn a_withdrawn_extension_keeps_its_round() {
             .handle(&ferris, Request::Cancel { id: id(&v) }, t(11)),
     );
     assert_eq!(w.extension_secs, None);
-    let _ = view(extend(&e, &ferris, &v, 300, 12));
+    let _ = view(extend(&e, &ferris, &v, 300, None, 12));
     let second = text(12);
     // The same extension asked again is a new round: whatever was signed
     // or approved for the withdrawn one does not count for it.

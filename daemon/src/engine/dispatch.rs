@@ -4,39 +4,54 @@
 use elevated_proto::{Request, Response, Verdict};
 use jiff::Timestamp;
 
-use super::{peer, Engine, EngineError, Peer, Reauth};
+use super::{peer, Engine, EngineError, Outcome, Peer, Reauth};
 
 impl Engine {
-    /// Handles one request from `peer` at time `now` (the server goes
-    /// through [`Engine::handle_with`]).
+    /// Handles one request from `peer` at time `now`, by a way that cannot
+    /// re-authenticate (tests): a rule that asks for it refuses.
     #[cfg(test)]
     pub fn handle(&self, peer: &Peer, req: Request, now: Timestamp) -> Response {
-        self.handle_with(peer, req, Reauth::NotTried, now)
-            .unwrap_or_else(EngineError::into_response)
+        match self.handle_with(peer, req, Reauth::NotTried, now) {
+            Outcome::Done(r) => r,
+            Outcome::NeedsReauth => Response::from(EngineError::Forbidden(
+                crate::server::REAUTH_ONLY_BY_CLIENT.into(),
+            )),
+        }
     }
 
     /// Handles one request from `peer` at time `now`, telling where
-    /// re-authentication stands; returns [`EngineError::NeedsReauth`] when
-    /// the server must run it first, and other errors as responses.
+    /// re-authentication stands; [`Outcome::NeedsReauth`] when the server
+    /// must run it first.
     pub fn handle_with(
         &self,
         peer: &Peer,
         req: Request,
         reauth: Reauth,
         now: Timestamp,
-    ) -> Result<Response, EngineError> {
+    ) -> Outcome {
+        match self.answer(peer, req, reauth, now) {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::Done(Response::from(e)),
+        }
+    }
+
+    fn answer(
+        &self,
+        peer: &Peer,
+        req: Request,
+        reauth: Reauth,
+        now: Timestamp,
+    ) -> Result<Outcome, EngineError> {
         // An operation that names the caller (policy subject, approver,
         // audit actor) looks the account up here, before it takes the
         // engine lock: NSS may be slow (LDAP) and must not stall everyone.
         if peer::names_caller(&req) {
-            if let Err(e) = peer.account() {
-                return Ok(e.into_response());
-            }
+            peer.account()?;
         }
-        let result = match req {
+        let done = match req {
             Request::Ping {} => Ok(self.pong()),
             Request::Roles {} => self.roles(peer, now),
-            Request::Request(r) => self.request(peer, r, reauth, now),
+            Request::Request(r) => return self.request(peer, r, reauth, now),
             Request::Status {} => self.status(peer, now),
             Request::List(f) => self.list(peer, f.pending, f.all, f.unreviewed, now),
             Request::Show { id } => self.show(peer, &id, now),
@@ -54,7 +69,9 @@ impl Engine {
                 self.decide_on(peer, &d.id, Verdict::Deny, d.comment, d.signature, now)
             }
             Request::DecisionText(q) => self.decision_text_for(peer, &q.id, q.decision),
-            Request::Extend(x) => self.extend(peer, &x.id, x.duration_secs, x.reason, reauth, now),
+            Request::Extend(x) => {
+                return self.extend(peer, &x.id, x.duration_secs, x.reason, reauth, now)
+            }
             Request::Review(r) => self.review(peer, &r.id, r.comment, now),
             Request::Login(q) => self.login(peer, q, now),
             Request::Session(s) => self.session(peer, s, now),
@@ -62,10 +79,7 @@ impl Engine {
                 "an answer was sent, but nothing asked a question".into(),
             )),
         };
-        match result {
-            Err(EngineError::NeedsReauth) => Err(EngineError::NeedsReauth),
-            other => Ok(other.unwrap_or_else(EngineError::into_response)),
-        }
+        done.map(Outcome::Done)
     }
 
     /// The answer to `ping`: this build and the host name it uses.

@@ -2,6 +2,7 @@
 //! nobody decided in time, expiry warnings.
 #![forbid(unsafe_code)]
 
+use crate::audit::event::AuditEvent;
 use elevated_proto::{GrantId, RequestState};
 use jiff::Timestamp;
 use serde_json::json;
@@ -48,7 +49,7 @@ impl Engine {
                         n += 1;
                         published.extend(rows);
                         if ended.state == RequestState::Expired {
-                            self.notify_expired(&ended);
+                            self.notify_expired(st.store.conn(), &ended, now_ms);
                         }
                     }
                     // Scheduled again by the failed attempt.
@@ -112,7 +113,7 @@ impl Engine {
                         n += ended.len();
                         published.extend(rows);
                         for row in &ended {
-                            self.notify_expired(row);
+                            self.notify_expired(st.store.conn(), row, now_ms);
                         }
                     }
                     Err(e) => {
@@ -143,7 +144,7 @@ impl Engine {
                 let detail = json!({"expires_at": end, "late_ms": now_ms - end});
                 let (row, rows) =
                     self.finish(st, row, RequestState::Expired, "daemon", detail, now_ms)?;
-                self.notify_expired(&row);
+                self.notify_expired(st.store.conn(), &row, now_ms);
                 Ok(Some(rows))
             }
             (RequestState::Active, _, _) if row.ext_until.is_some_and(|u| u <= now_ms) => {
@@ -151,18 +152,24 @@ impl Engine {
                 row.ext_secs = None;
                 row.ext_until = None;
                 row.message = "nobody decided on the extension in time".into();
-                let rows =
-                    update_audited(st, &row, "extension_timed_out", "daemon", &detail, now_ms)?;
+                let rows = update_audited(
+                    st,
+                    &row,
+                    AuditEvent::ExtensionTimedOut,
+                    "daemon",
+                    &detail,
+                    now_ms,
+                )?;
                 Ok(Some(rows))
             }
-            (RequestState::Active, Some(end), _)
+            (RequestState::Active, Some(_), _)
                 if !row.warned
-                    && warn_at(&row, st.cfg.settings.requests.warn_before)
+                    && warn_at(&row, self.config().settings.requests.warn_before)
                         .is_some_and(|w| w <= now_ms) =>
             {
                 row.warned = true;
                 st.store.tx(|tx| requests::update(tx, &row))?;
-                self.notify_warning(&row, end);
+                self.notify_warning(st.store.conn(), &row, now_ms);
                 // A warning ends nothing.
                 Ok(None)
             }

@@ -3,7 +3,7 @@
 
 use elevated_proto::{ErrorCode, Request, RequestState};
 
-use super::tests::{ask, env, err, events, ferris_no, file, id, peer, t, view};
+use super::testkit::{ask, env, err, events, ferris_no, file, id, peer, t, view};
 use crate::store::audit;
 
 #[test]

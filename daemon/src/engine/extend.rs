@@ -2,6 +2,7 @@
 //! possibly needing approval again. The drop-in's NOTAFTER moves only when
 //! the extension is granted.
 
+use crate::audit::event::AuditEvent;
 use std::time::Duration;
 
 use elevated_proto::{GrantId, RequestState, Response};
@@ -10,7 +11,7 @@ use serde_json::json;
 
 use super::request::{check_text, decision_detail, install, Reauth};
 use super::view::rfc3339;
-use super::{ms, Engine, EngineError, Peer, State};
+use super::{ms, Engine, EngineError, Outcome, Peer, State};
 use crate::policy::{decide, Decision};
 use crate::store::{audit, requests, RequestRow, StoreError};
 use crate::times::human_secs;
@@ -54,9 +55,9 @@ impl Engine {
         reason: Option<String>,
         reauth: Reauth,
         now: Timestamp,
-    ) -> Result<Response, EngineError> {
+    ) -> Result<Outcome, EngineError> {
         let bad = |m: String| EngineError::BadRequest(m);
-        let cfg = self.lock().cfg.clone();
+        let cfg = self.config();
         let reason = check_text("reason", reason, cfg.settings.limits.max_text)?;
         let row = self.visible(peer, id)?;
         if row.uid != peer.uid {
@@ -111,8 +112,16 @@ impl Engine {
             Decision::Deny(d) => {
                 let detail =
                     json!({"extend_by": duration_secs, "message": d.message, "rule": d.rule});
-                self.audit_only(&row, "extension_refused", peer.name()?, detail, now_ms)?;
-                return self.refused(&row, format!("extension refused: {}", d.message), now_ms);
+                self.audit_only(
+                    &row,
+                    AuditEvent::ExtensionRefused,
+                    peer.name()?,
+                    detail,
+                    now_ms,
+                )?;
+                return self
+                    .refused(&row, format!("extension refused: {}", d.message), now_ms)
+                    .map(Outcome::Done);
             }
             Decision::Allow(a) => a,
         };
@@ -132,7 +141,7 @@ impl Engine {
             match reauth {
                 Reauth::NotTried => {
                     standing?;
-                    return Err(EngineError::NeedsReauth);
+                    return Ok(Outcome::NeedsReauth);
                 }
                 Reauth::Failed(why) => {
                     let detail =
@@ -170,8 +179,14 @@ impl Engine {
                 humantime::format_duration(cap)
             );
             let detail = json!({"extend_by": duration_secs, "message": why});
-            self.audit_only(&row, "extension_refused", peer.name()?, detail, now_ms)?;
-            return self.refused(&row, why, now_ms);
+            self.audit_only(
+                &row,
+                AuditEvent::ExtensionRefused,
+                peer.name()?,
+                detail,
+                now_ms,
+            )?;
+            return self.refused(&row, why, now_ms).map(Outcome::Done);
         }
         let requested_detail = json!({"extend_by": duration_secs, "granted_secs": ext,
                                       "reason": reason, "rule": allowed.rule});
@@ -194,7 +209,7 @@ impl Engine {
                 row.reviewed_by = None;
                 row.reviewed_at = None;
             }
-            ("extended", "policy")
+            (AuditEvent::Extended, "policy")
         } else {
             row.round += 1;
             row.approval = allowed.approval.clone();
@@ -208,7 +223,7 @@ impl Engine {
                 human_secs(ext),
                 allowed.message()
             );
-            ("extension_requested", "policy")
+            (AuditEvent::ExtensionRequested, "policy")
         };
         let rid = id.to_string();
         let detail = decision_detail(&row);
@@ -217,7 +232,7 @@ impl Engine {
             let a = audit::append(
                 tx,
                 now_ms,
-                "extension_asked",
+                AuditEvent::ExtensionAsked,
                 asker,
                 Some(&rid),
                 &requested_detail,
@@ -229,7 +244,7 @@ impl Engine {
                 out.push(audit::append(
                     tx,
                     now_ms,
-                    "break_glass",
+                    AuditEvent::BreakGlass,
                     actor,
                     Some(&rid),
                     &review,
@@ -242,10 +257,10 @@ impl Engine {
         let view = self.view_of(&st, &row, now_ms)?;
         drop(st);
         self.after_commit(&rows);
-        if event == "extension_requested" || glass {
-            self.notify_row(&row, None, None);
+        if event == AuditEvent::ExtensionRequested || glass {
+            self.notify_row(&row, now_ms);
         }
-        Ok(Response::Request { request: view })
+        Ok(Outcome::Done(Response::Request { request: view }))
     }
 
     /// The answer to an extension refused before anything changed: the
@@ -264,7 +279,7 @@ impl Engine {
     pub(super) fn audit_only(
         &self,
         row: &RequestRow,
-        event: &str,
+        event: AuditEvent,
         actor: &str,
         detail: serde_json::Value,
         now_ms: i64,

@@ -2,6 +2,7 @@
 //! taken back when it ends, and the processes that outlive it found and
 //! (with `on_expiry = "terminate"`) ended.
 
+use crate::audit::event::AuditEvent;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +27,7 @@ pub(super) fn add_groups(st: &mut State, row: &RequestRow) -> Result<(), EngineE
         return Ok(());
     }
     let user = UserName::parse(&row.user)
-        .map_err(|e| EngineError::Forbidden(format!("stored user name: {e}")))?;
+        .map_err(|e| EngineError::Internal(format!("stored user name: {e}")))?;
     let rid = row.id.to_string();
     for g in &row.grant.groups {
         if st.groups.is_member(&user, g)? {
@@ -64,7 +65,7 @@ pub(super) fn confirm_groups(
         out.push(audit::append(
             tx,
             now_ms,
-            "group_added",
+            AuditEvent::GroupAdded,
             actor,
             Some(rid),
             &detail,
@@ -118,7 +119,14 @@ pub(super) fn take_back(st: &mut State, rid: &str, now_ms: i64) -> Result<TakenB
             let detail = json!({"user": m.user, "group": m.group, "to": to});
             let row = st.store.tx(|tx| {
                 memberships::transfer(tx, rid, &to, &m.group)?;
-                audit::append(tx, now_ms, "group_kept", "daemon", Some(rid), &detail)
+                audit::append(
+                    tx,
+                    now_ms,
+                    AuditEvent::GroupKept,
+                    "daemon",
+                    Some(rid),
+                    &detail,
+                )
             })?;
             done.rows.push(row);
             continue;
@@ -139,7 +147,14 @@ pub(super) fn take_back(st: &mut State, rid: &str, now_ms: i64) -> Result<TakenB
             }
             let row = st.store.tx(|tx| {
                 memberships::close(tx, rid, &m.group)?;
-                audit::append(tx, now_ms, "group_removed", "daemon", Some(rid), &detail)
+                audit::append(
+                    tx,
+                    now_ms,
+                    AuditEvent::GroupRemoved,
+                    "daemon",
+                    Some(rid),
+                    &detail,
+                )
             })?;
             done.rows.push(row);
             continue;
@@ -151,7 +166,14 @@ pub(super) fn take_back(st: &mut State, rid: &str, now_ms: i64) -> Result<TakenB
         let detail = json!({"user": m.user, "group": m.group, "was_member": was_member});
         let row = st.store.tx(|tx| {
             memberships::close(tx, rid, &m.group)?;
-            audit::append(tx, now_ms, "group_removed", "daemon", Some(rid), &detail)
+            audit::append(
+                tx,
+                now_ms,
+                AuditEvent::GroupRemoved,
+                "daemon",
+                Some(rid),
+                &detail,
+            )
         })?;
         done.rows.push(row);
     }
@@ -234,8 +256,11 @@ impl Engine {
                         engine.still_due(&rid, t)
                     }) {
                         Ok(report) if report.ended.is_empty() => return,
-                        Ok(report) => ("processes_ended", json!({"report": report})),
-                        Err(e) => ("processes_sweep_failed", json!({"error": e.to_string()})),
+                        Ok(report) => (AuditEvent::ProcessesEnded, json!({"report": report})),
+                        Err(e) => (
+                            AuditEvent::ProcessesSweepFailed,
+                            json!({"error": e.to_string()}),
+                        ),
                     }
                 }
                 OnExpiry::Warn => match crate::grant::procs::find(
@@ -243,8 +268,11 @@ impl Engine {
                     &engine.still_due(&rid, &target),
                 ) {
                     Ok(found) if found.is_empty() => return,
-                    Ok(found) => ("processes_outlived", json!({"found": found})),
-                    Err(e) => ("processes_sweep_failed", json!({"error": e.to_string()})),
+                    Ok(found) => (AuditEvent::ProcessesOutlived, json!({"found": found})),
+                    Err(e) => (
+                        AuditEvent::ProcessesSweepFailed,
+                        json!({"error": e.to_string()}),
+                    ),
                 },
             };
             if let Err(e) = engine.audit_event(&rid, event, &detail) {
@@ -289,10 +317,12 @@ impl Engine {
     pub(super) fn audit_event(
         &self,
         rid: &str,
-        event: &str,
+        event: AuditEvent,
         detail: &serde_json::Value,
     ) -> Result<(), EngineError> {
-        let now_ms = jiff::Timestamp::now().as_millisecond();
+        // On a sweep's own thread, long after the transition: the engine's
+        // time now, checked against the boot clock like every other.
+        let now_ms = self.now().as_millisecond();
         let mut st = self.lock();
         let row = st
             .store

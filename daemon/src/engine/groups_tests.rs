@@ -6,7 +6,7 @@ use std::process::Command;
 
 use elevated_proto::{GroupName, Request, RequestState, RoleName, UserName};
 
-use super::tests::{approve, ask, env, events, id, peer, role, rule, t, view, Env};
+use super::testkit::{approve, ask, env, events, id, peer, role, rule, t, view, Env};
 use crate::grant::test_host::{root_lock, TestGroup, TestUser};
 use crate::policy::Who;
 use crate::store::memberships;
@@ -15,7 +15,7 @@ use crate::store::memberships;
 /// once, role `gappr` after one approval (by `boss`).
 fn group_env(user: &TestUser, group: &TestGroup) -> Env {
     let e = env();
-    let mut cfg = (*e.engine.lock().cfg).clone();
+    let mut cfg = (*e.engine.config()).clone();
     for (i, (name, approvals)) in [("gauto", 0), ("gappr", 1)].into_iter().enumerate() {
         let mut r = role(name);
         r.sudo = None;
@@ -28,13 +28,13 @@ fn group_env(user: &TestUser, group: &TestGroup) -> Env {
         });
         cfg.policy.push_rule(allow);
     }
-    e.engine.reload(cfg, super::tests::t(0));
+    e.engine.reload(cfg, super::testkit::t(0));
     e.engine.lock().accounts = super::holder::nss;
     // The requester, as the re-check of policy at activation looks it up.
     e.accounts
         .lock()
         .unwrap()
-        .insert(user.uid, super::tests::account(&user.name, user.uid, &[]));
+        .insert(user.uid, super::testkit::account(&user.name, user.uid, &[]));
     e
 }
 

@@ -1,6 +1,7 @@
 //! Transitions after the decision: cancel, revoke, withdrawing an
 //! extension, ending a grant, and the timer's schedule.
 
+use crate::audit::event::AuditEvent;
 use elevated_proto::{GrantId, RequestState, Response};
 use jiff::Timestamp;
 use serde_json::json;
@@ -35,7 +36,7 @@ impl Engine {
         let (mut ended, rows) = self.finish_all(st, &[(row, detail)], state, actor, now_ms)?;
         let row = ended
             .pop()
-            .ok_or_else(|| EngineError::BadRequest("nothing to end".into()))?;
+            .ok_or_else(|| EngineError::Internal("a grant ended, but nothing was ended".into()))?;
         Ok((row, rows))
     }
 
@@ -72,19 +73,18 @@ impl Engine {
             }
             ended.push((row, detail));
         }
+        let event = AuditEvent::ending_in(state).ok_or_else(|| {
+            EngineError::Internal(format!(
+                "{} is not a state a request ends in",
+                state.as_str()
+            ))
+        })?;
         let committed = st.store.tx(|tx| {
             let mut out = Vec::with_capacity(ended.len());
             for (row, detail) in &ended {
                 let rid = row.id.to_string();
                 requests::update(tx, row)?;
-                out.push(audit::append(
-                    tx,
-                    now_ms,
-                    state.as_str(),
-                    actor,
-                    Some(&rid),
-                    detail,
-                )?);
+                out.push(audit::append(tx, now_ms, event, actor, Some(&rid), detail)?);
             }
             Ok::<_, crate::store::StoreError>(out)
         });
@@ -236,7 +236,14 @@ impl Engine {
         row.ext_secs = None;
         row.ext_until = None;
         row.message = format!("extension withdrawn by {}", me);
-        let rows = update_audited(&mut st, &row, "extension_cancelled", me, &detail, now_ms)?;
+        let rows = update_audited(
+            &mut st,
+            &row,
+            AuditEvent::ExtensionCancelled,
+            me,
+            &detail,
+            now_ms,
+        )?;
         st.deadlines.retain(|(_, d)| d != &row.id);
         self.schedule(&mut st, &row);
         let view = self.view_of(&st, &row, now_ms)?;
@@ -297,7 +304,7 @@ impl Engine {
                     st.deadlines.insert((u, id.clone()));
                 }
                 if !row.warned {
-                    if let Some(w) = warn_at(row, st.cfg.settings.requests.warn_before) {
+                    if let Some(w) = warn_at(row, self.config().settings.requests.warn_before) {
                         st.deadlines.insert((w, id));
                     }
                 }

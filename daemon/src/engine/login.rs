@@ -1,12 +1,13 @@
 //! Login access for the PAM module: may a user log in here now, and the
 //! audit of the sessions such logins open.
 
+use crate::audit::event::AuditEvent;
 use elevated_proto::{LoginVerdict, RequestState, Response, SessionEvent, UserName};
 use jiff::Timestamp;
 use serde_json::json;
 
 use super::request::{NewRequest, Reauth};
-use super::{ms, Engine, EngineError, Peer};
+use super::{ms, Engine, EngineError, Outcome, Peer};
 use crate::policy::{decide, Decision};
 use crate::store::{requests, RequestRow};
 use crate::sys::users;
@@ -72,7 +73,7 @@ impl Engine {
     fn audit_use(
         &self,
         grant: Option<&str>,
-        event: &str,
+        event: AuditEvent,
         actor: &str,
         detail: &serde_json::Value,
         now_ms: i64,
@@ -162,7 +163,13 @@ impl Engine {
         if let Some(g) = self.login_grant(uid, now_ms)? {
             let mut d = detail.clone();
             d["grant"] = json!(g.id.as_str());
-            self.audit_use(Some(g.id.as_str()), "login_allowed", "pam", &d, now_ms)?;
+            self.audit_use(
+                Some(g.id.as_str()),
+                AuditEvent::LoginAllowed,
+                "pam",
+                &d,
+                now_ms,
+            )?;
             let st = self.lock();
             let view = self.view_of(&st, &g, now_ms)?;
             return Ok(answer(
@@ -251,9 +258,9 @@ impl Engine {
             now,
         );
         let view = match filed {
-            Ok(Response::Request { request }) => request,
-            Ok(other) => return Ok(other),
-            Err(EngineError::NeedsReauth) => {
+            Ok(Outcome::Done(Response::Request { request })) => request,
+            Ok(Outcome::Done(other)) => return Ok(other),
+            Ok(Outcome::NeedsReauth) => {
                 return deny(
                     "this role needs re-authentication; request it with `elevate request`".into(),
                 )
@@ -289,9 +296,9 @@ impl Engine {
             ));
         }
         let event = if open {
-            "session_open"
+            AuditEvent::SessionOpen
         } else {
-            "session_close"
+            AuditEvent::SessionClose
         };
         let grant = match users::entry_by_name(user) {
             Ok(e) => self.login_grant(e.uid(), ms(now))?,

@@ -37,10 +37,11 @@ mod unrecorded;
 mod view;
 mod votes;
 
+use crate::audit::event::AuditEvent;
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use elevated_proto::{ErrorCode, GrantId, Response};
+use elevated_proto::{GrantId, Response};
 use jiff::Timestamp;
 
 use crate::audit::Syslog;
@@ -54,7 +55,8 @@ pub use peer::{Context, Peer};
 pub use reads::READERS;
 pub use request::Reauth;
 
-/// Why an operation failed; mapped to a [`Response::Error`].
+/// Why an operation failed; the server maps it to a [`Response::Error`]
+/// (`server/errors.rs`).
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// The input is wrong.
@@ -73,6 +75,11 @@ pub enum EngineError {
     /// pending request of the role).
     #[error("{0}")]
     Conflict(String),
+    /// Something inside the daemon went wrong that no caller can fix: a
+    /// stored value it cannot use, an invariant that does not hold, no
+    /// randomness for an id.
+    #[error("{0}")]
+    Internal(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -86,57 +93,24 @@ pub enum EngineError {
     /// committed; the daemon retries the commit.
     #[error("{0}")]
     NotRecorded(String),
-    /// The rule asks for PAM re-authentication, which the server runs over
-    /// the connection before asking again.
-    #[error("this request needs re-authentication, which only the elevate client can do")]
-    NeedsReauth,
 }
 
-impl EngineError {
-    fn into_response(self) -> Response {
-        let (code, message) = match self {
-            Self::BadRequest(m) => (ErrorCode::BadRequest, m),
-            Self::NotFound(m) => (ErrorCode::NotFound, m),
-            Self::Forbidden(m) => (ErrorCode::Forbidden, m),
-            Self::Limit(m) => (ErrorCode::Limit, m),
-            Self::Conflict(m) => (ErrorCode::Conflict, m),
-            Self::Store(e) => {
-                tracing::error!("{e}");
-                (
-                    ErrorCode::Internal,
-                    "internal error in the daemon's state database; see its log".into(),
-                )
-            }
-            Self::Grant(e) => {
-                tracing::error!("{e}");
-                (
-                    ErrorCode::Internal,
-                    format!("could not change the host: {e}"),
-                )
-            }
-            Self::Account(e) => {
-                tracing::error!("{e}");
-                (
-                    ErrorCode::Internal,
-                    format!("could not look up an account: {e}"),
-                )
-            }
-            Self::NotRecorded(m) => {
-                tracing::error!("{m}");
-                (ErrorCode::Internal, m)
-            }
-            Self::NeedsReauth => (
-                ErrorCode::Forbidden,
-                "this request needs re-authentication, which only the elevate client can do".into(),
-            ),
-        };
-        Response::Error { code, message }
-    }
+/// What the engine made of a request.
+#[derive(Debug)]
+#[must_use]
+// One per request, moved straight into its frame: boxing the answer would
+// cost an allocation for nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Outcome {
+    /// The answer.
+    Done(Response),
+    /// The rule asks for PAM re-authentication: the server runs it over
+    /// the connection, then asks again with its result.
+    NeedsReauth,
 }
 
 struct State {
     store: Store,
-    cfg: Arc<Loaded>,
     sudoers: SudoersDir,
     groups: crate::grant::groups::Groups,
     /// (deadline ms, id) for every active grant's end and pending request's
@@ -173,11 +147,13 @@ pub struct Engine {
     clock: Mutex<clock::ClockState>,
     /// Read-only connections for reads that must not take the lock.
     reads: reads::ReadPool,
-    /// The configuration in use, also kept here so that reads (and the
-    /// `Ping`, `roles` and approver checks) need not wait for the engine
-    /// lock while a transition runs `visudo` or `gpasswd`. Replaced
-    /// together with the state's copy, under the lock.
-    cfg_now: Mutex<Arc<Loaded>>,
+    /// The configuration in use, outside the transition lock: reads, the
+    /// `Ping`, `roles` and approver checks, and transitions deciding
+    /// before they lock never wait for a transition running `visudo` or
+    /// `gpasswd`. Swapped whole on reload (under the transition lock, so
+    /// that a reload's re-check and the transitions it races see one
+    /// order); readers keep the `Arc` they took.
+    cfg: RwLock<Arc<Loaded>>,
     /// Where requesters are looked up when policy is re-checked for them
     /// (they are not the caller then): NSS, a table in tests.
     directory: Box<recheck::Directory>,
@@ -209,7 +185,7 @@ fn notifier_for(cfg: &Loaded) -> crate::notify::Notifier {
 fn update_audited(
     st: &mut State,
     row: &crate::store::RequestRow,
-    event: &str,
+    event: AuditEvent,
     actor: &str,
     detail: &serde_json::Value,
     now_ms: i64,
@@ -261,11 +237,10 @@ impl Engine {
         Self {
             clock,
             reads: reads::ReadPool::new(db_path),
-            cfg_now: Mutex::new(cfg.clone()),
+            cfg: RwLock::new(cfg.clone()),
             notifier,
             state: Mutex::new(State {
                 store,
-                cfg,
                 sudoers,
                 groups,
                 deadlines: BTreeSet::new(),
@@ -334,16 +309,18 @@ impl Engine {
             Context::new(),
         );
         self.list(&root, pending, false, false, self.now())
-            .unwrap_or_else(EngineError::into_response)
+            .unwrap_or_else(Response::from)
     }
 
     /// The configuration in use.
     #[must_use]
     pub fn config(&self) -> Arc<Loaded> {
-        self.cfg_now
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.cfg.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Puts `cfg` in use.
+    fn swap_config(&self, cfg: Loaded) {
+        *self.cfg.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(cfg);
     }
 
     /// Swaps in freshly loaded policy, host and user facts (SIGHUP) at
@@ -355,10 +332,11 @@ impl Engine {
         // Their requesters are looked up before the lock (NSS may be slow).
         let open = recheck::awaiting(&self.lock());
         let open = self.requesters_now(open);
-        let mut st = self.lock();
-        if new.settings.daemon.socket != st.cfg.settings.daemon.socket
-            || new.settings.daemon.state_dir != st.cfg.settings.daemon.state_dir
-            || new.settings.daemon.sudoers_dir != st.cfg.settings.daemon.sudoers_dir
+        let st = self.lock();
+        let old = self.config();
+        if new.settings.daemon.socket != old.settings.daemon.socket
+            || new.settings.daemon.state_dir != old.settings.daemon.state_dir
+            || new.settings.daemon.sudoers_dir != old.settings.daemon.sudoers_dir
         {
             tracing::warn!(
                 "socket, state_dir or sudoers_dir changed: restart elevated to use them"
@@ -367,16 +345,15 @@ impl Engine {
         let notifier = Arc::new(notifier_for(&new));
         *self.notifier.lock().unwrap_or_else(|p| p.into_inner()) = notifier;
         let mut merged = new;
-        merged.settings.daemon = st.cfg.settings.daemon.clone();
-        merged.settings.limits = st.cfg.settings.limits.clone();
+        merged.settings.daemon = old.settings.daemon.clone();
+        merged.settings.limits = old.settings.limits.clone();
         tracing::info!(
             "reloaded: {} roles, {} rules, host {}",
             merged.policy.roles.len(),
             merged.policy.rules().len(),
             merged.host.name
         );
-        st.cfg = Arc::new(merged);
-        *self.cfg_now.lock().unwrap_or_else(|p| p.into_inner()) = st.cfg.clone();
+        self.swap_config(merged);
         self.close_disallowed(st, open, now);
     }
 
@@ -384,9 +361,8 @@ impl Engine {
     /// look at what happens when policy changes under a request).
     #[cfg(test)]
     fn set_config(&self, cfg: Loaded) {
-        let mut st = self.lock();
-        st.cfg = Arc::new(cfg);
-        *self.cfg_now.lock().unwrap_or_else(|p| p.into_inner()) = st.cfg.clone();
+        let _st = self.lock();
+        self.swap_config(cfg);
     }
 
     /// The earliest deadline, if any (Unix ms).
@@ -401,9 +377,13 @@ mod concurrency_tests;
 #[cfg(test)]
 mod conflict_tests;
 #[cfg(test)]
+mod errors_tests;
+#[cfg(test)]
 mod expiry_tests;
 #[cfg(test)]
 mod groups_tests;
+#[cfg(test)]
+mod notify_tests;
 #[cfg(test)]
 mod quota_tests;
 #[cfg(test)]
@@ -418,4 +398,8 @@ mod size_tests;
 mod trust_tests;
 
 #[cfg(test)]
+mod testkit;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upgrade_tests;

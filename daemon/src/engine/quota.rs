@@ -6,6 +6,7 @@
 //! it asks for comes from an untrusted party).
 #![forbid(unsafe_code)]
 
+use crate::audit::event::AuditEvent;
 use std::collections::{BTreeSet, HashMap};
 
 use serde_json::json;
@@ -257,7 +258,7 @@ impl Engine {
                 out.push(audit::append(
                     tx,
                     now_ms,
-                    "refusals_summarised",
+                    AuditEvent::RefusalsSummarised,
                     &s.user,
                     None,
                     &detail,

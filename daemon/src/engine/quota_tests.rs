@@ -2,11 +2,9 @@
 //! the role, refusals summarised past their bound, a `limit` error past
 //! the rate.
 
-use std::sync::Arc;
-
 use elevated_proto::{ErrorCode, NewRequest, Request, RequestState, Response, RoleName};
 
-use super::tests::{ask, env, err, events, peer, t, view, Env};
+use super::testkit::{ask, configure, env, err, events, peer, t, view, Env};
 use crate::store::audit;
 
 fn ask_command(e: &Env, role: &str, command: Vec<String>, secs: i64) -> Response {
@@ -94,12 +92,7 @@ fn refusals_past_the_bound_are_summarised_in_one_audit_row() {
 #[test]
 fn past_the_rate_a_request_is_refused_with_a_limit_error_before_it_is_recorded() {
     let e = env();
-    {
-        let mut st = e.engine.lock();
-        let mut cfg = (*st.cfg).clone();
-        cfg.settings.limits.requests_per_minute = 3;
-        st.cfg = Arc::new(cfg);
-    }
+    configure(&e, |cfg| cfg.settings.limits.requests_per_minute = 3);
     let ferris = peer("ferris", 4242);
     // Three roles: one account holds one grant of a role at a time.
     for (i, role) in (0..).zip(["ops", "needs-reason", "glass"]) {

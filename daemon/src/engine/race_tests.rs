@@ -7,7 +7,7 @@
 
 use elevated_proto::{DecideOn, ErrorCode, ExtendBy, Request, RequestState, Response, ReviewNote};
 
-use super::tests::{
+use super::testkit::{
     approve, ask, env, env_stored, err, events, ferris_no, file, id, peer, peer_in, t, view, Env,
 };
 use super::{Engine, BETWEEN};

@@ -8,7 +8,7 @@ use elevated_proto::{
     AuditQuery, ErrorCode, ListFilter, LoginQuery, LoginVerdict, Request, Response,
 };
 
-use super::tests::{ask, env_stored, err, id, peer, t, view};
+use super::testkit::{ask, env_stored, err, id, peer, t, view};
 
 /// Long enough that only a read stuck behind the lock misses it; the test
 /// asserts that an answer comes at all, not how fast.

@@ -10,6 +10,7 @@
 //! exactly what an admin reads in the log.
 #![forbid(unsafe_code)]
 
+use crate::audit::event::AuditEvent;
 use elevated_proto::GrantId;
 use serde_json::json;
 
@@ -19,9 +20,9 @@ use crate::store::{audit, RequestRow, StoreError};
 use crate::times::duration_ms;
 
 /// The audit event of one failed re-authentication.
-pub(super) const FAILED: &str = "reauth_failed";
+pub(super) const FAILED: AuditEvent = AuditEvent::ReauthFailed;
 /// The audit event written with the failure that reaches a bound.
-pub(super) const LOCKED: &str = "reauth_locked";
+pub(super) const LOCKED: AuditEvent = AuditEvent::ReauthLocked;
 
 impl Engine {
     /// Where `uid` stands (and the grant `request`, for an extension)
@@ -35,8 +36,9 @@ impl Engine {
         request: Option<&GrantId>,
         now_ms: i64,
     ) -> Result<Option<serde_json::Value>, EngineError> {
+        let cfg = self.config();
+        let limits = &cfg.settings.limits;
         let st = self.lock();
-        let limits = &st.cfg.settings.limits;
         let window = duration_ms(limits.reauth_failure_window);
         // A failure counts while younger than the window.
         let since = now_ms - window + 1;

@@ -9,6 +9,7 @@
 //! the request (the session it came from; there may be none by now).
 #![forbid(unsafe_code)]
 
+use crate::audit::event::AuditEvent;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -56,6 +57,7 @@ impl Engine {
         now: Timestamp,
     ) {
         let now_ms = ms(now);
+        let cfg = self.config();
         let mut ending = Vec::new();
         let mut refused_ext = Vec::new();
         for (seen, requester) in seen {
@@ -64,7 +66,7 @@ impl Engine {
             let Ok(mut row) = super::view::still_as_seen(&st, &seen) else {
                 continue;
             };
-            let Err(why) = still_allowed(&st.cfg, &requester, &row, now) else {
+            let Err(why) = still_allowed(&cfg, &requester, &row, now) else {
                 continue;
             };
             if row.state == RequestState::Pending {
@@ -92,7 +94,14 @@ impl Engine {
             row.ext_secs = None;
             row.ext_until = None;
             row.message = format!("extension denied: policy changed: {why}");
-            match update_audited(&mut st, &row, "extension_denied", "policy", &detail, now_ms) {
+            match update_audited(
+                &mut st,
+                &row,
+                AuditEvent::ExtensionDenied,
+                "policy",
+                &detail,
+                now_ms,
+            ) {
                 Ok(audit) => {
                     rows.extend(audit);
                     st.deadlines.retain(|(_, d)| d != &row.id);
@@ -102,11 +111,16 @@ impl Engine {
                 Err(e) => tracing::error!("refusing the extension of {}: {e}", row.id),
             }
         }
+        let given: Vec<u32> = closed
+            .iter()
+            .map(|r| super::notify::given(st.store.conn(), r))
+            .collect();
         drop(st);
         self.after_commit(&rows);
-        for row in &closed {
+        for (row, given) in closed.iter().zip(given) {
             tracing::info!("{} closed: {}", row.id, row.message);
-            self.notify_decision(row, Verdict::Deny, "policy", Some("policy changed"));
+            let why = Some("policy changed");
+            self.notify_decision(row, Verdict::Deny, "policy", why, given, now_ms);
         }
     }
 }
@@ -177,13 +191,13 @@ pub(super) fn refuse(
     extension: bool,
     why: &str,
     now_ms: i64,
-) -> (&'static str, serde_json::Value) {
+) -> (AuditEvent, serde_json::Value) {
     if extension {
         let detail = json!({"by": "policy", "message": why, "ext_secs": row.ext_secs});
         row.ext_secs = None;
         row.ext_until = None;
         row.message = format!("extension refused: policy no longer allows it: {why}");
-        return ("extension_denied", detail);
+        return (AuditEvent::ExtensionDenied, detail);
     }
     row.state = RequestState::Denied;
     row.decided_at = Some(now_ms);
@@ -194,7 +208,7 @@ pub(super) fn refuse(
     if let Some(d) = detail.as_object_mut() {
         d.insert("by".into(), "policy".into());
     }
-    ("denied", detail)
+    (AuditEvent::Denied, detail)
 }
 
 /// `found` (the account of `row.uid` now) as the requester of `row`.

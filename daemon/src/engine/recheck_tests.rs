@@ -5,19 +5,12 @@ use elevated_proto::{
     DecisionTextQuery, ErrorCode, ExtendBy, GroupName, Request, RequestState, RoleName,
 };
 
-use super::tests::{
-    account, approve, ask, env, err, events, file, id, peer, peer_in, role, rule, t, view, Env,
+use super::testkit::{
+    account, approve, ask, configure, env, err, events, file, id, peer, peer_in, role, rule, t,
+    view, Env,
 };
 use crate::config::Loaded;
 use crate::policy::{Command, Effect, Policy, Who};
-
-/// The configuration in force, changed by `f`, swapped in without the
-/// reload's own re-check (what activation must catch by itself).
-fn change(e: &Env, f: impl FnOnce(&mut Loaded)) {
-    let mut cfg = (*e.engine.config()).clone();
-    f(&mut cfg);
-    e.engine.set_config(cfg);
-}
 
 /// The configuration in force, changed by `f`, as a reload at `now`.
 fn reload(e: &Env, now: jiff::Timestamp, f: impl FnOnce(&mut Loaded)) {
@@ -50,7 +43,7 @@ fn show(e: &Env, v: &elevated_proto::RequestView) -> elevated_proto::RequestView
 #[test]
 fn an_approval_after_the_requester_left_the_group_is_refused() {
     let e = env();
-    change(&e, gated_for_dba);
+    configure(&e, gated_for_dba);
     e.accounts
         .lock()
         .unwrap()
@@ -164,7 +157,7 @@ fn the_grant_never_exceeds_what_the_role_gives_at_activation() {
             }];
         }
     };
-    change(&e, narrow);
+    configure(&e, narrow);
     let (code, msg) = err(approve(&e, &peer("boss", 100), &v, t(10)));
     assert_eq!(code, ErrorCode::Forbidden, "{msg}");
     assert!(msg.contains("no longer gives /usr/bin/id"), "{msg}");
@@ -209,7 +202,7 @@ fn an_extension_policy_no_longer_allows_is_dropped_and_the_grant_keeps_its_end()
     assert_eq!(x.extension_secs, Some(300));
 
     // A deny rule arrives without the reload's own check.
-    change(&e, |cfg| {
+    configure(&e, |cfg| {
         let mut deny = rule("gated", 0, 9);
         deny.effect = Effect::Deny;
         cfg.policy.push_rule(deny);

@@ -5,6 +5,7 @@
 //! the daemon from starting (DESIGN.md, rule 8).
 #![forbid(unsafe_code)]
 
+use crate::audit::event::AuditEvent;
 use std::collections::HashMap;
 
 use elevated_proto::{GrantId, RequestState};
@@ -229,7 +230,7 @@ impl Engine {
                 audit::append(
                     tx,
                     now_ms,
-                    "reconcile_rewrote",
+                    AuditEvent::ReconcileRewrote,
                     "daemon",
                     Some(&id),
                     &detail,
@@ -270,7 +271,7 @@ impl Engine {
                 audit::append(
                     tx,
                     now_ms,
-                    "reconcile_removed",
+                    AuditEvent::ReconcileRemoved,
                     "daemon",
                     rid.as_deref(),
                     &detail,
@@ -301,7 +302,15 @@ impl Engine {
         );
         let key = format!("bad_row {} {}", bad.id, bad.error);
         let detail = json!({"id": bad.id, "error": bad.error.to_string()});
-        self.audit_once(st, key, "reconcile_bad_row", None, &detail, now_ms, pass);
+        self.audit_once(
+            st,
+            key,
+            AuditEvent::ReconcileBadRow,
+            None,
+            &detail,
+            now_ms,
+            pass,
+        );
     }
 
     /// A step that failed: logged every pass, audited once per run (the
@@ -321,7 +330,15 @@ impl Engine {
         tracing::error!("reconciliation: {what}{whom} failed: {e}; retrying at the next pass");
         let key = format!("failed {what}{whom}: {e}");
         let detail = json!({"step": what, "error": e.to_string()});
-        self.audit_once(st, key, "reconcile_failed", rid, &detail, now_ms, pass);
+        self.audit_once(
+            st,
+            key,
+            AuditEvent::ReconcileFailed,
+            rid,
+            &detail,
+            now_ms,
+            pass,
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -329,7 +346,7 @@ impl Engine {
         &self,
         st: &mut State,
         key: String,
-        event: &str,
+        event: AuditEvent,
         rid: Option<&str>,
         detail: &serde_json::Value,
         now_ms: i64,

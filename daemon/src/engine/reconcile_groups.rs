@@ -3,6 +3,7 @@
 //! lost — but only to the account the grant was made for.
 #![forbid(unsafe_code)]
 
+use crate::audit::event::AuditEvent;
 use elevated_proto::{GroupName, UserName};
 use serde_json::json;
 
@@ -134,7 +135,14 @@ impl Engine {
             let rid = m.request_id.clone();
             let a = st.store.tx(|tx| {
                 memberships::close(tx, &rid, &m.group)?;
-                audit::append(tx, now_ms, "group_ended", "daemon", Some(&rid), &detail)
+                audit::append(
+                    tx,
+                    now_ms,
+                    AuditEvent::GroupEnded,
+                    "daemon",
+                    Some(&rid),
+                    &detail,
+                )
             })?;
             pass.published.push(a);
             return Ok(());
@@ -146,7 +154,7 @@ impl Engine {
             audit::append(
                 tx,
                 now_ms,
-                "reconcile_group_restored",
+                AuditEvent::ReconcileGroupRestored,
                 "daemon",
                 Some(&rid),
                 &detail,

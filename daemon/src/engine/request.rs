@@ -1,5 +1,6 @@
 //! A new request: validate, decide, then deny, leave pending, or grant.
 
+use crate::audit::event::AuditEvent;
 use std::sync::MutexGuard;
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use super::command::{check_command, check_command_line, grant_of};
 use super::reauth_limit;
 pub(super) use super::text::check_text;
 use super::view::new_id;
-use super::{ms, Engine, EngineError, Peer, State};
+use super::{ms, Engine, EngineError, Outcome, Peer, State};
 use crate::grant::sudoers::SudoRule;
 use crate::grant::GrantSpec;
 use crate::policy::{decide, Decision};
@@ -39,8 +40,9 @@ impl Engine {
         req: NewRequest,
         reauth: Reauth,
         now: Timestamp,
-    ) -> Result<Response, EngineError> {
-        let max_text = self.lock().cfg.settings.limits.max_text;
+    ) -> Result<Outcome, EngineError> {
+        let cfg = self.config();
+        let max_text = cfg.settings.limits.max_text;
         let reason = check_text("reason", req.reason, max_text)?;
         let ticket = check_text("ticket", req.ticket, max_text.min(128))?;
         if req.duration_secs == Some(0) {
@@ -59,7 +61,6 @@ impl Engine {
             EngineError::Forbidden(format!("your account name cannot be used in sudoers: {e}"))
         })?;
         let subject = self.subject(peer)?;
-        let cfg = self.lock().cfg.clone();
         let role_def = cfg.policy.roles.get(&req.role);
         let action = match (&req.command, role_def) {
             (Some(argv), Some(r)) => Some(check_command(r, argv)?),
@@ -115,7 +116,14 @@ impl Engine {
                 row.rule = d.rule;
                 row.message = d.message;
                 self.refusal_fate(&row, &cfg.settings.limits, now_ms)?;
-                return self.record(row, requested_detail, &[("denied", json!({}))], now_ms);
+                return self
+                    .record(
+                        row,
+                        requested_detail,
+                        &[(AuditEvent::Denied, json!({}))],
+                        now_ms,
+                    )
+                    .map(Outcome::Done);
             }
             Decision::Allow(a) => a,
         };
@@ -147,7 +155,7 @@ impl Engine {
                     // request would open read connections beyond the
                     // pool's under load.
                     self.read(|conn| super::conflict::refuse_duplicate(conn, &row, now_ms))?;
-                    return Err(EngineError::NeedsReauth);
+                    return Ok(Outcome::NeedsReauth);
                 }
                 Reauth::Failed(why) => {
                     row.message = format!("re-authentication failed: {why}");
@@ -164,15 +172,15 @@ impl Engine {
                     self.admit(&row, &cfg.settings.limits, now_ms)?;
                     let recorded = self.record(row, requested_detail, &events, now_ms)?;
                     standing?;
-                    return Ok(recorded);
+                    return Ok(Outcome::Done(recorded));
                 }
                 Reauth::Passed => {
                     standing?;
                 }
             }
         }
-        let reauth_row =
-            (reauth == Reauth::Passed).then(|| ("reauthenticated", json!({"service": "elevate"})));
+        let reauth_row = (reauth == Reauth::Passed)
+            .then(|| (AuditEvent::Reauthenticated, json!({"service": "elevate"})));
 
         if allowed.approval.count > 0 {
             // Counted and inserted under one lock, so that concurrent
@@ -202,11 +210,11 @@ impl Engine {
             row.pending_until = Some(now_ms + duration_ms(ttl));
             let events: Vec<_> = reauth_row
                 .into_iter()
-                .chain([("pending", json!({}))])
+                .chain([(AuditEvent::Pending, json!({}))])
                 .collect();
             let recorded = self.record_locked(st, row, requested_detail, &events, now_ms);
             self.write_summaries(ended, now_ms);
-            return recorded;
+            return recorded.map(Outcome::Done);
         }
 
         row.break_glass = allowed.approval.break_glass;
@@ -228,25 +236,27 @@ impl Engine {
             row.starts_at = None;
             row.expires_at = None;
             row.message = format!("allowed, but the grant could not be applied: {e}");
-            return self.record(
-                row,
-                requested_detail,
-                &[("grant_failed", json!({}))],
-                now_ms,
-            );
+            return self
+                .record(
+                    row,
+                    requested_detail,
+                    &[(AuditEvent::GrantFailed, json!({}))],
+                    now_ms,
+                )
+                .map(Outcome::Done);
         }
         let id = row.id.clone();
         let mut events: Vec<_> = reauth_row.into_iter().collect();
-        events.push(("granted", json!({})));
+        events.push((AuditEvent::Granted, json!({})));
         if row.break_glass {
-            events.push(("break_glass", json!({"review": "required"})));
+            events.push((AuditEvent::BreakGlass, json!({"review": "required"})));
         }
         let result = self.record_locked(st, row, requested_detail, &events, now_ms);
         if result.is_err() {
             // Memberships stay journalled: reconciliation takes them back.
             let _ = self.lock().sudoers.remove(&id);
         }
-        result
+        result.map(Outcome::Done)
     }
 
     /// Inserts the request with its `requested` audit row and one row per
@@ -256,7 +266,7 @@ impl Engine {
         &self,
         row: RequestRow,
         requested: serde_json::Value,
-        events: &[(&str, serde_json::Value)],
+        events: &[(AuditEvent, serde_json::Value)],
         now_ms: i64,
     ) -> Result<Response, EngineError> {
         self.record_locked(self.lock(), row, requested, events, now_ms)
@@ -268,7 +278,7 @@ impl Engine {
         mut st: MutexGuard<'_, State>,
         row: RequestRow,
         requested: serde_json::Value,
-        events: &[(&str, serde_json::Value)],
+        events: &[(AuditEvent, serde_json::Value)],
         now_ms: i64,
     ) -> Result<Response, EngineError> {
         let id = row.id.to_string();
@@ -279,7 +289,7 @@ impl Engine {
             let mut out = vec![audit::append(
                 tx,
                 now_ms,
-                "requested",
+                AuditEvent::Requested,
                 &actor,
                 Some(&id),
                 &requested,
@@ -292,7 +302,7 @@ impl Engine {
                 out.push(audit::append(
                     tx,
                     now_ms,
-                    event,
+                    *event,
                     "policy",
                     Some(&id),
                     &detail,
@@ -307,7 +317,7 @@ impl Engine {
         let view = self.view_of(&st, &row, now_ms)?;
         drop(st);
         self.after_commit(&rows);
-        self.notify_row(&row, None, None);
+        self.notify_row(&row, now_ms);
         Ok(Response::Request { request: view })
     }
 }
@@ -355,7 +365,7 @@ fn with_rule<T>(
         return Ok(None);
     };
     let user = UserName::parse(&row.user)
-        .map_err(|e| EngineError::Forbidden(format!("stored user name: {e}")))?;
+        .map_err(|e| EngineError::Internal(format!("stored user name: {e}")))?;
     Ok(Some(f(&SudoRule {
         id: &row.id,
         role: &row.role,

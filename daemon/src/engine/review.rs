@@ -1,6 +1,7 @@
 //! Closing the mandatory review of a break-glass grant.
 #![forbid(unsafe_code)]
 
+use crate::audit::event::AuditEvent;
 use elevated_proto::{GrantId, Response};
 use jiff::Timestamp;
 use serde_json::json;
@@ -20,7 +21,7 @@ impl Engine {
         comment: Option<String>,
         now: Timestamp,
     ) -> Result<Response, EngineError> {
-        let max_text = self.lock().cfg.settings.limits.max_text;
+        let max_text = self.config().settings.limits.max_text;
         let comment = check_text("comment", comment, max_text)?;
         let row = self.visible(peer, id)?;
         if !row.break_glass {
@@ -56,7 +57,7 @@ impl Engine {
         row.reviewed_by = Some(me.to_owned());
         row.reviewed_at = Some(now_ms);
         let detail = json!({"comment": comment, "uid": peer.uid});
-        let rows = update_audited(&mut st, &row, "reviewed", me, &detail, now_ms)?;
+        let rows = update_audited(&mut st, &row, AuditEvent::Reviewed, me, &detail, now_ms)?;
         let view = self.view_of(&st, &row, now_ms)?;
         drop(st);
         self.after_commit(&rows);

@@ -2,6 +2,7 @@
 //! `crate::grant::setgid`): on the sweep's thread, never under the lock.
 #![forbid(unsafe_code)]
 
+use crate::audit::event::AuditEvent;
 use std::time::Instant;
 
 use serde_json::json;
@@ -31,7 +32,7 @@ impl Engine {
         let deadline = Instant::now() + d.setgid_scan_timeout;
         let report =
             crate::grant::setgid_walk::neutralise(&d.setgid_scan, due.uid, &due.gids, deadline);
-        let audit = |event: &str, detail: serde_json::Value| {
+        let audit = |event: AuditEvent, detail: serde_json::Value| {
             if let Err(e) = self.audit_event(rid, event, &detail) {
                 tracing::error!("auditing the set-gid sweep of {rid}: {e}");
             }
@@ -45,13 +46,13 @@ impl Engine {
                 f.mode_after
             );
             audit(
-                "setgid_neutralised",
+                AuditEvent::SetgidNeutralised,
                 json!({"user": due.user.as_str(), "file": f}),
             );
         }
         if report.found.len() > ROWS_MAX {
             audit(
-                "setgid_neutralised",
+                AuditEvent::SetgidNeutralised,
                 json!({"user": due.user.as_str(), "more": report.found.len() - ROWS_MAX}),
             );
         }
@@ -61,7 +62,7 @@ impl Engine {
                 d.setgid_scan_timeout
             );
             audit(
-                "setgid_scan_incomplete",
+                AuditEvent::SetgidScanIncomplete,
                 json!({"timeout_secs": d.setgid_scan_timeout.as_secs(),
                        "roots": d.setgid_scan, "unreadable": report.unreadable}),
             );

@@ -23,7 +23,7 @@ impl Engine {
         now: Timestamp,
     ) -> Result<Verified, EngineError> {
         let forbid = |m: String| EngineError::Forbidden(m);
-        let path = self.lock().cfg.settings.daemon.allowed_signers.clone();
+        let path = self.config().settings.daemon.allowed_signers.clone();
         let signers = AllowedSigners::load(&path)
             .map_err(|e| forbid(format!("cannot check signatures: {e}")))?;
         let text = decision_text(row, verdict);
@@ -48,16 +48,12 @@ impl Engine {
         verified: &Verified,
     ) -> Result<(String, Option<String>), EngineError> {
         let forbid = |m: String| EngineError::Forbidden(m);
-        let own = {
-            let st = self.lock();
-            let mine = st
-                .cfg
-                .principals
-                .principals_of(&row.user)
-                .find(|p| verified.matches_principal(p))
-                .map(str::to_owned);
-            mine
-        };
+        let own = self
+            .config()
+            .principals
+            .principals_of(&row.user)
+            .find(|p| verified.matches_principal(p))
+            .map(str::to_owned);
         if let Some(p) = own {
             return Err(forbid(format!(
                 "nobody approves or denies their own request: key {} signs as {p}, \

@@ -1,12 +1,13 @@
 //! Answers over a long history stay within one frame and keep the newest
 //! entries.
 
+use crate::audit::event::AuditEvent;
 use elevated_proto::frame::encode;
 use elevated_proto::{
     AuditQuery, ListFilter, Request, Response, ServerMessage, MAX_FRAME, PROTOCOL_VERSION,
 };
 
-use super::tests::{ask, env, ferris_no, id, peer, t, view};
+use super::testkit::{ask, env, ferris_no, id, peer, t, view};
 
 fn frame_len(r: &Response) -> usize {
     encode(&ServerMessage {
@@ -140,7 +141,7 @@ fn the_audit_chain_pages_through_a_long_log_one_frame_at_a_time() {
                 crate::store::audit::append(
                     tx,
                     i,
-                    "requested",
+                    AuditEvent::Requested,
                     "ferris",
                     None,
                     &serde_json::json!({}),

@@ -9,36 +9,11 @@ use elevated_proto::{
     RequestState, Response, ReviewNote, RoleName, UserName,
 };
 
-use super::tests::{ask, env, err, events, id, peer, rule, t, view, Env};
-use super::{EngineError, Reauth};
-use crate::config::Loaded;
+use super::testkit::{
+    ask, configure, done, env, err, events, extend, id, peer, rule, t, view, Env,
+};
+use super::{Outcome, Reauth};
 use crate::policy::Who;
-
-/// Changes the engine's configuration in place.
-fn configure(e: &Env, f: impl FnOnce(&mut Loaded)) {
-    let mut cfg = (*e.engine.config()).clone();
-    f(&mut cfg);
-    e.engine.set_config(cfg);
-}
-
-fn extend(
-    e: &Env,
-    who: &super::Peer,
-    v: &elevated_proto::RequestView,
-    secs: u64,
-    reason: Option<&str>,
-    at: i64,
-) -> Response {
-    e.engine.handle(
-        who,
-        Request::Extend(ExtendBy {
-            id: id(v),
-            duration_secs: secs,
-            reason: reason.map(str::to_owned),
-        }),
-        t(at),
-    )
-}
 
 #[test]
 fn accounts_named_like_actors_see_no_other_rows() {
@@ -231,7 +206,7 @@ fn reauth_env() -> Env {
     e
 }
 
-fn ask_ops(e: &Env, who: &super::Peer, reauth: Reauth, at: i64) -> Result<Response, EngineError> {
+fn ask_ops(e: &Env, who: &super::Peer, reauth: Reauth, at: i64) -> Outcome {
     e.engine.handle_with(
         who,
         Request::Request(NewRequest {
@@ -246,9 +221,9 @@ fn ask_ops(e: &Env, who: &super::Peer, reauth: Reauth, at: i64) -> Result<Respon
     )
 }
 
-fn limit_error(r: Result<Response, EngineError>) -> String {
+fn limit_error(r: Outcome) -> String {
     match r {
-        Ok(Response::Error {
+        Outcome::Done(Response::Error {
             code: ErrorCode::Limit,
             message,
         }) => message,
@@ -263,9 +238,14 @@ fn failed_reauthentications_are_bounded_per_user() {
     for at in 1..=3 {
         assert!(matches!(
             ask_ops(&e, &ferris, Reauth::NotTried, at),
-            Err(EngineError::NeedsReauth)
+            Outcome::NeedsReauth
         ));
-        let v = view(ask_ops(&e, &ferris, Reauth::Failed("wrong".into()), at).unwrap());
+        let v = view(done(ask_ops(
+            &e,
+            &ferris,
+            Reauth::Failed("wrong".into()),
+            at,
+        )));
         assert_eq!(v.state, RequestState::Denied);
     }
     let ev = events(&e);
@@ -287,15 +267,15 @@ fn failed_reauthentications_are_bounded_per_user() {
     });
     assert!(matches!(
         ask_ops(&e, &boss, Reauth::NotTried, 5),
-        Err(EngineError::NeedsReauth)
+        Outcome::NeedsReauth
     ));
     // The first failure leaves the window at 901: one attempt again.
     limit_error(ask_ops(&e, &ferris, Reauth::NotTried, 900));
     assert!(matches!(
         ask_ops(&e, &ferris, Reauth::NotTried, 901),
-        Err(EngineError::NeedsReauth)
+        Outcome::NeedsReauth
     ));
-    let v = view(ask_ops(&e, &ferris, Reauth::Passed, 901).unwrap());
+    let v = view(done(ask_ops(&e, &ferris, Reauth::Passed, 901)));
     assert_eq!(v.state, RequestState::Active);
 }
 
@@ -303,7 +283,7 @@ fn failed_reauthentications_are_bounded_per_user() {
 fn failed_reauthentications_are_bounded_per_grant() {
     let e = reauth_env();
     let ferris = peer("ferris", 4242);
-    let v = view(ask_ops(&e, &ferris, Reauth::Passed, 0).unwrap());
+    let v = view(done(ask_ops(&e, &ferris, Reauth::Passed, 0)));
     let ext = |reauth: Reauth, at: i64| {
         e.engine.handle_with(
             &ferris,
@@ -317,11 +297,8 @@ fn failed_reauthentications_are_bounded_per_grant() {
         )
     };
     for at in 1..=2 {
-        assert!(matches!(
-            ext(Reauth::NotTried, at),
-            Err(EngineError::NeedsReauth)
-        ));
-        let (code, _) = err(ext(Reauth::Failed("wrong".into()), at).unwrap());
+        assert!(matches!(ext(Reauth::NotTried, at), Outcome::NeedsReauth));
+        let (code, _) = err(done(ext(Reauth::Failed("wrong".into()), at)));
         assert_eq!(code, ErrorCode::Forbidden);
     }
     let msg = limit_error(ext(Reauth::NotTried, 3));
@@ -340,7 +317,7 @@ fn failed_reauthentications_are_bounded_per_grant() {
     assert_eq!(r.state, RequestState::Revoked);
     assert!(matches!(
         ask_ops(&e, &ferris, Reauth::NotTried, 4),
-        Err(EngineError::NeedsReauth)
+        Outcome::NeedsReauth
     ));
 }
 

@@ -19,12 +19,12 @@ const ID_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
 pub fn new_id() -> Result<GrantId, EngineError> {
     let mut raw = [0u8; 8];
     getrandom::getrandom(&mut raw)
-        .map_err(|e| EngineError::Forbidden(format!("no randomness available: {e}")))?;
+        .map_err(|e| EngineError::Internal(format!("no randomness available: {e}")))?;
     let id: String = raw
         .iter()
         .map(|b| char::from(ID_ALPHABET[usize::from(*b) % ID_ALPHABET.len()]))
         .collect();
-    GrantId::parse(&id).map_err(|e| EngineError::BadRequest(e.to_string()))
+    GrantId::parse(&id).map_err(|e| EngineError::Internal(format!("a new id: {e}")))
 }
 
 pub(super) use crate::times::rfc3339;

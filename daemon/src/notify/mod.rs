@@ -233,4 +233,4 @@ mod command_tests;
 #[path = "delivery_tests.rs"]
 mod delivery_tests;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;

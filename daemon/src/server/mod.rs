@@ -11,6 +11,9 @@
 //! and root's PAM questions on permits of their own (see [`lanes`]).
 #![forbid(unsafe_code)]
 
+mod errors;
+#[cfg(test)]
+pub(crate) use errors::REAUTH_ONLY_BY_CLIENT;
 mod fit;
 mod lanes;
 pub mod slots;
@@ -30,7 +33,7 @@ use tokio::time::{timeout, Instant};
 
 use crate::bus::BusSlot;
 use crate::config::settings::Limits;
-use crate::engine::{Engine, EngineError, Peer, Reauth};
+use crate::engine::{Engine, Outcome, Peer, Reauth};
 use lanes::Lanes;
 use slots::Slots;
 
@@ -225,34 +228,30 @@ async fn dispatch(
         return wait(sh, peer, req, Instant::now() + limit).await;
     }
     match run_with(sh, peer, req.clone(), Reauth::NotTried).await {
-        Err(EngineError::NeedsReauth) => {
+        Outcome::NeedsReauth => {
             // The conversation runs without a permit: it waits on a person.
             let outcome = reauthenticate(sh, peer, stream).await;
             match run_with(sh, peer, req, outcome).await {
-                Ok(r) => r,
-                Err(e) => error(ErrorCode::Internal, e.to_string()),
+                Outcome::Done(r) => r,
+                Outcome::NeedsReauth => {
+                    error(ErrorCode::Internal, errors::REAUTH_ONLY_BY_CLIENT.into())
+                }
             }
         }
-        Ok(r) => r,
-        Err(e) => error(ErrorCode::Internal, e.to_string()),
+        Outcome::Done(r) => r,
     }
 }
 
 async fn run(sh: &Shared, peer: &Arc<Peer>, req: Request) -> Response {
     match run_with(sh, peer, req, Reauth::NotTried).await {
-        Ok(r) => r,
-        Err(e) => error(ErrorCode::Forbidden, e.to_string()),
+        Outcome::Done(r) => r,
+        Outcome::NeedsReauth => error(ErrorCode::Forbidden, errors::REAUTH_ONLY_BY_CLIENT.into()),
     }
 }
 
-async fn run_with(
-    sh: &Shared,
-    peer: &Arc<Peer>,
-    req: Request,
-    reauth: Reauth,
-) -> Result<Response, EngineError> {
+async fn run_with(sh: &Shared, peer: &Arc<Peer>, req: Request, reauth: Reauth) -> Outcome {
     let Some(_pass) = sh.lanes.enter(peer, &req).await else {
-        return Ok(error(ErrorCode::Internal, "the daemon is stopping".into()));
+        return Outcome::Done(error(ErrorCode::Internal, "the daemon is stopping".into()));
     };
     let (engine, peer) = (sh.engine.clone(), peer.clone());
     tokio::task::spawn_blocking(move || {
@@ -261,7 +260,7 @@ async fn run_with(
     })
     .await
     .unwrap_or_else(|_| {
-        Ok(error(
+        Outcome::Done(error(
             ErrorCode::Internal,
             "the daemon failed handling this request; see its log".into(),
         ))

@@ -6,6 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 use super::StoreError;
+use crate::audit::event::AuditEvent;
 
 /// The `prev_hash` of the first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -51,11 +52,12 @@ pub fn row_hash(
 pub fn append(
     conn: &Connection,
     at: i64,
-    event: &str,
+    event: AuditEvent,
     actor: &str,
     request_id: Option<&str>,
     detail: &serde_json::Value,
 ) -> Result<AuditRow, StoreError> {
+    let event = event.name();
     let last: Option<(i64, String)> = conn
         .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -163,7 +165,7 @@ pub fn newest_while(
 /// the oldest of them was written.
 pub fn count_since(
     conn: &Connection,
-    event: &str,
+    event: AuditEvent,
     since: i64,
     uid: u32,
     request: Option<&str>,
@@ -174,7 +176,7 @@ pub fn count_since(
              request_id IN (SELECT id FROM requests WHERE uid = ?3) \
              AND (?4 IS NULL OR request_id = ?4)",
         )?
-        .query_row(params![event, since, uid, request], |r| {
+        .query_row(params![event.name(), since, uid, request], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
     Ok((u64::try_from(n).unwrap_or(0), oldest))
@@ -224,7 +226,7 @@ pub fn verify(conn: &Connection) -> Result<Verify, StoreError> {
     while let Some(r) = rows.next()? {
         let row = read_row(r)?;
         n += 1;
-        if head_mismatch.is_none() && row.event == super::head::MISMATCH_EVENT {
+        if head_mismatch.is_none() && row.event == AuditEvent::AuditHeadMismatch.name() {
             head_mismatch = Some(recorded_mismatch(&row));
         }
         let problem = if row.seq != expected_seq {

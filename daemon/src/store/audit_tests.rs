@@ -1,6 +1,7 @@
 //! The audit chain: appending, reading by visibility, verifying.
 
 use super::*;
+use crate::audit::event::AuditEvent;
 use crate::store::Store;
 use serde_json::json;
 
@@ -12,7 +13,7 @@ fn chain_detects_edits_and_deletions() {
             append(
                 tx,
                 1000 + i,
-                "requested",
+                AuditEvent::Requested,
                 "alice",
                 Some("abcd1234"),
                 &json!({"i": i}),
@@ -54,12 +55,39 @@ fn list_filters_by_visibility_and_time() {
             )
             .unwrap();
     }
-    s.tx(|tx| append(tx, 10, "a", "alice", Some("aaaa2222"), &json!({})))
-        .unwrap();
-    s.tx(|tx| append(tx, 20, "b", "bob", Some("bbbb3333"), &json!({})))
-        .unwrap();
-    s.tx(|tx| append(tx, 30, "c", "policy", Some("aaaa2222"), &json!({})))
-        .unwrap();
+    s.tx(|tx| {
+        append(
+            tx,
+            10,
+            AuditEvent::Requested,
+            "alice",
+            Some("aaaa2222"),
+            &json!({}),
+        )
+    })
+    .unwrap();
+    s.tx(|tx| {
+        append(
+            tx,
+            20,
+            AuditEvent::Requested,
+            "bob",
+            Some("bbbb3333"),
+            &json!({}),
+        )
+    })
+    .unwrap();
+    s.tx(|tx| {
+        append(
+            tx,
+            30,
+            AuditEvent::Granted,
+            "policy",
+            Some("aaaa2222"),
+            &json!({}),
+        )
+    })
+    .unwrap();
     let all = list(s.conn(), None, 100, None).unwrap();
     assert_eq!(all.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
     let alice = list(s.conn(), None, 100, Some(1000)).unwrap();
@@ -84,9 +112,18 @@ fn rows_are_never_visible_by_actor_name() {
     // Actors that are also names of system accounts, and a row about
     // nobody's request (a session without a grant).
     for actor in ["daemon", "pam", "policy", "bob"] {
-        s.tx(|tx| append(tx, 10, "x", actor, Some("cccc4444"), &json!({})))
-            .unwrap();
-        s.tx(|tx| append(tx, 10, "y", actor, None, &json!({})))
+        s.tx(|tx| {
+            append(
+                tx,
+                10,
+                AuditEvent::SessionOpen,
+                actor,
+                Some("cccc4444"),
+                &json!({}),
+            )
+        })
+        .unwrap();
+        s.tx(|tx| append(tx, 10, AuditEvent::SessionClose, actor, None, &json!({})))
             .unwrap();
     }
     // daemon (uid 1), a user called pam or policy, and bob (uid 1001)
@@ -112,7 +149,7 @@ fn rows_a_user_acted_in_are_theirs_to_read() {
         append(
             tx,
             10,
-            "requested",
+            AuditEvent::Requested,
             "alice",
             Some("dddd5555"),
             &json!({"uid": 1000}),
@@ -121,10 +158,28 @@ fn rows_a_user_acted_in_are_theirs_to_read() {
     .unwrap();
     // bob (uid 1001) approves alice's request.
     let approval = json!({"uid": 1001, "approver": "user:bob"});
-    s.tx(|tx| append(tx, 20, "approval", "user:bob", Some("dddd5555"), &approval))
-        .unwrap();
-    s.tx(|tx| append(tx, 20, "granted", "user:bob", Some("dddd5555"), &json!({})))
-        .unwrap();
+    s.tx(|tx| {
+        append(
+            tx,
+            20,
+            AuditEvent::Approval,
+            "user:bob",
+            Some("dddd5555"),
+            &approval,
+        )
+    })
+    .unwrap();
+    s.tx(|tx| {
+        append(
+            tx,
+            20,
+            AuditEvent::Granted,
+            "user:bob",
+            Some("dddd5555"),
+            &json!({}),
+        )
+    })
+    .unwrap();
     let bob = list(s.conn(), None, 100, Some(1001)).unwrap();
     assert_eq!(bob.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![2]);
     let alice = list(s.conn(), None, 100, Some(1000)).unwrap();

@@ -9,6 +9,7 @@
 //! whose row at the head's sequence has another hash.
 #![forbid(unsafe_code)]
 
+use crate::audit::event::AuditEvent;
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -23,7 +24,7 @@ pub const FILE_NAME: &str = "audit.head";
 
 /// The event of the audit row the daemon writes when, at start, the
 /// database does not match its head file.
-pub const MISMATCH_EVENT: &str = "audit_head_mismatch";
+pub const MISMATCH_EVENT: AuditEvent = AuditEvent::AuditHeadMismatch;
 
 /// A row's place in the chain: its sequence and hash.
 #[derive(Debug, Clone, PartialEq, Eq)]

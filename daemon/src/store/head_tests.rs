@@ -1,3 +1,4 @@
+use crate::audit::event::AuditEvent;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -8,8 +9,17 @@ use crate::store::{audit, Store};
 
 fn append_rows(s: &mut Store, n: i64) {
     for i in 0..n {
-        s.tx(|tx| audit::append(tx, 1000 + i, "requested", "alice", None, &json!({"i": i})))
-            .unwrap();
+        s.tx(|tx| {
+            audit::append(
+                tx,
+                1000 + i,
+                AuditEvent::Requested,
+                "alice",
+                None,
+                &json!({"i": i}),
+            )
+        })
+        .unwrap();
     }
 }
 
@@ -71,7 +81,7 @@ fn the_head_file_follows_every_commit_and_is_root_only() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
     // The relaxed commits (uses of a grant) move it too.
-    s.tx_unsynced(|tx| audit::append(tx, 5000, "login_allowed", "pam", None, &json!({})))
+    s.tx_unsynced(|tx| audit::append(tx, 5000, AuditEvent::LoginAllowed, "pam", None, &json!({})))
         .unwrap();
     assert_eq!(head_file(dir.path()).seq, 4);
     assert!(!dir.path().join(format!("{FILE_NAME}.tmp")).exists());

@@ -263,7 +263,14 @@ mod tests {
         let db = dir.path().join("t.db");
         let mut s = Store::open(&db).unwrap();
         s.tx(|tx| {
-            audit::append(tx, 1, "login_allowed", "pam", None, &serde_json::json!({}))?;
+            audit::append(
+                tx,
+                1,
+                crate::audit::event::AuditEvent::LoginAllowed,
+                "pam",
+                None,
+                &serde_json::json!({}),
+            )?;
             Ok(())
         })
         .unwrap();
@@ -292,7 +299,14 @@ mod tests {
             // Inside the relaxed commit: NORMAL.
             let v: i64 = tx.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
             assert_eq!(v, 1);
-            audit::append(tx, 1, "login_allowed", "pam", None, &serde_json::json!({}))?;
+            audit::append(
+                tx,
+                1,
+                crate::audit::event::AuditEvent::LoginAllowed,
+                "pam",
+                None,
+                &serde_json::json!({}),
+            )?;
             Ok(())
         })
         .unwrap();
