@@ -112,16 +112,8 @@ impl Engine {
             Decision::Deny(d) => {
                 let detail =
                     json!({"extend_by": duration_secs, "message": d.message, "rule": d.rule});
-                self.audit_only(
-                    &row,
-                    AuditEvent::ExtensionRefused,
-                    peer.name()?,
-                    detail,
-                    now_ms,
-                )?;
-                return self
-                    .refused(&row, format!("extension refused: {}", d.message), now_ms)
-                    .map(Outcome::Done);
+                let why = format!("extension refused: {}", d.message);
+                return self.refused(&row, peer.name()?, detail, why, now_ms);
             }
             Decision::Allow(a) => a,
         };
@@ -179,14 +171,7 @@ impl Engine {
                 humantime::format_duration(cap)
             );
             let detail = json!({"extend_by": duration_secs, "message": why});
-            self.audit_only(
-                &row,
-                AuditEvent::ExtensionRefused,
-                peer.name()?,
-                detail,
-                now_ms,
-            )?;
-            return self.refused(&row, why, now_ms).map(Outcome::Done);
+            return self.refused(&row, peer.name()?, detail, why, now_ms);
         }
         let requested_detail = json!({"extend_by": duration_secs, "granted_secs": ext,
                                       "reason": reason, "rule": allowed.rule});
@@ -263,34 +248,31 @@ impl Engine {
         Ok(Outcome::Done(Response::Request { request: view }))
     }
 
-    /// The answer to an extension refused before anything changed: the
-    /// grant as it stands (so the requester sees what they still have),
-    /// with why in its message. Not stored: the grant's own message stays.
-    fn refused(&self, row: &RequestRow, why: String, now_ms: i64) -> Result<Response, EngineError> {
-        let mut request = self.read(|conn| {
-            let now = requests::get(conn, &row.id)?.unwrap_or_else(|| row.clone());
-            super::view::view_in(conn, &now, now_ms)
-        })?;
-        request.message = why;
-        Ok(Response::Request { request })
-    }
-
-    /// One audit row about a request, outside any state change.
-    pub(super) fn audit_only(
+    /// An extension refused before anything changed: audited
+    /// (`extension_refused`, by `actor`), and answered with the grant as it
+    /// stands (so the requester sees what they still have) with why in its
+    /// message. Not stored: the grant's own message stays.
+    fn refused(
         &self,
         row: &RequestRow,
-        event: AuditEvent,
         actor: &str,
         detail: serde_json::Value,
+        why: String,
         now_ms: i64,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Outcome, EngineError> {
         let rid = row.id.to_string();
+        let event = AuditEvent::ExtensionRefused;
         let mut st = self.lock();
         let a = st
             .store
             .tx(|tx| audit::append(tx, now_ms, event, actor, Some(&rid), &detail))?;
         drop(st);
         self.after_commit(&[a]);
-        Ok(())
+        let mut request = self.read(|conn| {
+            let now = requests::get(conn, &row.id)?.unwrap_or_else(|| row.clone());
+            super::view::view_in(conn, &now, now_ms)
+        })?;
+        request.message = why;
+        Ok(Outcome::Done(Response::Request { request }))
     }
 }
