@@ -5,11 +5,13 @@
 use std::time::Duration;
 
 use elevated_proto::{
-    AuditQuery, DecideOn, DecisionTextQuery, ErrorCode, ListFilter, NewRequest, Request,
-    RequestState, Response, RoleName, Verdict,
+    AuditQuery, DecisionTextQuery, ErrorCode, ListFilter, NewRequest, Request, RequestState,
+    Response, RoleName, Verdict,
 };
 
-use super::testkit::{approve, ask, env, err, events, extend, id, peer, role, rule, t, view, Env};
+use super::testkit::{
+    approve, ask, deny, env, err, events, extend, id, peer, role, rule, t, view, Env,
+};
 use crate::policy::Command;
 
 fn action(e: &Env, who: &super::Peer, role: &str, argv: &[&str], at: i64) -> Response {
@@ -184,13 +186,11 @@ fn the_requester_reads_why_it_was_denied() {
     let e = env();
     let ferris = peer("ferris", 4242);
     let v = view(ask(&e, &ferris, "gated", Some(60), None, t(0)));
-    let d = view(e.engine.handle(
+    let d = view(deny(
+        &e,
         &peer("boss", 100),
-        Request::Deny(DecideOn {
-            id: id(&v),
-            comment: Some("not during the freeze".into()),
-            signature: None,
-        }),
+        &v,
+        Some("not during the freeze"),
         t(1),
     ));
     assert_eq!(d.state, RequestState::Denied);
@@ -258,15 +258,7 @@ fn approvers_list_what_they_may_see_and_read_what_they_did() {
     assert!(list(&e, &mallory, false, false).is_empty());
     assert!(list(&e, &mallory, false, true).is_empty());
 
-    let denied = view(e.engine.handle(
-        &boss,
-        Request::Deny(DecideOn {
-            id: id(&pending),
-            comment: None,
-            signature: None,
-        }),
-        t(2),
-    ));
+    let denied = view(deny(&e, &boss, &pending, None, t(2)));
     assert_eq!(denied.state, RequestState::Denied);
     assert_eq!(list(&e, &boss, false, false), vec![active.id.clone()]);
     assert_eq!(

@@ -286,6 +286,25 @@ pub(super) fn approve(e: &Env, who: &Peer, v: &RequestView, now: Timestamp) -> R
     )
 }
 
+/// `who` denies `v`, with `comment` if given.
+pub(super) fn deny(
+    e: &Env,
+    who: &Peer,
+    v: &RequestView,
+    comment: Option<&str>,
+    now: Timestamp,
+) -> Response {
+    e.engine.handle(
+        who,
+        Request::Deny(DecideOn {
+            id: id(v),
+            comment: comment.map(str::to_owned),
+            signature: None,
+        }),
+        now,
+    )
+}
+
 /// The configuration in force, changed by `f`, swapped in without a
 /// reload's own re-checks (what a transition must catch by itself).
 pub(super) fn configure(e: &Env, f: impl FnOnce(&mut Loaded)) {

@@ -2,8 +2,8 @@
 //! extensions, break-glass and actions (helpers in [`super::testkit`]).
 
 use elevated_proto::{
-    DecideOn, DecisionTextQuery, ErrorCode, ExtendBy, ListFilter, NewRequest, Request,
-    RequestState, Response, ReviewNote, RoleName,
+    DecisionTextQuery, ErrorCode, ExtendBy, ListFilter, NewRequest, Request, RequestState,
+    Response, ReviewNote, RoleName,
 };
 
 use super::testkit::*;
@@ -274,15 +274,7 @@ fn one_denial_closes_and_late_approvals_are_refused() {
     let e = env();
     let ferris = peer("ferris", 4242);
     let v = view(ask(&e, &ferris, "two", Some(600), None, t(0)));
-    let d = view(e.engine.handle(
-        &peer("boss", 100),
-        Request::Deny(DecideOn {
-            id: id(&v),
-            comment: Some("no".into()),
-            signature: None,
-        }),
-        t(5),
-    ));
+    let d = view(deny(&e, &peer("boss", 100), &v, Some("no"), t(5)));
     assert_eq!(d.state, RequestState::Denied);
     assert!(d.message.contains("denied by boss"));
     assert!(!file(&e, &v).exists());
@@ -402,15 +394,7 @@ fn extension_needing_approval_waits_and_can_be_denied() {
     ));
     assert_eq!(x.extension_secs, Some(300));
     assert_eq!(x.expires_at, end, "NOTAFTER moves only when granted");
-    let d = view(e.engine.handle(
-        &peer("boss", 100),
-        Request::Deny(DecideOn {
-            id: id(&v),
-            comment: None,
-            signature: None,
-        }),
-        t(110),
-    ));
+    let d = view(deny(&e, &peer("boss", 100), &v, None, t(110)));
     assert_eq!(d.state, RequestState::Active);
     assert_eq!(d.extension_secs, None);
     assert_eq!(d.expires_at, end);
