@@ -104,30 +104,18 @@ pub(super) fn take_back(st: &mut State, rid: &str, now_ms: i64) -> Result<TakenB
             st.store.tx(|tx| memberships::close(tx, rid, &m.group))?;
             continue;
         };
-        // Only a grant still in force inherits: one whose window has ended
-        // (the timer is late for it too) owes nothing, nor one already
-        // taken away whose end waits to be recorded.
-        let heir = active.iter().find(|r| {
-            r.id.as_str() != rid
-                && r.user == m.user
-                && r.grant.groups.contains(&group)
-                && r.in_window(now_ms)
-                && !super::unrecorded::pending(st, &r.id)
-        });
-        if let Some(h) = heir {
+        if let Some(h) = heir(st, &active, rid, &m.user, &group, now_ms) {
             let to = h.id.to_string();
             let detail = json!({"user": m.user, "group": m.group, "to": to});
-            let row = st.store.tx(|tx| {
-                memberships::transfer(tx, rid, &to, &m.group)?;
-                audit::append(
-                    tx,
-                    now_ms,
-                    AuditEvent::GroupKept,
-                    "daemon",
-                    Some(rid),
-                    &detail,
-                )
-            })?;
+            let row = end_row(
+                st,
+                rid,
+                &m.group,
+                Some(&to),
+                AuditEvent::GroupKept,
+                &detail,
+                now_ms,
+            )?;
             done.rows.push(row);
             continue;
         }
@@ -139,45 +127,74 @@ pub(super) fn take_back(st: &mut State, rid: &str, now_ms: i64) -> Result<TakenB
             Some(uid) => (st.accounts)(&m.user, uid)?,
             None => Holder::Same,
         };
-        if holder != Holder::Same {
+        let detail = if holder == Holder::Same {
+            if let Ok(Some(gid)) = st.groups.gid(&group) {
+                done.gids.push(gid);
+            }
+            let was_member = st.groups.remove(&user, &group)?;
+            json!({"user": m.user, "group": m.group, "was_member": was_member})
+        } else {
             let mut detail = holder.detail(&m.user, uid.unwrap_or_default());
             if let Some(d) = detail.as_object_mut() {
                 d.insert("group".into(), json!(m.group));
                 d.insert("was_member".into(), json!(false));
             }
-            let row = st.store.tx(|tx| {
-                memberships::close(tx, rid, &m.group)?;
-                audit::append(
-                    tx,
-                    now_ms,
-                    AuditEvent::GroupRemoved,
-                    "daemon",
-                    Some(rid),
-                    &detail,
-                )
-            })?;
-            done.rows.push(row);
-            continue;
-        }
-        if let Ok(Some(gid)) = st.groups.gid(&group) {
-            done.gids.push(gid);
-        }
-        let was_member = st.groups.remove(&user, &group)?;
-        let detail = json!({"user": m.user, "group": m.group, "was_member": was_member});
-        let row = st.store.tx(|tx| {
-            memberships::close(tx, rid, &m.group)?;
-            audit::append(
-                tx,
-                now_ms,
-                AuditEvent::GroupRemoved,
-                "daemon",
-                Some(rid),
-                &detail,
-            )
-        })?;
+            detail
+        };
+        let row = end_row(
+            st,
+            rid,
+            &m.group,
+            None,
+            AuditEvent::GroupRemoved,
+            &detail,
+            now_ms,
+        )?;
         done.rows.push(row);
     }
     Ok(done)
+}
+
+/// The grant that inherits `user`'s membership of `group` from `rid`: only
+/// a grant still in force inherits. One whose window has ended (the timer
+/// is late for it too) owes nothing, nor one already taken away whose end
+/// waits to be recorded.
+fn heir<'a>(
+    st: &State,
+    active: &'a [RequestRow],
+    rid: &str,
+    user: &str,
+    group: &GroupName,
+    now_ms: i64,
+) -> Option<&'a RequestRow> {
+    active.iter().find(|r| {
+        r.id.as_str() != rid
+            && r.user == user
+            && r.grant.groups.contains(group)
+            && r.in_window(now_ms)
+            && !super::unrecorded::pending(st, &r.id)
+    })
+}
+
+/// Ends `rid`'s journal row for `group` (handed to `to`, or closed) with
+/// its audit row, in one transaction.
+fn end_row(
+    st: &mut State,
+    rid: &str,
+    group: &str,
+    to: Option<&str>,
+    event: AuditEvent,
+    detail: &serde_json::Value,
+    now_ms: i64,
+) -> Result<AuditRow, EngineError> {
+    let row = st.store.tx(|tx| {
+        match to {
+            Some(to) => memberships::transfer(tx, rid, to, group)?,
+            None => memberships::close(tx, rid, group)?,
+        }
+        audit::append(tx, now_ms, event, "daemon", Some(rid), detail)
+    })?;
+    Ok(row)
 }
 
 /// Removes on the host every membership grant `rid` still owes, writing
